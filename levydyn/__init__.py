@@ -1,5 +1,18 @@
-"""levydyn: heavy-tailed SDEs for the theory of stochastic gradient descent."""
-from levydyn.noise import c_alpha, sas_rvs
+"""levydyn: heavy-tailed SDEs for the theory of stochastic gradient descent.
 
-__all__ = ["c_alpha", "sas_rvs"]
+``Problem`` (potential, alpha_l, eps_l, schedule, domain) -> ``simulate`` -> Result.
+"""
+from levydyn.domains import Box, WellPartition
+from levydyn.noise import c_alpha, sas_rvs
+from levydyn.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
+from levydyn.problem import Problem
+from levydyn.results import Estimate, EscapeResult, TransitionResult
+from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
+from levydyn.simulate import simulate
+
+__all__ = [
+    "Ackley2D", "Box", "Constant", "Custom", "EscapeResult", "Estimate", "MultiStep",
+    "MultiWell1D", "Power", "Problem", "Quadratic", "TransitionResult", "WellPartition",
+    "c_alpha", "parse_schedule", "sas_rvs", "simulate",
+]
 __version__ = "0.1.0"

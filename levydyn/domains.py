@@ -1,0 +1,129 @@
+"""Exit sets and well partitions.
+
+* :class:`Box` -- the open box ``prod_l (lower_l, upper_l)``; a path exits at the first
+  grid time where some coordinate is ``<= lower_l`` or ``>= upper_l``. Around a minimum
+  ``x*`` it is given by the distances ``d-_l, d+_l`` (paper 004's ``[d-_l, d+_l]``;
+  paper 000's interval ``(-a, b)`` around a well), see :meth:`Box.around`.
+* :class:`WellPartition` -- 1-D multi-well transitions: the line is cut at the maxima
+  ``s_i`` into wells; a path is "in well i" from the time it first enters the core
+  ``|x - m_i| < core * min(m_i - s_{i-1}, s_i - m_i)`` until it enters another core.
+  Counting at cores (milestoning) keeps a path hovering over a saddle from producing
+  spurious back-and-forth transitions; for small noise the time to relax from the
+  landing point to the core is O(log 1/eps), negligible against sojourns of order
+  eps^(-alpha).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from levydyn.potentials import _as_vector
+
+
+@dataclass(frozen=True, eq=False)
+class Box:
+    """Open box ``(lower_l, upper_l)`` per axis; 1-D boxes are intervals."""
+
+    lower: object
+    upper: object
+
+    def __post_init__(self):
+        lo = np.atleast_1d(np.asarray(self.lower, dtype=float))
+        hi = np.atleast_1d(np.asarray(self.upper, dtype=float))
+        if lo.ndim != 1 or lo.shape != hi.shape:
+            raise ValueError(f"box lower and upper must be vectors of one length, got "
+                             f"lower={lo.tolist()} upper={hi.tolist()}")
+        if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
+            raise ValueError(f"box bounds must not be NaN, got lower={lo.tolist()} upper={hi.tolist()}")
+        bad = np.flatnonzero(~(hi > lo))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(f"box upper must exceed lower on every axis, got axis {i}: "
+                             f"lower={lo[i]!r} upper={hi[i]!r}")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
+
+    @classmethod
+    def around(cls, center, d_minus, d_plus) -> "Box":
+        """Box ``(center - d_minus, center + d_plus)``; widths must be positive (inf allowed)."""
+        c = _as_vector("center", center)
+        dm = np.atleast_1d(np.asarray(d_minus, dtype=float))
+        dp = np.atleast_1d(np.asarray(d_plus, dtype=float))
+        for name, d in (("d_minus", dm), ("d_plus", dp)):
+            if d.ndim != 1 or d.size != c.size:
+                raise ValueError(f"{name} must have {c.size} entries, got {name}={d.tolist()!r}")
+            bad = np.flatnonzero(~(d > 0))
+            if bad.size:
+                raise ValueError(f"{name} must be positive, got {name}[{bad[0]}]={d[bad[0]]!r}")
+        return cls(c - dm, c + dp)
+
+    @property
+    def dim(self) -> int:
+        return self.lower.size
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x, dtype=float)
+        return bool(np.all((x > self.lower) & (x < self.upper)))
+
+    def distances(self, center) -> tuple[np.ndarray, np.ndarray]:
+        """``(d_minus, d_plus)`` from ``center`` to the faces."""
+        c = np.asarray(center, dtype=float)
+        return c - self.lower, self.upper - c
+
+    @property
+    def length_scale(self) -> float:
+        w = self.upper - self.lower
+        w = w[np.isfinite(w)]
+        return float(w.max()) if w.size else 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class WellPartition:
+    """Wells of a 1-D landscape, cut at the maxima, with cores around the minima."""
+
+    minima: tuple
+    maxima: tuple
+    core: float = 0.5
+
+    def __post_init__(self):
+        m = _as_vector("minima", self.minima)
+        s = _as_vector("maxima", self.maxima) if len(np.atleast_1d(self.maxima)) else np.zeros(0)
+        if m.size < 2 or s.size != m.size - 1:
+            raise ValueError(f"a well partition needs n >= 2 minima and n-1 maxima, got minima="
+                             f"{m.tolist()} maxima={s.tolist()}")
+        r = np.empty(m.size + s.size)
+        r[0::2], r[1::2] = m, s
+        if np.any(np.diff(r) <= 0):
+            raise ValueError(f"minima and maxima must interleave, got minima={m.tolist()} "
+                             f"maxima={s.tolist()}")
+        core = float(self.core)
+        if not (math.isfinite(core) and 0 < core < 1):
+            raise ValueError(f"core must lie in (0, 1), got core={self.core!r}")
+        left = np.concatenate([[np.inf], m[1:] - s])
+        right = np.concatenate([s - m[:-1], [np.inf]])
+        object.__setattr__(self, "minima", tuple(m))
+        object.__setattr__(self, "maxima", tuple(s))
+        object.__setattr__(self, "core", core)
+        object.__setattr__(self, "core_radius", core * np.minimum(left, right))
+
+    @classmethod
+    def of(cls, potential, core: float = 0.5) -> "WellPartition":
+        """The partition of a :class:`~levydyn.potentials.MultiWell1D`."""
+        return cls(potential.minima, potential.maxima, core)
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    @property
+    def n_wells(self) -> int:
+        return len(self.minima)
+
+    def well_of(self, x: float) -> int:
+        return int(np.searchsorted(np.asarray(self.maxima), float(x)))
+
+    @property
+    def length_scale(self) -> float:
+        return float(max(self.minima[-1] - self.minima[0], 1.0))

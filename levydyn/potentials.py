@@ -1,0 +1,254 @@
+"""Potentials U(x) with numba-compiled gradients.
+
+Every potential exposes ``grad_kernel``, a numba function ``grad(x, params, out)``
+writing ``grad U(x)`` into ``out``, and ``params``, the float64 array it reads. The
+solvers receive the pair, so a user's own potential runs at compiled speed
+(:class:`Custom`). ``gradient(x)`` and ``value(x)`` are the Python-facing versions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba as nb
+import numpy as np
+
+
+def _as_vector(name: str, value, dim: int | None = None) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, dtype=float))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {name}={value!r}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {name}={arr.tolist()!r}")
+    if dim is not None and arr.size != dim:
+        raise ValueError(f"{name} must have {dim} entries, got {name}={arr.tolist()!r}")
+    return arr
+
+
+@nb.njit(cache=True)
+def _grad_quadratic_diag(x, params, out):
+    # params = [h_1..h_d, c_1..c_d]
+    d = x.shape[0]
+    for i in range(d):
+        out[i] = params[i] * (x[i] - params[d + i])
+
+
+@nb.njit(cache=True)
+def _grad_quadratic_full(x, params, out):
+    # params = [c_1..c_d, H row-major]
+    d = x.shape[0]
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += params[d + i * d + j] * (x[j] - params[j])
+        out[i] = acc
+
+
+@nb.njit(cache=True)
+def _grad_multiwell(x, params, out):
+    # params = [scale, r_1..r_{2n-1}]: U'(x) = scale * prod_k (x - r_k)
+    acc = params[0]
+    for k in range(1, params.shape[0]):
+        acc *= x[0] - params[k]
+    out[0] = acc
+
+
+@nb.njit(cache=True)
+def _grad_ackley(x, params, out):
+    # params = [a, b, c]; U = -a exp(-b r) - exp((cos cx + cos cy)/2) + a + e,
+    # r = sqrt((x^2 + y^2)/2)
+    a, b, c = params[0], params[1], params[2]
+    r = math.sqrt(0.5 * (x[0] * x[0] + x[1] * x[1]))
+    e2 = math.exp(0.5 * (math.cos(c * x[0]) + math.cos(c * x[1])))
+    radial = a * b * math.exp(-b * r) * 0.5 / r if r > 0.0 else 0.0
+    out[0] = radial * x[0] + 0.5 * c * math.sin(c * x[0]) * e2
+    out[1] = radial * x[1] + 0.5 * c * math.sin(c * x[1]) * e2
+
+
+class Potential:
+    """Base class. Subclasses set ``dim``, ``params``, ``grad_kernel``, ``minimum``."""
+
+    def gradient(self, x) -> np.ndarray:
+        """``grad U(x)`` for one point (shape ``(dim,)``)."""
+        x = _as_vector("x", x, self.dim)
+        out = np.empty(self.dim)
+        self.grad_kernel(x, self.params, out)
+        return out
+
+    def value(self, x) -> float:
+        raise NotImplementedError(f"{type(self).__name__} defines no value(); gradient only")
+
+    @property
+    def length_scale(self) -> float:
+        """A natural length of the landscape (used by the stiff-drift step control)."""
+        return 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class Quadratic(Potential):
+    """``U(x) = (x - c)^T H (x - c) / 2``.
+
+    ``hessian`` is either a vector (diagonal H, entries >= 0) or a symmetric positive
+    semi-definite matrix. ``center`` defaults to the origin.
+    """
+
+    hessian: object
+    center: object = None
+
+    def __post_init__(self):
+        h = np.asarray(self.hessian, dtype=float)
+        if h.ndim == 0:
+            h = h.reshape(1)
+        if not np.all(np.isfinite(h)):
+            raise ValueError(f"hessian must be finite, got hessian={h.tolist()!r}")
+        dim = h.shape[0]
+        c = np.zeros(dim) if self.center is None else _as_vector("center", self.center, dim)
+        if h.ndim == 1:
+            if np.any(h < 0):
+                raise ValueError(f"hessian entries must be >= 0, got hessian={h.tolist()!r}")
+            params, kern = np.concatenate([h, c]), _grad_quadratic_diag
+        elif h.ndim == 2 and h.shape == (dim, dim):
+            if not np.allclose(h, h.T):
+                raise ValueError("hessian matrix must be symmetric")
+            if np.linalg.eigvalsh(h).min() < -1e-12 * max(1.0, np.abs(h).max()):
+                raise ValueError("hessian matrix must be positive semi-definite")
+            params, kern = np.concatenate([c, h.ravel()]), _grad_quadratic_full
+        else:
+            raise ValueError(f"hessian must be a vector or a square matrix, got shape {h.shape}")
+        object.__setattr__(self, "dim", dim)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "grad_kernel", kern)
+        object.__setattr__(self, "minimum", c)
+        object.__setattr__(self, "_h", h)
+
+    def value(self, x) -> float:
+        y = _as_vector("x", x, self.dim) - self.minimum
+        return 0.5 * float(y @ (self._h * y if self._h.ndim == 1 else self._h @ y))
+
+    @property
+    def hessian_matrix(self) -> np.ndarray:
+        return np.diag(self._h) if self._h.ndim == 1 else self._h.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class MultiWell1D(Potential):
+    """1-D multi-well potential with prescribed critical points.
+
+    ``U'(x) = scale * prod_k (x - r_k)`` over the sorted roots
+    ``m_1 < s_1 < m_2 < ... < s_{n-1} < m_n`` (minima ``m_i``, maxima ``s_i``), so the
+    minima and maxima sit exactly where given and the well widths
+    ``m_i - s_{i-1}``, ``s_i - m_i`` are exact inputs (the quantities in Theorems 1-2 of
+    Simsekli et al. 2019). ``U`` grows like ``x^(2n)``: superlinear drift far away,
+    as the theorems assume. ``U(m_1) = 0``.
+    """
+
+    minima: tuple
+    maxima: tuple = field(default_factory=tuple)
+    scale: float = 1.0
+
+    def __post_init__(self):
+        m = _as_vector("minima", self.minima)
+        s = _as_vector("maxima", self.maxima) if len(np.atleast_1d(self.maxima)) else np.zeros(0)
+        if s.size != m.size - 1:
+            raise ValueError(f"need one maximum between consecutive minima: got minima={m.tolist()} "
+                             f"maxima={s.tolist()}")
+        roots = np.empty(m.size + s.size)
+        roots[0::2], roots[1::2] = m, s
+        if np.any(np.diff(roots) <= 0):
+            raise ValueError(f"minima and maxima must interleave m1 < s1 < m2 < ...: got minima="
+                             f"{m.tolist()} maxima={s.tolist()}")
+        sc = float(self.scale)
+        if not (math.isfinite(sc) and sc > 0):
+            raise ValueError(f"scale must be a positive finite number, got scale={self.scale!r}")
+        object.__setattr__(self, "minima", tuple(m))
+        object.__setattr__(self, "maxima", tuple(s))
+        object.__setattr__(self, "dim", 1)
+        object.__setattr__(self, "params", np.concatenate([[sc], roots]))
+        object.__setattr__(self, "grad_kernel", _grad_multiwell)
+        object.__setattr__(self, "minimum", m[:1].copy())
+        poly = np.polynomial.Polynomial.fromroots(roots) * sc
+        anti = poly.integ()
+        object.__setattr__(self, "_U", anti - anti(m[0]))
+
+    def value(self, x) -> float:
+        return float(self._U(float(np.asarray(x).reshape(-1)[0])))
+
+    def heights(self) -> np.ndarray:
+        """Barrier heights ``U(s_j) - U(m_i)`` to the left and right of each minimum
+        (``inf`` where there is no barrier), shape ``(n, 2)``."""
+        m, s = np.array(self.minima), np.array(self.maxima)
+        out = np.full((m.size, 2), np.inf)
+        for i in range(m.size):
+            if i > 0:
+                out[i, 0] = self._U(s[i - 1]) - self._U(m[i])
+            if i < s.size:
+                out[i, 1] = self._U(s[i]) - self._U(m[i])
+        return out
+
+    @property
+    def length_scale(self) -> float:
+        r = self.params[1:]
+        return float(max(r.max() - r.min(), 1.0))
+
+
+@dataclass(frozen=True, eq=False)
+class Ackley2D(Potential):
+    """Ackley function, 2-D (paper 004, section 5):
+    ``U = -a exp(-b sqrt((x^2 + y^2)/2)) - exp((cos(c x) + cos(c y))/2) + a + e``,
+    global minimum 0 at the origin, local minima near the integer lattice.
+    """
+
+    a: float = 20.0
+    b: float = 0.2
+    c: float = 2.0 * math.pi
+
+    def __post_init__(self):
+        for name in ("a", "b", "c"):
+            v = float(getattr(self, name))
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"Ackley {name} must be positive and finite, got {name}={v!r}")
+        object.__setattr__(self, "dim", 2)
+        object.__setattr__(self, "params", np.array([self.a, self.b, self.c], dtype=float))
+        object.__setattr__(self, "grad_kernel", _grad_ackley)
+        object.__setattr__(self, "minimum", np.zeros(2))
+
+    def value(self, x) -> float:
+        x = _as_vector("x", x, 2)
+        r = math.sqrt(0.5 * float(x @ x))
+        return (-self.a * math.exp(-self.b * r)
+                - math.exp(0.5 * (math.cos(self.c * x[0]) + math.cos(self.c * x[1])))
+                + self.a + math.e)
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Potential):
+    """A user-supplied compiled gradient.
+
+    ``grad_kernel`` must be a ``numba.njit`` function ``grad(x, params, out)`` that writes
+    ``grad U(x)`` into ``out`` (both float64 arrays of length ``dim``).
+    """
+
+    grad_kernel: object
+    dim: int
+    params: object = None
+    minimum: object = None
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if not hasattr(self.grad_kernel, "py_func"):
+            raise ValueError("grad_kernel must be a numba.njit-compiled function grad(x, params, out)")
+        dim = int(self.dim)
+        if dim < 1:
+            raise ValueError(f"dim must be a positive integer, got dim={self.dim!r}")
+        params = np.zeros(0) if self.params is None else np.asarray(self.params, dtype=float).ravel()
+        mn = np.zeros(dim) if self.minimum is None else _as_vector("minimum", self.minimum, dim)
+        object.__setattr__(self, "dim", dim)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "minimum", mn)
+        g = self.gradient(mn)
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"grad_kernel returned a non-finite gradient at the minimum: {g.tolist()}")
+
+    @property
+    def length_scale(self) -> float:
+        return float(self.scale)

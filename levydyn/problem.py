@@ -1,0 +1,109 @@
+"""The Problem: what is simulated (potential, noise, schedule, domain, start point).
+
+    dX^l_t = -d_l U(X_t) dt + eps_l s_t^((alpha_l - 1)/alpha_l) dL^l_t,   l = 1..N,
+
+with independent SaS(1) Levy processes ``L^l`` of tail index ``alpha_l`` in (0, 2]
+(``alpha_l = 2``: Brownian motion with ``E (L_t)^2 = 2t``), learning-rate schedule
+``s_t`` and noise levels ``eps_l > 0`` (paper 004, eq. 3 with one-hot directions;
+paper 000, eq. 9 when N = 1 and s = 1).
+
+All validation of user input happens here (and in the component constructors), so a bad
+value fails once, with one line naming the field and the value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from levydyn.domains import Box, WellPartition
+from levydyn.potentials import Potential
+from levydyn.schedules import Constant, Schedule
+
+
+def _per_axis(name: str, value, dim: int) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value, dtype=float))
+    if arr.ndim != 1 or arr.size not in (1, dim):
+        raise ValueError(f"{name} must be a number or have one entry per axis ({dim}), "
+                         f"got {name}={np.asarray(value).tolist()!r}")
+    return np.broadcast_to(arr, (dim,)).copy()
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """An SDE, an exit set (or well partition) and a start point.
+
+    Parameters
+    ----------
+    potential : a :mod:`levydyn.potentials` object (gradient compiled with numba).
+    alpha : tail index per axis (scalar broadcasts), each in (0, 2].
+    eps : noise level per axis (scalar broadcasts), each > 0 and finite.
+    domain : :class:`~levydyn.domains.Box` (first exit) or
+        :class:`~levydyn.domains.WellPartition` (transitions between wells).
+    schedule : :mod:`levydyn.schedules` object, default constant.
+    x0 : start point, default the potential's minimum; must lie inside a Box.
+    """
+
+    potential: Potential
+    alpha: object
+    eps: object
+    domain: object
+    schedule: Schedule = field(default_factory=Constant)
+    x0: object = None
+
+    def __post_init__(self):
+        if not isinstance(self.potential, Potential):
+            raise ValueError(f"potential must be a levydyn potential, got potential={self.potential!r}")
+        dim = self.potential.dim
+        alpha = _per_axis("alpha", self.alpha, dim)
+        bad = np.flatnonzero(~((alpha > 0) & (alpha <= 2)))
+        if bad.size:
+            raise ValueError(f"alpha must lie in (0, 2], got alpha={alpha[bad[0]]!r}"
+                             + (f" on axis {bad[0]}" if dim > 1 else ""))
+        eps = _per_axis("eps", self.eps, dim)
+        bad = np.flatnonzero(~((eps > 0) & np.isfinite(eps)))
+        if bad.size:
+            raise ValueError(f"eps must be a positive finite number, got eps={eps[bad[0]]!r}"
+                             + (f" on axis {bad[0]}" if dim > 1 else ""))
+        if not isinstance(self.schedule, Schedule):
+            raise ValueError(f"schedule must be a levydyn schedule, got schedule={self.schedule!r}")
+        if not isinstance(self.domain, (Box, WellPartition)):
+            raise ValueError(f"domain must be a Box or a WellPartition, got domain={self.domain!r}")
+        if self.domain.dim != dim:
+            raise ValueError(f"domain has {self.domain.dim} dimensions but the potential has {dim}")
+        x0 = self.potential.minimum if self.x0 is None else self.x0
+        x0 = np.atleast_1d(np.asarray(x0, dtype=float))
+        if x0.shape != (dim,) or not np.all(np.isfinite(x0)):
+            raise ValueError(f"x0 must be {dim} finite numbers, got x0={x0.tolist()!r}")
+        if isinstance(self.domain, Box) and not self.domain.contains(x0):
+            raise ValueError(f"x0={x0.tolist()} is not inside the box "
+                             f"({self.domain.lower.tolist()}, {self.domain.upper.tolist()})")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "eps", eps)
+        object.__setattr__(self, "x0", x0)
+
+    @property
+    def dim(self) -> int:
+        return self.potential.dim
+
+    @property
+    def is_transition(self) -> bool:
+        return isinstance(self.domain, WellPartition)
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary of the problem."""
+        d = {
+            "potential": type(self.potential).__name__,
+            "dim": self.dim,
+            "alpha": self.alpha.tolist(),
+            "eps": self.eps.tolist(),
+            "schedule": str(self.schedule),
+            "x0": self.x0.tolist(),
+        }
+        if isinstance(self.domain, Box):
+            d["domain"] = {"box_lower": self.domain.lower.tolist(),
+                           "box_upper": self.domain.upper.tolist()}
+        else:
+            d["domain"] = {"minima": list(self.domain.minima), "maxima": list(self.domain.maxima),
+                           "core": self.domain.core}
+        return d

@@ -1,0 +1,337 @@
+"""Results of simulations, with confidence intervals that respect censoring.
+
+Every summary is an :class:`Estimate` (value, CI bounds, level, method). Censoring is
+type I: a path that has not exited by ``t_max`` is censored at ``t_max``; it is never
+dropped, and the censored fraction is always reported.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a two-sided confidence interval."""
+
+    value: float
+    low: float
+    high: float
+    level: float = 0.95
+    method: str = ""
+
+    def contains(self, x: float, slack: float = 0.0) -> bool:
+        """``x`` inside ``[low - slack, high + slack]``."""
+        return self.low - slack <= x <= self.high + slack
+
+    @property
+    def half_width(self) -> float:
+        return 0.5 * (self.high - self.low)
+
+    def __str__(self) -> str:
+        return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise ValueError(f"confidence level must lie in (0, 1), got level={level!r}")
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
+    """Binomial proportion ``k/n`` with the Wilson score interval."""
+    if n == 0:
+        return Estimate(math.nan, 0.0, 1.0, level, "wilson (no trials)")
+    z = _z(level)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), level, "wilson")
+
+
+def mean_with_ci(x, level: float = 0.95) -> Estimate:
+    """Sample mean with a Student-t interval (CLT; needs finite variance)."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, level, "mean (empty)")
+    m = float(x.mean())
+    if n == 1:
+        return Estimate(m, -math.inf, math.inf, level, "mean (n=1)")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    return Estimate(m, m - half, m + half, level, "sample mean, t interval")
+
+
+def exponential_mean(total_time: float, events: int, level: float = 0.95) -> Estimate:
+    """Mean ``total_time / events`` of an exponential law from censored data, with the exact
+    chi-square interval ``[2T / chi2_{1-a/2}(2k), 2T / chi2_{a/2}(2k)]`` (events Poisson
+    given the time at risk)."""
+    if events == 0:
+        lo = 2 * total_time / stats.chi2.ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
+        return Estimate(math.inf, lo, math.inf, level, "exponential MLE (no events)")
+    a = 1 - level
+    lo = 2 * total_time / stats.chi2.ppf(1 - a / 2, 2 * events)
+    hi = 2 * total_time / stats.chi2.ppf(a / 2, 2 * events)
+    return Estimate(total_time / events, float(lo), float(hi), level, "exponential MLE, chi2 interval")
+
+
+@dataclass
+class SurvivalCurve:
+    """Survival ``P(sigma > t)`` with pointwise Wilson bands.
+
+    With type-I censoring at a single ``t_max`` the Kaplan-Meier product-limit estimate
+    equals the empirical survival fraction for ``t < t_max``, so that is what is computed.
+    """
+
+    t: np.ndarray
+    survival: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    n: int
+
+    def to_dict(self) -> dict:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Estimate):
+        return _jsonable(asdict(obj))
+    return obj
+
+
+@dataclass
+class EscapeResult:
+    """Per-path first exits from a box.
+
+    Attributes
+    ----------
+    times : exit time (grid time of the first step outside), or ``t_max`` if censored.
+    exited : False for censored paths.
+    axis, side : exit axis (0-based) and side (-1 lower face, +1 upper face); -1 / 0 if
+        censored.
+    points : position at the exit time (shape ``(n, dim)``).
+    """
+
+    problem: object
+    times: np.ndarray
+    exited: np.ndarray
+    axis: np.ndarray
+    side: np.ndarray
+    points: np.ndarray
+    dt: float
+    t_max: float
+    seed: int
+    method: str = "euler"
+    wall_time: float = 0.0
+    interrupted: bool = False
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.times.size)
+
+    @property
+    def n_exited(self) -> int:
+        return int(self.exited.sum())
+
+    @property
+    def censored_fraction(self) -> float:
+        return 1.0 - self.n_exited / self.n_paths if self.n_paths else math.nan
+
+    def mean_exit_time(self, level: float = 0.95) -> Estimate:
+        """Mean first-exit time.
+
+        Without censoring: the sample mean with a t interval. With censoring, the mean is
+        not identified without a model; the exponential maximum-likelihood estimate
+        ``(sum of all times) / (number of exits)`` is returned, with its exact chi-square
+        interval. It is exact when the exit time is exponential, which is what Theorem 1
+        (paper 000) predicts in the small-noise limit; ``method`` says which was used.
+        """
+        if self.n_exited == self.n_paths:
+            return mean_with_ci(self.times, level)
+        return exponential_mean(float(self.times.sum()), self.n_exited, level)
+
+    def median_exit_time(self) -> float:
+        """Median exit time (``inf`` if at least half the paths are censored)."""
+        if self.n_exited * 2 <= self.n_paths:
+            return math.inf
+        return float(np.median(np.where(self.exited, self.times, np.inf)))
+
+    def side_probability(self, side: int = 1, axis: int | None = None,
+                         level: float = 0.95) -> Estimate:
+        """P(exit through ``side`` [of ``axis``]) among exited paths, Wilson interval."""
+        if side not in (-1, 1):
+            raise ValueError(f"side must be -1 or +1, got side={side!r}")
+        mask = self.side == side
+        if axis is not None:
+            mask &= self.axis == axis
+        return wilson(int((mask & self.exited).sum()), self.n_exited, level)
+
+    def axis_probability(self, axis: int, level: float = 0.95) -> Estimate:
+        """P(exit along ``axis``) among exited paths, Wilson interval."""
+        return wilson(int(((self.axis == axis) & self.exited).sum()), self.n_exited, level)
+
+    def survival(self, t=None, level: float = 0.95) -> SurvivalCurve:
+        """``P(sigma > t)`` on a grid (default: 200 points up to ``t_max``)."""
+        if t is None:
+            hi = float(self.times.max()) if self.n_paths else self.t_max
+            t = np.linspace(0.0, min(hi, self.t_max), 200)
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        if np.any(t > self.t_max):
+            raise ValueError(f"survival is only identified up to t_max={self.t_max}, got t={t.max()}")
+        srt = np.sort(np.where(self.exited, self.times, np.inf))
+        alive = self.n_paths - np.searchsorted(srt, t, side="right")
+        est = [wilson(int(a), self.n_paths, level) for a in alive]
+        return SurvivalCurve(t, np.array([e.value for e in est]), np.array([e.low for e in est]),
+                             np.array([e.high for e in est]), self.n_paths)
+
+    def summary(self, level: float = 0.95) -> dict:
+        d = {
+            "n_paths": self.n_paths,
+            "censored_fraction": self.censored_fraction,
+            "mean_exit_time": self.mean_exit_time(level),
+            "median_exit_time": self.median_exit_time(),
+        }
+        dim = self.points.shape[1]
+        if dim == 1:
+            d["p_exit_upper"] = self.side_probability(1, level=level)
+        else:
+            d["p_axis"] = [self.axis_probability(a, level) for a in range(dim)]
+        return d
+
+    def to_dict(self, paths: bool = False) -> dict:
+        d = {"problem": self.problem.describe(), "method": self.method, "dt": self.dt,
+             "t_max": self.t_max, "seed": self.seed, "wall_time_s": self.wall_time,
+             "interrupted": self.interrupted, "summary": self.summary()}
+        if paths:
+            d["paths"] = {"times": self.times, "exited": self.exited, "axis": self.axis,
+                          "side": self.side}
+        return _jsonable(d)
+
+    def to_json(self, path=None, paths: bool = False) -> str:
+        s = json.dumps(self.to_dict(paths), indent=2)
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(s)
+        return s
+
+
+@dataclass
+class TransitionResult:
+    """Per-path visits to the wells of a 1-D multi-well landscape.
+
+    ``wells[i, :n_visits[i]]`` is the sequence of wells path i visited (milestoned at
+    the cores), ``entries`` the entry times; ``occupancy[i, w]`` the time spent in the
+    region of well w; ``t_end[i]`` the time the path stopped.
+    """
+
+    problem: object
+    wells: np.ndarray
+    entries: np.ndarray
+    n_visits: np.ndarray
+    occupancy: np.ndarray
+    t_end: np.ndarray
+    dt: float
+    t_max: float
+    seed: int
+    method: str = "euler"
+    wall_time: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def n_paths(self) -> int:
+        return int(self.t_end.size)
+
+    @property
+    def n_wells(self) -> int:
+        return self.occupancy.shape[1]
+
+    def _sojourns(self):
+        """(well, duration, completed) for every sojourn of every path."""
+        w_all, d_all, c_all = [], [], []
+        for i in range(self.n_paths):
+            nv = int(self.n_visits[i])
+            w = self.wells[i, :nv]
+            e = np.append(self.entries[i, :nv], self.t_end[i])
+            w_all.append(w)
+            d_all.append(np.diff(e))
+            done = np.ones(nv, bool)
+            done[-1] = False
+            c_all.append(done)
+        return np.concatenate(w_all), np.concatenate(d_all), np.concatenate(c_all)
+
+    def transition_counts(self) -> np.ndarray:
+        """``N[i, j]``: number of observed jumps i -> j."""
+        n = np.zeros((self.n_wells, self.n_wells), dtype=np.int64)
+        for p in range(self.n_paths):
+            w = self.wells[p, :int(self.n_visits[p])]
+            np.add.at(n, (w[:-1], w[1:]), 1)
+        return n
+
+    def time_at_risk(self) -> np.ndarray:
+        """Total sojourn time in each well (censored last sojourns included)."""
+        w, d, _ = self._sojourns()
+        return np.bincount(w, weights=d, minlength=self.n_wells)
+
+    def generator(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Maximum-likelihood generator ``Q[i, j] = N_ij / T_i`` of a continuous-time
+        Markov chain, with exact Poisson (Garwood) intervals for each off-diagonal rate.
+        Returns ``(Q, Q_low, Q_high)``."""
+        n = self.transition_counts()
+        T = self.time_at_risk()
+        a = 1 - level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = n / T[:, None]
+            lo = np.where(n > 0, stats.chi2.ppf(a / 2, 2 * n) / 2, 0.0) / T[:, None]
+            hi = stats.chi2.ppf(1 - a / 2, 2 * n + 2) / 2 / T[:, None]
+        for Q in (q, lo, hi):
+            np.fill_diagonal(Q, 0.0)
+        np.fill_diagonal(q, -q.sum(axis=1))
+        return q, lo, hi
+
+    def mean_sojourn(self, well: int, level: float = 0.95) -> Estimate:
+        """Mean time in ``well`` before leaving (exponential MLE with censoring)."""
+        w, d, c = self._sojourns()
+        m = w == well
+        return exponential_mean(float(d[m].sum()), int(c[m].sum()), level)
+
+    def occupation(self, level: float = 0.95) -> list[Estimate]:
+        """Fraction of time spent in each well region, with a t interval over paths."""
+        frac = self.occupancy / np.maximum(self.t_end, 1e-300)[:, None]
+        return [mean_with_ci(frac[:, w], level) for w in range(self.n_wells)]
+
+    def summary(self, level: float = 0.95) -> dict:
+        q, lo, hi = self.generator(level)
+        return {"n_paths": self.n_paths, "transitions": self.transition_counts(),
+                "generator": q, "generator_low": lo, "generator_high": hi,
+                "occupation": self.occupation(level),
+                "mean_sojourn": [self.mean_sojourn(w, level) for w in range(self.n_wells)]}
+
+    def to_dict(self) -> dict:
+        return _jsonable({"problem": self.problem.describe(), "method": self.method,
+                          "dt": self.dt, "t_max": self.t_max, "seed": self.seed,
+                          "wall_time_s": self.wall_time, "interrupted": self.interrupted,
+                          "summary": self.summary()})
+
+    def to_json(self, path=None) -> str:
+        s = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            with open(path, "w") as fh:
+                fh.write(s)
+        return s

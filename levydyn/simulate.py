@@ -1,0 +1,126 @@
+"""``simulate(problem, ...)``: the one entry point from a Problem to a Result."""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import numpy as np
+
+from levydyn.domains import Box
+from levydyn.noise import check_seed
+from levydyn.problem import Problem
+from levydyn.results import EscapeResult, TransitionResult
+from levydyn.solvers import euler
+
+METHODS = ("euler",)
+
+
+def _positive(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {name}={value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
+    return v
+
+
+def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: float = 1e4,
+             seed: int = 0, method: str = "euler", *, bridge: bool = True,
+             max_visits: int = 512, chunk: int | None = None,
+             progress: Callable[[int, int], None] | None = None):
+    """Simulate ``n_paths`` independent paths of ``problem``.
+
+    Parameters
+    ----------
+    problem : :class:`~levydyn.problem.Problem`.
+    n_paths : number of paths; path ``i`` uses the random stream ``(seed, i)``, so the
+        result is bit-identical for any thread count and any ``chunk``.
+    dt : time step (SDE time; one SGD iteration with learning rate eta is dt = eta).
+    t_max : horizon; paths still inside are censored there (box) or stopped (wells).
+    seed : non-negative integer.
+    method : ``"euler"`` (Euler-Maruyama, see :mod:`levydyn.solvers.euler`).
+    bridge : Brownian-bridge exit correction on alpha = 2 axes of a box.
+    max_visits : size of the per-path visit table for well transitions.
+    chunk : paths per kernel call (default: about 20 calls); results don't depend on it.
+    progress : called as ``progress(done, total)`` after each chunk.
+
+    Returns
+    -------
+    :class:`~levydyn.results.EscapeResult` for a Box domain,
+    :class:`~levydyn.results.TransitionResult` for a WellPartition. Ctrl-C between
+    chunks returns the finished paths with ``interrupted=True``.
+    """
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a levydyn Problem, got problem={problem!r}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
+    dt = _positive("dt", dt)
+    t_max = _positive("t_max", t_max)
+    if dt > t_max:
+        raise ValueError(f"dt must not exceed t_max, got dt={dt} t_max={t_max}")
+    seed = check_seed(seed)
+    n_paths = int(n_paths)
+    n_steps = int(math.ceil(t_max / dt - 1e-9))
+    chunk = max(1, int(chunk) if chunk else max(64, -(-n_paths // 20)))
+
+    pot, dom = problem.potential, problem.domain
+    kind, gamma, t0, ms, vs = problem.schedule.encode()
+    alpha, eps = problem.alpha, problem.eps
+    base_scale = eps * dt ** (1.0 / alpha)
+    length = max(pot.length_scale, dom.length_scale)
+    common = (pot.grad_kernel, pot.params, problem.x0, alpha, eps, base_scale,
+              kind, gamma, t0, ms, vs)
+    start = time.perf_counter()
+    done = 0
+    interrupted = False
+
+    if isinstance(dom, Box):
+        d = problem.dim
+        times = np.empty(n_paths)
+        exited = np.empty(n_paths, dtype=np.bool_)
+        axis = np.empty(n_paths, dtype=np.int64)
+        side = np.empty(n_paths, dtype=np.int64)
+        points = np.empty((n_paths, d))
+        try:
+            while done < n_paths:
+                hi = min(n_paths, done + chunk)
+                sl = slice(done, hi)
+                euler.escape_kernel(*common, dom.lower, dom.upper, problem.x0, length, dt,
+                                    n_steps, seed, done, bridge, times[sl], exited[sl],
+                                    axis[sl], side[sl], points[sl])
+                done = hi
+                if progress is not None:
+                    progress(done, n_paths)
+        except KeyboardInterrupt:
+            interrupted = True
+        sl = slice(0, done)
+        return EscapeResult(problem, times[sl], exited[sl], axis[sl], side[sl], points[sl],
+                            dt, t_max, seed, method, time.perf_counter() - start, interrupted)
+
+    n_w = dom.n_wells
+    wells = np.zeros((n_paths, max_visits), dtype=np.int64)
+    entries = np.zeros((n_paths, max_visits))
+    n_visits = np.zeros(n_paths, dtype=np.int64)
+    occupancy = np.zeros((n_paths, n_w))
+    t_end = np.zeros(n_paths)
+    xref = np.array([0.5 * (dom.minima[0] + dom.minima[-1])])
+    try:
+        while done < n_paths:
+            hi = min(n_paths, done + chunk)
+            sl = slice(done, hi)
+            euler.wells_kernel(*common, np.asarray(dom.minima), np.asarray(dom.maxima),
+                               dom.core_radius, xref, length, dt, n_steps, seed, done,
+                               wells[sl], entries[sl], n_visits[sl], occupancy[sl], t_end[sl])
+            done = hi
+            if progress is not None:
+                progress(done, n_paths)
+    except KeyboardInterrupt:
+        interrupted = True
+    sl = slice(0, done)
+    return TransitionResult(problem, wells[sl], entries[sl], n_visits[sl], occupancy[sl],
+                            t_end[sl], dt, t_max, seed, method, time.perf_counter() - start,
+                            interrupted)
