@@ -41,7 +41,7 @@ class Box:
         if bad.size:
             i = bad[0]
             raise ValueError(f"box upper must exceed lower on every axis, got axis {i}: "
-                             f"lower={lo[i]!r} upper={hi[i]!r}")
+                             f"lower={float(lo[i])!r} upper={float(hi[i])!r}")
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 
@@ -56,7 +56,7 @@ class Box:
                 raise ValueError(f"{name} must have {c.size} entries, got {name}={d.tolist()!r}")
             bad = np.flatnonzero(~(d > 0))
             if bad.size:
-                raise ValueError(f"{name} must be positive, got {name}[{bad[0]}]={d[bad[0]]!r}")
+                raise ValueError(f"{name} must be positive, got {name}[{bad[0]}]={float(d[bad[0]])!r}")
         return cls(c - dm, c + dp)
 
     @property

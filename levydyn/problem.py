@@ -58,12 +58,12 @@ class Problem:
         alpha = _per_axis("alpha", self.alpha, dim)
         bad = np.flatnonzero(~((alpha > 0) & (alpha <= 2)))
         if bad.size:
-            raise ValueError(f"alpha must lie in (0, 2], got alpha={alpha[bad[0]]!r}"
+            raise ValueError(f"alpha must lie in (0, 2], got alpha={float(alpha[bad[0]])!r}"
                              + (f" on axis {bad[0]}" if dim > 1 else ""))
         eps = _per_axis("eps", self.eps, dim)
         bad = np.flatnonzero(~((eps > 0) & np.isfinite(eps)))
         if bad.size:
-            raise ValueError(f"eps must be a positive finite number, got eps={eps[bad[0]]!r}"
+            raise ValueError(f"eps must be a positive finite number, got eps={float(eps[bad[0]])!r}"
                              + (f" on axis {bad[0]}" if dim > 1 else ""))
         if not isinstance(self.schedule, Schedule):
             raise ValueError(f"schedule must be a levydyn schedule, got schedule={self.schedule!r}")

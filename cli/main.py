@@ -1,0 +1,22 @@
+"""The ``levydyn`` command line (click)."""
+from __future__ import annotations
+
+import click
+
+from cli.escape import escape
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="levydyn")
+def main():
+    """levydyn: heavy-tailed SDEs for the theory of SGD.
+
+    Simulate alpha-stable (Levy) SDEs, compare them with closed forms, and measure
+    real networks. Run `levydyn COMMAND --help` for each command.
+    """
+
+
+main.add_command(escape)
+
+if __name__ == "__main__":
+    main()
