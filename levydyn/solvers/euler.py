@@ -45,15 +45,18 @@ def _drift_flow(grad, gparams, x, g, h_total, xref, length):
         for i in range(d):
             gn += g[i] * g[i]
             rn += (x[i] - xref[i]) * (x[i] - xref[i])
-        gn = math.sqrt(gn)
         h = rem
         if not math.isfinite(gn):
             for i in range(d):
                 x[i] = math.nan
             return
-        limit = KAPPA * (length + math.sqrt(rn))
-        if gn * h > limit and n_sub < MAX_SUBSTEPS:
-            h = limit / gn
+        # cheap sufficient test first (L + r >= sqrt(L^2 + r^2)): no square roots on
+        # the common path
+        if gn * h * h > KAPPA * KAPPA * (length * length + rn) and n_sub < MAX_SUBSTEPS:
+            gn = math.sqrt(gn)
+            limit = KAPPA * (length + math.sqrt(rn))
+            if gn * h > limit:
+                h = limit / gn
         for i in range(d):
             x[i] -= h * g[i]
         rem -= h
