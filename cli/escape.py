@@ -22,10 +22,14 @@ from levydyn import Box, Problem, Quadratic, parse_schedule, simulate
 @click.option("--dt", type=float, default=0.01, show_default=True, help="Euler time step.")
 @click.option("--t-max", type=float, default=1e4, show_default=True,
               help="Horizon; paths still inside are censored.")
+@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
+              show_default=True,
+              help="euler, or jump_adapted for small eps (skips the quiet time between large jumps).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
               help="Write the results (with CIs) to this JSON file.")
-def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, seed, json_path):
+def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, method, seed,
+           json_path):
     """First exit of dX = -U'(X) dt + eps s_t^((alpha-1)/alpha) dL_t from (-d-, d+).
 
     U(x) = h x^2 / 2 and L is SaS(1) noise (E exp(iwL_1) = exp(-|w|^alpha)). Prints, per
@@ -37,6 +41,7 @@ def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, seed,
       levydyn escape --alpha 1.5 --widths 1,2
       levydyn escape --alpha 1.2 --eps 0.1,0.05 --paths 5000 --json out.json
       levydyn escape --alpha 1.8 --schedule power:0.7
+      levydyn escape --alpha 1.5 --eps 1e-2,1e-3 --method jump_adapted --paths 10000
     """
     if len(widths) != 2:
         raise click.BadParameter(f"need two widths d-,d+, got {widths}", param_hint="--widths")
@@ -46,7 +51,7 @@ def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, seed,
                             domain=Box.around([0.0], [widths[0]], [widths[1]]), schedule=sched)
                     for e in eps_list]
         # validate the run parameters once, on a single path, before the long run
-        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed)
+        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed, method=method)
     rows, results = [], []
     total = paths * len(problems)
     with click.progressbar(length=total, label="simulating", file=click.get_text_stream("stderr")) as bar:
@@ -59,7 +64,7 @@ def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, seed,
 
             with library_errors():
                 res = simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seed + k,
-                               progress=step)
+                               method=method, progress=step)
             results.append(res)
             mean = res.mean_exit_time()
             right = res.side_probability(+1)
@@ -68,7 +73,7 @@ def escape(alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, seed,
             if res.interrupted:
                 break
     click.echo(f"alpha={alpha:g}  widths=({widths[0]:g}, {widths[1]:g})  U=x^2*{curvature:g}/2  "
-               f"schedule={sched}  dt={dt:g}  t_max={t_max:g}  seed={seed}")
+               f"schedule={sched}  method={method}  dt={dt:g}  t_max={t_max:g}  seed={seed}")
     click.echo(format_table(["eps", "paths", "mean exit time [95% CI]", "P(exit right) [95% CI]",
                              "censored"], rows))
     if results and results[-1].interrupted:

@@ -54,6 +54,31 @@ def integrated_scale_power(kind, gamma, t0, milestones, values, alpha, a, b):
     return total
 
 
+@nb.njit(cache=True)
+def invert_integrated_scale_power(kind, gamma, t0, milestones, values, alpha, a, target):
+    """The ``b >= a`` with ``int_a^b s_u^(alpha - 1) du = target`` (exact inverse of
+    :func:`integrated_scale_power`; ``inf`` if the integral never reaches ``target``)."""
+    if kind == KIND_CONSTANT or alpha == 1.0:
+        return a + target
+    if kind == KIND_POWER:
+        p = (gamma - 1.0) * (alpha - 1.0) + 1.0      # > 0 for gamma in (0,1], alpha in (0,2]
+        return ((a + t0) ** p + p * target) ** (1.0 / p) - t0
+    rem = target
+    lo = a
+    for k in range(milestones.shape[0] + 1):
+        hi = milestones[k] if k < milestones.shape[0] else math.inf
+        if hi <= lo:
+            continue
+        level = 1.0 if k == 0 else values[k - 1]
+        w = level ** (alpha - 1.0)
+        cap = w * (hi - lo)
+        if cap >= rem:
+            return lo + rem / w
+        rem -= cap
+        lo = hi
+    return math.inf
+
+
 def _finite_positive(name: str, value) -> float:
     v = float(value)
     if not (math.isfinite(v) and v > 0):

@@ -8,12 +8,10 @@ from typing import Callable
 import numpy as np
 
 from levydyn.domains import Box
-from levydyn.noise import check_seed
+from levydyn.noise import c_alpha, check_seed
 from levydyn.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
-from levydyn.solvers import euler
-
-METHODS = ("euler",)
+from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted, resolve_method
 
 
 def _positive(name: str, value) -> float:
@@ -27,8 +25,7 @@ def _positive(name: str, value) -> float:
 
 
 def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: float = 1e4,
-             seed: int = 0, method: str = "euler", *, bridge: bool = True,
-             max_visits: int = 512, chunk: int | None = None,
+             seed: int = 0, method="euler", *, max_visits: int = 512, chunk: int | None = None,
              progress: Callable[[int, int], None] | None = None):
     """Simulate ``n_paths`` independent paths of ``problem``.
 
@@ -40,8 +37,9 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     dt : time step (SDE time; one SGD iteration with learning rate eta is dt = eta).
     t_max : horizon; paths still inside are censored there (box) or stopped (wells).
     seed : non-negative integer.
-    method : ``"euler"`` (Euler-Maruyama, see :mod:`levydyn.solvers.euler`).
-    bridge : Brownian-bridge exit correction on alpha = 2 axes of a box.
+    method : ``"euler"`` / :class:`~levydyn.solvers.Euler` (Euler-Maruyama, any domain) or
+        ``"jump_adapted"`` / :class:`~levydyn.solvers.JumpAdapted` (small-noise scheme that
+        skips the quiet time between large jumps; box domains).
     max_visits : size of the per-path visit table for well transitions.
     chunk : paths per kernel call (default: about 20 calls); results don't depend on it.
     progress : called as ``progress(done, total)`` after each chunk.
@@ -54,8 +52,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     """
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a levydyn Problem, got problem={problem!r}")
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    method = resolve_method(method)
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
         raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
     dt = _positive("dt", dt)
@@ -78,6 +75,9 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     done = 0
     interrupted = False
 
+    if isinstance(method, JumpAdapted):
+        return _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk,
+                                      progress)
     if isinstance(dom, Box):
         d = problem.dim
         times = np.empty(n_paths)
@@ -90,7 +90,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
                 hi = min(n_paths, done + chunk)
                 sl = slice(done, hi)
                 euler.escape_kernel(*common, dom.lower, dom.upper, problem.x0, length, dt,
-                                    n_steps, seed, done, bridge, times[sl], exited[sl],
+                                    n_steps, seed, done, method.bridge, times[sl], exited[sl],
                                     axis[sl], side[sl], points[sl])
                 done = hi
                 if progress is not None:
@@ -99,7 +99,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
             interrupted = True
         sl = slice(0, done)
         return EscapeResult(problem, times[sl], exited[sl], axis[sl], side[sl], points[sl],
-                            dt, t_max, seed, method, time.perf_counter() - start, interrupted)
+                            dt, t_max, seed, method.name, time.perf_counter() - start, interrupted)
 
     n_w = dom.n_wells
     wells = np.zeros((n_paths, max_visits), dtype=np.int64)
@@ -122,5 +122,77 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
         interrupted = True
     sl = slice(0, done)
     return TransitionResult(problem, wells[sl], entries[sl], n_visits[sl], occupancy[sl],
-                            t_end[sl], dt, t_max, seed, method, time.perf_counter() - start,
+                            t_end[sl], dt, t_max, seed, method.name, time.perf_counter() - start,
                             interrupted)
+
+
+def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict:
+    """Attractor, curvature, thresholds and rates used by the jump-adapted kernel."""
+    pot, dom = problem.potential, problem.domain
+    if not isinstance(dom, Box):
+        raise ValueError("method jump_adapted supports Box domains; use method=euler for wells")
+    alpha, eps = problem.alpha, problem.eps
+    if np.all(alpha == 2.0):
+        raise ValueError("method jump_adapted needs at least one axis with alpha < 2 "
+                         "(Brownian exits have no large jumps to adapt to); use euler")
+    length = max(pot.length_scale, dom.length_scale)
+    xstar = jump_adapted.relax_to_attractor(pot.grad_kernel, pot.params, problem.x0,
+                                            min(dt, 1e-2), length, 10_000_000, 1e-10)
+    if not dom.contains(xstar):
+        raise ValueError(f"the gradient flow from x0 leaves the box (reaches {xstar.tolist()}); "
+                         "jump_adapted needs an attractor inside the box")
+    step = 1e-5 * max(1.0, float(np.abs(xstar).max()))
+    curv = np.array([(pot.gradient(xstar + step * e)[k] - pot.gradient(xstar - step * e)[k])
+                     / (2 * step) for k, e in enumerate(np.eye(problem.dim))])
+    if np.any(~(curv > 0)):
+        raise ValueError(f"jump_adapted needs positive curvature at the attractor, got "
+                         f"diagonal Hessian {curv.tolist()}")
+    dm, dp = dom.distances(xstar)
+    near = np.minimum(dm, dp)
+    near = np.where(np.isfinite(near), near, length)
+    delta = method.delta * near
+    ca = np.array([c_alpha(a) for a in alpha])
+    with np.errstate(divide="ignore"):
+        inv_rate = np.where(alpha < 2.0, alpha * delta ** alpha / (2 * ca * eps ** alpha), np.inf)
+    small_var = np.where(alpha < 2.0,
+                         2 * ca * eps ** alpha * delta ** (2 - alpha) / np.maximum(2 - alpha, 1e-300),
+                         2 * eps ** 2)
+    return {"xstar": xstar, "curvature": curv, "delta": delta, "inv_rate": inv_rate,
+            "small_var": small_var, "window": method.window / curv.min(), "length": length}
+
+
+def _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk, progress):
+    s = jump_adapted_setup(problem, method, dt)
+    dom = problem.domain
+    kind, gamma, t0, ms, vs = problem.schedule.encode()
+    d = problem.dim
+    times = np.empty(n_paths)
+    exited = np.empty(n_paths, dtype=np.bool_)
+    axis = np.empty(n_paths, dtype=np.int64)
+    side = np.empty(n_paths, dtype=np.int64)
+    points = np.empty((n_paths, d))
+    n_jumps = np.empty(n_paths, dtype=np.int64)
+    pot = problem.potential
+    start = time.perf_counter()
+    done = 0
+    interrupted = False
+    try:
+        while done < n_paths:
+            hi = min(n_paths, done + chunk)
+            sl = slice(done, hi)
+            jump_adapted.escape_kernel_ja(
+                pot.grad_kernel, pot.params, problem.x0, s["xstar"], problem.alpha, problem.eps,
+                s["inv_rate"], s["small_var"], s["delta"], method.relax, s["window"],
+                kind, gamma, t0, ms, vs, dom.lower, dom.upper, s["length"], dt, t_max, seed,
+                done, method.bridge, times[sl], exited[sl], axis[sl], side[sl], points[sl],
+                n_jumps[sl])
+            done = hi
+            if progress is not None:
+                progress(done, n_paths)
+    except KeyboardInterrupt:
+        interrupted = True
+    sl = slice(0, done)
+    meta = {"delta": s["delta"].tolist(), "window": float(s["window"]), "attractor": s["xstar"].tolist(),
+            "mean_large_jumps": float(n_jumps[sl].mean()) if done else 0.0}
+    return EscapeResult(problem, times[sl], exited[sl], axis[sl], side[sl], points[sl], dt, t_max,
+                        seed, method.name, time.perf_counter() - start, interrupted, meta)
