@@ -2,7 +2,7 @@
 
 ``Problem`` (potential, alpha_l, eps_l, schedule, domain) -> ``simulate`` -> Result.
 """
-from levydyn.domains import Box, WellPartition
+from levydyn.domains import Ball, Box, WellPartition
 from levydyn.noise import c_alpha, sas_rvs
 from levydyn.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
 from levydyn.problem import Problem
@@ -11,7 +11,7 @@ from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
 from levydyn.simulate import simulate
 
 __all__ = [
-    "Ackley2D", "Box", "Constant", "Custom", "EscapeResult", "Estimate", "MultiStep",
+    "Ackley2D", "Ball", "Box", "Constant", "Custom", "EscapeResult", "Estimate", "MultiStep",
     "MultiWell1D", "Power", "Problem", "Quadratic", "TransitionResult", "WellPartition",
     "c_alpha", "parse_schedule", "sas_rvs", "simulate",
 ]

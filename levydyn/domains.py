@@ -4,6 +4,7 @@
   grid time where some coordinate is ``<= lower_l`` or ``>= upper_l``. Around a minimum
   ``x*`` it is given by the distances ``d-_l, d+_l`` (paper 004's ``[d-_l, d+_l]``;
   paper 000's interval ``(-a, b)`` around a well), see :meth:`Box.around`.
+* :class:`Ball` -- the open Euclidean ball ``|x - c| < r`` (escape experiments on networks).
 * :class:`WellPartition` -- 1-D multi-well transitions: the line is cut at the maxima
   ``s_i`` into wells; a path is "in well i" from the time it first enters the core
   ``|x - m_i| < core * min(m_i - s_{i-1}, s_i - m_i)`` until it enters another core.
@@ -67,6 +68,9 @@ class Box:
         x = np.asarray(x, dtype=float)
         return bool(np.all((x > self.lower) & (x < self.upper)))
 
+    def describe(self) -> dict:
+        return {"box_lower": self.lower.tolist(), "box_upper": self.upper.tolist()}
+
     def distances(self, center) -> tuple[np.ndarray, np.ndarray]:
         """``(d_minus, d_plus)`` from ``center`` to the faces."""
         c = np.asarray(center, dtype=float)
@@ -77,6 +81,45 @@ class Box:
         w = self.upper - self.lower
         w = w[np.isfinite(w)]
         return float(w.max()) if w.size else 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class Ball:
+    """Open ball ``|x - center| < radius`` (Euclidean): the exit set of an SGD escape
+    experiment, ``||w - w*|| > r`` (nn_bridge). The exit axis is the coordinate with the
+    largest displacement at the exit time, the side its sign."""
+
+    center: object
+    radius: float
+
+    def __post_init__(self):
+        c = _as_vector("center", self.center)
+        r = float(self.radius)
+        if not (math.isfinite(r) and r > 0):
+            raise ValueError(f"ball radius must be a positive finite number, got radius={self.radius!r}")
+        object.__setattr__(self, "center", c)
+        object.__setattr__(self, "radius", r)
+
+    @property
+    def dim(self) -> int:
+        return self.center.size
+
+    def contains(self, x) -> bool:
+        x = np.asarray(x, dtype=float)
+        return bool(np.sum((x - self.center) ** 2) < self.radius**2)
+
+    def describe(self) -> dict:
+        return {"ball_center": self.center.tolist(), "ball_radius": self.radius}
+
+    def distances(self, point) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from ``point`` to the sphere, repeated per axis (as ``(d-, d+)``)."""
+        gap = self.radius - float(np.linalg.norm(np.asarray(point, dtype=float) - self.center))
+        g = np.full(self.dim, gap)
+        return g, g.copy()
+
+    @property
+    def length_scale(self) -> float:
+        return 2.0 * self.radius
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +163,9 @@ class WellPartition:
     @property
     def n_wells(self) -> int:
         return len(self.minima)
+
+    def describe(self) -> dict:
+        return {"minima": list(self.minima), "maxima": list(self.maxima), "core": self.core}
 
     def well_of(self, x: float) -> int:
         return int(np.searchsorted(np.asarray(self.maxima), float(x)))

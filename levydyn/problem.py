@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from levydyn.domains import Box, WellPartition
+from levydyn.domains import Ball, Box, WellPartition
 from levydyn.potentials import Potential
 from levydyn.schedules import Constant, Schedule
 
@@ -38,7 +38,7 @@ class Problem:
     potential : a :mod:`levydyn.potentials` object (gradient compiled with numba).
     alpha : tail index per axis (scalar broadcasts), each in (0, 2].
     eps : noise level per axis (scalar broadcasts), each > 0 and finite.
-    domain : :class:`~levydyn.domains.Box` (first exit) or
+    domain : :class:`~levydyn.domains.Box` or :class:`~levydyn.domains.Ball` (first exit) or
         :class:`~levydyn.domains.WellPartition` (transitions between wells).
     schedule : :mod:`levydyn.schedules` object, default constant.
     x0 : start point, default the potential's minimum; must lie inside a Box.
@@ -67,17 +67,16 @@ class Problem:
                              + (f" on axis {bad[0]}" if dim > 1 else ""))
         if not isinstance(self.schedule, Schedule):
             raise ValueError(f"schedule must be a levydyn schedule, got schedule={self.schedule!r}")
-        if not isinstance(self.domain, (Box, WellPartition)):
-            raise ValueError(f"domain must be a Box or a WellPartition, got domain={self.domain!r}")
+        if not isinstance(self.domain, (Box, Ball, WellPartition)):
+            raise ValueError(f"domain must be a Box, Ball or WellPartition, got domain={self.domain!r}")
         if self.domain.dim != dim:
             raise ValueError(f"domain has {self.domain.dim} dimensions but the potential has {dim}")
         x0 = self.potential.minimum if self.x0 is None else self.x0
         x0 = np.atleast_1d(np.asarray(x0, dtype=float))
         if x0.shape != (dim,) or not np.all(np.isfinite(x0)):
             raise ValueError(f"x0 must be {dim} finite numbers, got x0={x0.tolist()!r}")
-        if isinstance(self.domain, Box) and not self.domain.contains(x0):
-            raise ValueError(f"x0={x0.tolist()} is not inside the box "
-                             f"({self.domain.lower.tolist()}, {self.domain.upper.tolist()})")
+        if isinstance(self.domain, (Box, Ball)) and not self.domain.contains(x0):
+            raise ValueError(f"x0={x0.tolist()} is not inside the domain {self.domain.describe()}")
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "eps", eps)
         object.__setattr__(self, "x0", x0)
@@ -100,10 +99,5 @@ class Problem:
             "schedule": str(self.schedule),
             "x0": self.x0.tolist(),
         }
-        if isinstance(self.domain, Box):
-            d["domain"] = {"box_lower": self.domain.lower.tolist(),
-                           "box_upper": self.domain.upper.tolist()}
-        else:
-            d["domain"] = {"minima": list(self.domain.minima), "maxima": list(self.domain.maxima),
-                           "core": self.domain.core}
+        d["domain"] = self.domain.describe()
         return d

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from levydyn.domains import Box
+from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
 from levydyn.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
@@ -46,7 +46,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
 
     Returns
     -------
-    :class:`~levydyn.results.EscapeResult` for a Box domain,
+    :class:`~levydyn.results.EscapeResult` for a Box or Ball domain,
     :class:`~levydyn.results.TransitionResult` for a WellPartition. Ctrl-C between
     chunks returns the finished paths with ``interrupted=True``.
     """
@@ -78,7 +78,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     if isinstance(method, JumpAdapted):
         return _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk,
                                       progress)
-    if isinstance(dom, Box):
+    if isinstance(dom, (Box, Ball)):
         d = problem.dim
         times = np.empty(n_paths)
         exited = np.empty(n_paths, dtype=np.bool_)
@@ -89,7 +89,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
             while done < n_paths:
                 hi = min(n_paths, done + chunk)
                 sl = slice(done, hi)
-                euler.escape_kernel(*common, dom.lower, dom.upper, problem.x0, length, dt,
+                euler.escape_kernel(*common, *_domain_args(dom), problem.x0, length, dt,
                                     n_steps, seed, done, method.bridge, times[sl], exited[sl],
                                     axis[sl], side[sl], points[sl])
                 done = hi
@@ -126,11 +126,19 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
                             interrupted)
 
 
+def _domain_args(dom):
+    """``(dkind, lower, upper, center, radius)`` for the exit check of the kernels."""
+    empty = np.zeros(0)
+    if isinstance(dom, Ball):
+        return euler.DOMAIN_BALL, empty, empty, dom.center, dom.radius
+    return euler.DOMAIN_BOX, dom.lower, dom.upper, empty, 0.0
+
+
 def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict:
     """Attractor, curvature, thresholds and rates used by the jump-adapted kernel."""
     pot, dom = problem.potential, problem.domain
-    if not isinstance(dom, Box):
-        raise ValueError("method jump_adapted supports Box domains; use method=euler for wells")
+    if not isinstance(dom, (Box, Ball)):
+        raise ValueError("method jump_adapted supports Box and Ball domains; use method=euler for wells")
     alpha, eps = problem.alpha, problem.eps
     if np.all(alpha == 2.0):
         raise ValueError("method jump_adapted needs at least one axis with alpha < 2 "
@@ -183,7 +191,7 @@ def _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk, pro
             jump_adapted.escape_kernel_ja(
                 pot.grad_kernel, pot.params, problem.x0, s["xstar"], problem.alpha, problem.eps,
                 s["inv_rate"], s["small_var"], s["delta"], method.relax, s["window"],
-                kind, gamma, t0, ms, vs, dom.lower, dom.upper, s["length"], dt, t_max, seed,
+                kind, gamma, t0, ms, vs, *_domain_args(dom), s["length"], dt, t_max, seed,
                 done, method.bridge, times[sl], exited[sl], axis[sl], side[sl], points[sl],
                 n_jumps[sl])
             done = hi

@@ -80,3 +80,23 @@ def test_bad_input():
     with pytest.raises(ValueError, match="unknown method"):
         simulate(brown, n_paths=10, method="milstein")
     assert Euler().name == "euler"
+
+
+def test_ball_domain_matches_euler_and_axis_symmetry():
+    # Ball |x| < 1 in 2-D with independent SaS axes: exits are axis-aligned jumps, so by
+    # symmetry each axis carries half of them; Euler and jump-adapted must agree.
+    from levydyn import Ball
+    p = Problem(Quadratic([1.0, 1.0]), alpha=1.5, eps=0.1, domain=Ball([0.0, 0.0], 1.0))
+    a = simulate(p, n_paths=2000, dt=0.01, t_max=1e6, seed=41)
+    b = simulate(p, n_paths=2000, dt=0.01, t_max=1e6, seed=42, method="jump_adapted")
+    assert _same_mean(a, b)
+    assert a.axis_probability(0, level=0.999).contains(0.5)
+    assert b.axis_probability(0, level=0.999).contains(0.5)
+    assert np.all(np.hypot(a.points[:, 0], a.points[:, 1]) >= 1.0)
+
+
+def test_ball_bad_radius():
+    from levydyn import Ball
+    for r in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="radius"):
+            Ball([0.0], r)

@@ -74,13 +74,79 @@ def _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
             scale[l] = eps[l] * integ ** (1.0 / alpha[l])
 
 
+DOMAIN_BOX = 0
+DOMAIN_BALL = 1
+
+
+@nb.njit(inline="always")
+def check_exit(dkind, lower, upper, center, radius, x, xprev, scale, bridge_mask, key, ctr):
+    """Has the path left the domain at this grid time (or, on bridged axes, in between)?
+
+    Returns ``(axis, side, ctr)``; ``axis = -1`` if still inside. Box: the axis with the
+    largest overshoot relative to its width; a Brownian-bridge hit on a diffusive axis
+    (``bridge_mask``, increment variance ``2 scale_l^2``) moves ``x_l`` onto the face.
+    Ball ``|x - center| < radius``: the axis of the largest displacement at exit, side =
+    its sign (monitored at grid times only). NaN (escaped every bound) exits on axis 0.
+    """
+    d = x.shape[0]
+    hit = -1
+    hit_side = 0
+    if dkind == DOMAIN_BALL:
+        r2 = 0.0
+        big = -1.0
+        for l in range(d):
+            dl = x[l] - center[l]
+            r2 += dl * dl
+            if abs(dl) > big:
+                big = abs(dl)
+                hit_side = 1 if dl > 0 else -1
+                hit = l
+        if r2 != r2:
+            return 0, 0, ctr
+        if r2 >= radius * radius:
+            return hit, hit_side, ctr
+        return -1, 0, ctr
+    best = -1.0
+    for l in range(d):
+        xl = x[l]
+        if xl != xl:
+            return l, 0, ctr
+        width = upper[l] - lower[l]
+        if not math.isfinite(width):
+            width = 1.0
+        if xl <= lower[l]:
+            ov = (lower[l] - xl) / width
+            if ov > best:
+                hit, hit_side, best = l, -1, ov
+        elif xl >= upper[l]:
+            ov = (xl - upper[l]) / width
+            if ov > best:
+                hit, hit_side, best = l, 1, ov
+        elif bridge_mask[l] and best < 0.0:
+            v = 2.0 * scale[l] * scale[l]
+            p_lo = math.exp(-2.0 * (xprev[l] - lower[l]) * (xl - lower[l]) / v)
+            p_hi = math.exp(-2.0 * (upper[l] - xprev[l]) * (upper[l] - xl) / v)
+            u = uniform(key, ctr)
+            ctr += 1
+            if u < p_lo:
+                hit, hit_side, best = l, -1, 0.0
+                x[l] = lower[l]
+            elif u < p_lo + p_hi:
+                hit, hit_side, best = l, 1, 0.0
+                x[l] = upper[l]
+    return hit, hit_side, ctr
+
+
 @nb.njit(parallel=True)
 def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms, vs,
-                  lower, upper, xref, length, dt, n_steps, seed, path_offset, bridge,
-                  times, exited, axis, side, points):
-    """First exit from the open box (lower, upper) for each path; see module doc."""
+                  dkind, lower, upper, center, radius, xref, length, dt, n_steps, seed,
+                  path_offset, bridge, times, exited, axis, side, points):
+    """First exit from a box or ball for each path; see module doc."""
     n = times.shape[0]
     d = x0.shape[0]
+    bridge_mask = np.zeros(d, dtype=np.bool_)
+    for l in range(d):
+        bridge_mask[l] = bridge and alpha[l] == 2.0 and dkind == DOMAIN_BOX
     for i in nb.prange(n):
         key = stream_key(seed, path_offset + i)
         x = x0.copy()
@@ -100,35 +166,8 @@ def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms
             for l in range(d):
                 x[l] += scale[l] * sas_draw(alpha[l], key, ctr)
                 ctr += 2
-            best = -1.0
-            for l in range(d):
-                xl = x[l]
-                if xl != xl:                       # NaN: the path left every bound
-                    hit, hit_side, best = l, 0, math.inf
-                    continue
-                width = upper[l] - lower[l]
-                if not math.isfinite(width):
-                    width = 1.0
-                if xl <= lower[l]:
-                    ov = (lower[l] - xl) / width
-                    if ov > best:
-                        hit, hit_side, best = l, -1, ov
-                elif xl >= upper[l]:
-                    ov = (xl - upper[l]) / width
-                    if ov > best:
-                        hit, hit_side, best = l, 1, ov
-                elif bridge and alpha[l] == 2.0 and best < 0.0:
-                    v = 2.0 * scale[l] * scale[l]
-                    p_lo = math.exp(-2.0 * (xprev[l] - lower[l]) * (xl - lower[l]) / v)
-                    p_hi = math.exp(-2.0 * (upper[l] - xprev[l]) * (upper[l] - xl) / v)
-                    u = uniform(key, ctr)
-                    ctr += 1
-                    if u < p_lo:
-                        hit, hit_side, best = l, -1, 0.0
-                        x[l] = lower[l]
-                    elif u < p_lo + p_hi:
-                        hit, hit_side, best = l, 1, 0.0
-                        x[l] = upper[l]
+            hit, hit_side, ctr = check_exit(dkind, lower, upper, center, radius, x, xprev,
+                                            scale, bridge_mask, key, ctr)
             if hit >= 0:
                 k_exit = k + 1
                 break

@@ -40,7 +40,7 @@ import numpy as np
 
 from levydyn.noise import random_word, sas_draw, stream_key, uniform
 from levydyn.schedules import integrated_scale_power, invert_integrated_scale_power
-from levydyn.solvers.euler import _drift_flow
+from levydyn.solvers.euler import DOMAIN_BOX, _drift_flow, check_exit
 
 
 @nb.njit(inline="always")
@@ -54,7 +54,8 @@ def _next_jump(kind, gamma, t0, ms, vs, alpha, t, inv_rate_const, key, ctr):
 
 @nb.njit(parallel=True)
 def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small_var_const,
-                     delta, relax, window, kind, gamma, t0, ms, vs, lower, upper, length,
+                     delta, relax, window, kind, gamma, t0, ms, vs,
+                     dkind, lower, upper, center, radius, length,
                      dt, t_max, seed, path_offset, bridge,
                      times, exited, axis, side, points, n_jumps):
     n = times.shape[0]
@@ -66,6 +67,7 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
         xprev = np.empty(d)
         sd = np.empty(d)
         tau = np.empty(d)
+        bridge_mask = np.zeros(d, dtype=np.bool_)
         ctr = 0
         for l in range(d):
             tau[l] = _next_jump(kind, gamma, t0, ms, vs, alpha[l], 0.0, inv_rate_const[l], key, ctr)
@@ -122,35 +124,11 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
                 tau[lj] = _next_jump(kind, gamma, t0, ms, vs, alpha[lj], t, inv_rate_const[lj],
                                      key, ctr)
                 ctr += 1
-            best = -1.0
             for l in range(d):
-                xl = x[l]
-                if xl != xl:
-                    hit, hit_side, best = l, 0, math.inf
-                    continue
-                width = upper[l] - lower[l]
-                if not math.isfinite(width):
-                    width = 1.0
-                if xl <= lower[l]:
-                    ov = (lower[l] - xl) / width
-                    if ov > best:
-                        hit, hit_side, best = l, -1, ov
-                elif xl >= upper[l]:
-                    ov = (xl - upper[l]) / width
-                    if ov > best:
-                        hit, hit_side, best = l, 1, ov
-                elif bridge and best < 0.0 and sd[l] > 0.0 and not (jump_now and l == lj):
-                    v = 2.0 * sd[l] * sd[l]
-                    p_lo = math.exp(-2.0 * (xprev[l] - lower[l]) * (xl - lower[l]) / v)
-                    p_hi = math.exp(-2.0 * (upper[l] - xprev[l]) * (upper[l] - xl) / v)
-                    uu = uniform(key, ctr)
-                    ctr += 1
-                    if uu < p_lo:
-                        hit, hit_side, best = l, -1, 0.0
-                        x[l] = lower[l]
-                    elif uu < p_lo + p_hi:
-                        hit, hit_side, best = l, 1, 0.0
-                        x[l] = upper[l]
+                bridge_mask[l] = (bridge and dkind == DOMAIN_BOX and sd[l] > 0.0
+                                  and not (jump_now and l == lj))
+            hit, hit_side, ctr = check_exit(dkind, lower, upper, center, radius, x, xprev, sd,
+                                            bridge_mask, key, ctr)
             if hit >= 0:
                 break
         times[i] = t if hit >= 0 else t_max
