@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from cli.escape import escape
+from cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +18,7 @@ def main():
 
 
 main.add_command(escape)
+main.add_command(verify)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,212 @@
+"""The Brownian (alpha = 2) comparison: exact 1-D exit times and the Kramers/Eyring asymptotics.
+
+Statement
+---------
+At alpha = 2 SaS(1) noise is ``N(0, 2)``: ``dX = -U'(X) dt + eps dL`` with ``L`` SaS(1)
+is ``dX = -U'(X) dt + eps sqrt(2) dB`` (variance ``2 eps^2 t``), generator
+``L f = eps^2 f'' - U' f'``. On ``(a, b)`` with ``x0`` inside, let
+``phi(y) = exp(U(y) / eps^2)`` (scale density), ``S(x) = int_a^x phi`` and
+``M(y) = eps^-2 int_a^y exp(-U / eps^2)`` (speed measure). Then (e.g. Gardiner,
+*Stochastic Methods*, Sec. 5.2.7; Karlin & Taylor, *A Second Course*, Ch. 15)
+
+    T(x0) = E_x0 sigma = (S(x0) / S(b)) int_a^b phi M - int_a^x0 phi M      (solves L T = -1, T(a) = T(b) = 0)
+    P_x0(exit at b) = S(x0) / S(b).
+
+As eps -> 0, from the minimum m (Laplace's method on the two integrals):
+
+* an end ``c`` where ``U'(c) != 0`` contributes the rate
+  ``|U'(c)| sqrt(U''(m) / (2 pi eps^2)) exp(-(U(c) - U(m)) / eps^2)``;
+* an end at a saddle ``s`` (``U'(s) = 0``, ``U''(s) < 0``) contributes
+  ``2 * sqrt(U''(m) |U''(s)|) / (2 pi) exp(-(U(s) - U(m)) / eps^2)``: twice the Eyring-Kramers
+  transition rate ``sqrt(U''(m)|U''(s)|)/(2 pi) e^(-Delta U / D)`` with ``D = eps^2``, because
+  half of the paths that reach the saddle fall back;
+
+and ``E sigma ~ 1 / (sum of the end rates)``, relative error ``O(eps^2)``. The exit time
+grows like ``exp(height / eps^2)``: Brownian escape depends on the barrier *height*,
+alpha-stable escape (:mod:`levydyn.theory.exit_interval`) on the well's *width*.
+
+Conventions: the ``measure`` argument exists for uniformity with the Levy modules; only
+``measure="sas"`` (noise ``eps * N(0, 2)`` per unit time) is meaningful at alpha = 2.
+``"unit"`` has no alpha = 2 counterpart (``|y|^-3 dy`` is not the Levy measure of a
+Brownian motion; ``c_alpha -> 0``) and is refused.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+from scipy import integrate
+
+from levydyn.theory._validate import check_measure, check_positive, check_side
+
+
+def _check_sas(measure) -> None:
+    check_measure(measure)
+    if measure != "sas":
+        raise ValueError("measure='unit' has no alpha = 2 (Brownian) counterpart; use measure='sas' "
+                         f"(noise eps * N(0, 2) per unit time), got measure={measure!r}")
+
+
+def _check_interval(a, b, x0) -> tuple[float, float, float]:
+    a, b, x0 = float(a), float(b), float(x0)
+    if not (math.isfinite(a) and math.isfinite(b) and a < b):
+        raise ValueError(f"the interval needs finite a < b, got a={a!r} b={b!r}")
+    if not (a < x0 < b):
+        raise ValueError(f"x0 must lie inside (a, b) = ({a!r}, {b!r}), got x0={x0!r}")
+    return a, b, x0
+
+
+def _grid(potential, a, b, n=4001):
+    y = np.linspace(a, b, n)
+    u = np.array([float(potential(v)) for v in y])
+    if not np.all(np.isfinite(u)):
+        raise ValueError("potential must be finite on [a, b]")
+    return y, u
+
+
+def _log_int_exp(f_exponent, lo, hi, shift, peak=None):
+    """``log int_lo^hi exp(f(y)) dy``, computed as ``shift + log int exp(f - shift)``."""
+    if hi <= lo:
+        return -math.inf
+    pts = [peak] if peak is not None and lo < peak < hi else None
+    val = integrate.quad(lambda y: math.exp(f_exponent(y) - shift), lo, hi, epsabs=0.0,
+                         epsrel=1e-12, limit=400, points=pts)[0]
+    return shift + math.log(val) if val > 0 else -math.inf
+
+
+def _log_scale_split(potential, a, b, x0, e2, y, u):
+    """``(log int_a^x0 exp(U/eps^2), log int_x0^b exp(U/eps^2))``: the scale function split at x0."""
+    out = []
+    for lo, hi, sel in ((a, x0, y <= x0), (x0, b, y >= x0)):
+        k = int(np.argmax(np.where(sel, u, -np.inf)))
+        out.append(_log_int_exp(lambda v: float(potential(v)) / e2, lo, hi, u[k] / e2, y[k]))
+    return out[0], out[1]
+
+
+def mean_exit_time(potential: Callable[[float], float], a: float, b: float, x0: float, eps: float,
+                   measure: str = "sas") -> float:
+    """Exact ``E_x0 sigma`` for ``dX = -U' dt + eps dL``, ``L`` SaS(1) at alpha = 2 (= sqrt(2) B).
+
+    Green's-function form of ``T = (S(x0)/S(b)) int_a^b phi M - int_a^x0 phi M``:
+    ``T = (1 - p) int_a^x0 S(z) m(z) dz + p int_x0^b (S(b) - S(z)) m(z) dz``,
+    ``p = S(x0)/S(b)``, ``m = exp(-U/eps^2)/eps^2``, evaluated by nested adaptive quadrature
+    (rtol 1e-12) with every exponential shifted by its maximum, so barriers up to
+    ``~700 eps^2`` above the bottom are fine whatever the potential does elsewhere.
+    ``potential`` is a plain function ``U(x)``; ``measure`` must be "sas".
+    """
+    _check_sas(measure)
+    e = check_positive(eps, "eps")
+    a, b, x0 = _check_interval(a, b, x0)
+    e2 = e * e
+    y, u = _grid(potential, a, b)
+    U = lambda v: float(potential(v))  # noqa: E731
+    log_left, log_right = _log_scale_split(potential, a, b, x0, e2, y, u)
+    log_sb = np.logaddexp(log_left, log_right)
+    log_p, log_q = log_left - log_sb, log_right - log_sb     # p = S(x0)/S(b), q = 1 - p (no cancellation)
+    run_max_left = np.maximum.accumulate(u)                 # max_{y <= z} U(y)
+    run_max_right = np.maximum.accumulate(u[::-1])[::-1]    # max_{y >= z} U(y)
+    left, right = y <= x0, y >= x0
+    L_A = float(np.max((run_max_left - u)[left])) / e2      # scale of S(z) m(z) on [a, x0]
+    L_B = float(np.max((run_max_right - u)[right])) / e2    # scale of (S(b) - S(z)) m(z) on [x0, b]
+    z_min = float(y[int(np.argmin(u))])
+
+    def inner(z, lo, hi, scale):
+        # int_lo^hi exp((U(y) - U(z))/eps^2 - scale) dy, peak at the grid argmax of U on [lo, hi]
+        sel = (y >= lo) & (y <= hi)
+        pk = float(y[sel][np.argmax(u[sel])]) if np.any(sel) else None
+        uz = U(z)
+        pts = [pk] if pk is not None and lo < pk < hi else None
+        return integrate.quad(lambda v: math.exp((U(v) - uz) / e2 - scale), lo, hi, epsabs=0.0,
+                              epsrel=1e-12, limit=400, points=pts)[0]
+
+    def outer(lo, hi, f):
+        pts = [z_min] if lo < z_min < hi else None
+        return integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-11, limit=400, points=pts)[0]
+
+    int_A = outer(a, x0, lambda z: inner(z, a, z, L_A))
+    int_B = outer(x0, b, lambda z: inner(z, z, b, L_B))
+    terms = []
+    if int_A > 0 and log_q > -math.inf:
+        terms.append(log_q + L_A + math.log(int_A))
+    if int_B > 0 and log_p > -math.inf:
+        terms.append(log_p + L_B + math.log(int_B))
+    top = max(terms)
+    if top - math.log(e2) > 709:
+        return math.inf
+    return sum(math.exp(t - top) for t in terms) * math.exp(top) / e2
+
+
+def exit_side_probability(potential: Callable[[float], float], a: float, b: float, x0: float,
+                          eps: float, side: int = 1, measure: str = "sas") -> float:
+    """``P_x0(exit at b) = S(x0) / S(b)`` (``side=+1``), ``1 -`` that for ``side=-1``.
+
+    Scale function ``S(x) = int_a^x exp(U / eps^2)`` (alpha = 2, generator
+    ``eps^2 f'' - U' f'``), by adaptive quadrature in log scale; ``measure`` must be "sas".
+    """
+    _check_sas(measure)
+    s = check_side(side)
+    e = check_positive(eps, "eps")
+    a, b, x0 = _check_interval(a, b, x0)
+    y, u = _grid(potential, a, b)
+    log_left, log_right = _log_scale_split(potential, a, b, x0, e * e, y, u)
+    top = max(log_left, log_right)
+    p_plus = math.exp(log_left - top) / (math.exp(log_left - top) + math.exp(log_right - top))
+    return p_plus if s == 1 else 1.0 - p_plus
+
+
+def boundary_rate(eps: float, curvature_min: float, height: float, slope: float | None = None,
+                  saddle_curvature: float | None = None, measure: str = "sas") -> float:
+    """Small-noise rate of leaving a well through one end (alpha = 2, ``D = eps^2``).
+
+    Non-critical end (``slope = |U'(c)| > 0``): ``slope sqrt(U''(m)/(2 pi eps^2)) e^(-height/eps^2)``.
+    End at a saddle (``saddle_curvature = |U''(s)|``): ``sqrt(U''(m)|U''(s)|)/pi e^(-height/eps^2)``
+    (twice the Eyring-Kramers transition rate). ``height = U(end) - U(m)``; give exactly one of
+    ``slope`` and ``saddle_curvature``. ``measure`` must be "sas" (noise variance 2 eps^2 t).
+    """
+    _check_sas(measure)
+    e = check_positive(eps, "eps")
+    k = check_positive(curvature_min, "curvature_min")
+    h = check_positive(height, "height")
+    if (slope is None) == (saddle_curvature is None):
+        raise ValueError(f"give exactly one of slope and saddle_curvature, got slope={slope!r} "
+                         f"saddle_curvature={saddle_curvature!r}")
+    if slope is not None:
+        sl = check_positive(slope, "slope")
+        return sl * math.sqrt(k / (2 * math.pi * e * e)) * math.exp(-h / (e * e))
+    ks = check_positive(saddle_curvature, "saddle_curvature")
+    return math.sqrt(k * ks) / math.pi * math.exp(-h / (e * e))
+
+
+def kramers_transition_rate(eps: float, curvature_min: float, saddle_curvature: float, height: float,
+                            measure: str = "sas") -> float:
+    """Eyring-Kramers rate ``sqrt(U''(m)|U''(s)|)/(2 pi) exp(-height / eps^2)`` of well-to-well jumps.
+
+    The Brownian analogue of ``q_ij`` in paper 000, Thm 2 (with ``D = eps^2`` because
+    SaS(1) at alpha = 2 is N(0, 2)); ``measure`` must be "sas".
+    """
+    return 0.5 * boundary_rate(eps, curvature_min, height, saddle_curvature=saddle_curvature,
+                               measure=measure)
+
+
+def quadratic_mean_exit_time(curvature: float, d_minus: float, d_plus: float, eps: float,
+                             asymptotic: bool = False, measure: str = "sas") -> float:
+    """Mean exit time of ``(-d_minus, d_plus)`` from 0 for ``U = curvature x^2 / 2`` at alpha = 2.
+
+    ``asymptotic=False``: exact (:func:`mean_exit_time`); ``True``: the Laplace asymptotic
+    ``1 / sum_ends k d sqrt(k / (2 pi eps^2)) exp(-k d^2 / (2 eps^2))`` (heights ``k d^2 / 2``,
+    slopes ``k d``). Compare :func:`levydyn.theory.exit_interval.mean_exit_time`, which
+    depends on ``d`` only through ``d^-alpha``. ``measure`` must be "sas".
+    """
+    k = check_positive(curvature, "curvature")
+    dm = check_positive(d_minus, "d_minus")
+    dp = check_positive(d_plus, "d_plus")
+    e = check_positive(eps, "eps")
+    if asymptotic:
+        r = sum(boundary_rate(e, k, 0.5 * k * d * d, slope=k * d, measure=measure) for d in (dm, dp))
+        return 1.0 / r
+    return mean_exit_time(lambda x: 0.5 * k * x * x, -dm, dp, 0.0, e, measure)
+
+
+__all__ = ["mean_exit_time", "exit_side_probability", "boundary_rate", "kramers_transition_rate",
+           "quadratic_mean_exit_time"]

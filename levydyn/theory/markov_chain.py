@@ -1,0 +1,201 @@
+"""Theorem 2 (paper 000, eqs. 13-14; Imkeller & Pavlyukevich 2008): the reduced Markov chain.
+
+Statement
+---------
+Let ``U`` on the line have non-degenerate minima ``m_1 < ... < m_r`` separated by maxima
+``s_1 < ... < s_{r-1}`` (``s_0 = -inf``, ``s_r = +inf``), and ``dX = -U'(X) dt + eps dL``
+with ``L`` symmetric alpha-stable of Levy measure ``C |y|^(-1-alpha) dy``. As eps -> 0,
+``X_{t / eps^alpha}`` converges (finite-dimensional laws) to the continuous-time Markov
+chain on ``{m_1, ..., m_r}`` with generator
+
+    q_ij = (C / alpha) | |s_{j-1} - m_i|^(-alpha) - |s_j - m_i|^(-alpha) |,  j != i,   (13)
+    q_ii = -sum_{j != i} q_ij,                                                       (14)
+
+i.e. ``q_ij`` is the Levy mass of the jumps from ``m_i`` that land in the well
+``(s_{j-1}, s_j)``. In the natural time the chain has generator ``eps^alpha Q``, which is
+what :func:`generator` returns (``eps=1`` gives the rescaled-time ``Q`` of the paper).
+The stationary law solves ``Q^T pi = 0``, ``sum pi = 1``; for two wells with the
+maximum at ``s``:
+
+    pi_1 = |m_1 - s|^alpha / (|m_1 - s|^alpha + |m_2 - s|^alpha)
+
+(paper 000, after eq. 14, with ``s = 0``): the chain prefers the wider well.
+
+Conventions: ``measure="sas"`` (default) uses ``C = c_alpha`` (SaS(1) noise);
+``measure="unit"`` uses ``C = 1`` as the paper does. ``pi`` and the jump-chain
+probabilities do not depend on ``C``; rates and passage times do.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from levydyn.theory._validate import check_alpha, check_measure, check_positive
+from levydyn.theory.levy_measure import measure_constant
+
+
+def _check_landscape(minima, maxima) -> tuple[np.ndarray, np.ndarray]:
+    m = np.atleast_1d(np.asarray(minima, dtype=float))
+    s = np.atleast_1d(np.asarray(maxima, dtype=float)) if np.size(maxima) else np.zeros(0)
+    if m.ndim != 1 or m.size < 2:
+        raise ValueError(f"minima must list at least two minima, got minima={np.asarray(minima).tolist()!r}")
+    if s.ndim != 1 or s.size != m.size - 1:
+        raise ValueError(f"maxima must have len(minima) - 1 = {m.size - 1} entries, "
+                         f"got maxima={np.asarray(maxima).tolist()!r}")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s))):
+        raise ValueError(f"minima and maxima must be finite, got minima={m.tolist()} maxima={s.tolist()}")
+    r = np.empty(m.size + s.size)
+    r[0::2], r[1::2] = m, s
+    if np.any(np.diff(r) <= 0):
+        raise ValueError(f"minima and maxima must interleave m_1 < s_1 < m_2 < ..., got "
+                         f"minima={m.tolist()} maxima={s.tolist()}")
+    return m, s
+
+
+def _inv_pow(d: float, alpha: float) -> float:
+    return 0.0 if math.isinf(d) else d ** (-alpha)
+
+
+def generator(minima, maxima, alpha: float, eps: float = 1.0, measure: str = "sas") -> np.ndarray:
+    """Generator ``eps^alpha Q`` of the limiting chain, eqs. 13-14 of paper 000.
+
+    ``Q_ij = (C / alpha) | |s_{j-1} - m_i|^-alpha - |s_j - m_i|^-alpha |`` for ``j != i``,
+    rows summing to zero; ``C = c_alpha`` for ``measure="sas"``, 1 for ``"unit"``.
+    ``eps=1`` gives the paper's rescaled-time generator, other eps the natural time.
+    """
+    check_measure(measure)
+    a = check_alpha(alpha)
+    e = check_positive(eps, "eps")
+    m, s = _check_landscape(minima, maxima)
+    r = m.size
+    edges = np.concatenate([[-np.inf], s, [np.inf]])
+    k = e ** a * measure_constant(a, measure) / a
+    Q = np.zeros((r, r))
+    for i in range(r):
+        for j in range(r):
+            if i != j:
+                near = _inv_pow(abs(edges[j] - m[i]), a)
+                far = _inv_pow(abs(edges[j + 1] - m[i]), a)
+                Q[i, j] = k * abs(near - far)
+        Q[i, i] = -Q[i].sum()
+    return Q
+
+
+def jump_chain(minima, maxima, alpha: float, measure: str = "sas") -> np.ndarray:
+    """``P_ij = q_ij / q_i``: probability that the first transition from well i lands in j.
+
+    Paper 000, Thm 1 / eq. 11 (independent of eps and of ``measure``; the argument is
+    accepted for uniformity). Diagonal is zero.
+    """
+    Q = generator(minima, maxima, alpha, 1.0, measure)
+    P = Q / (-np.diag(Q))[:, None]
+    np.fill_diagonal(P, 0.0)
+    return P
+
+
+def exit_rates(minima, maxima, alpha: float, eps: float = 1.0, measure: str = "sas") -> np.ndarray:
+    """``eps^alpha q_i``: the rate of leaving each well (paper 000, eq. 12; ``measure`` as above)."""
+    return -np.diag(generator(minima, maxima, alpha, eps, measure)).copy()
+
+
+def stationary_from_generator(Q) -> np.ndarray:
+    """Solve ``Q^T pi = 0``, ``sum(pi) = 1`` (one equation replaced by the normalisation).
+
+    Pure linear algebra on a given generator (irreducible, rows summing to zero); no
+    Levy-measure convention is involved.
+    """
+    Q = np.asarray(Q, dtype=float)
+    if Q.ndim != 2 or Q.shape[0] != Q.shape[1]:
+        raise ValueError(f"Q must be a square matrix, got shape Q.shape={Q.shape}")
+    A = Q.T.copy()
+    A[-1, :] = 1.0
+    b = np.zeros(Q.shape[0])
+    b[-1] = 1.0
+    return np.linalg.solve(A, b)
+
+
+def stationary_distribution(minima, maxima, alpha: float, measure: str = "sas") -> np.ndarray:
+    """Stationary law ``pi`` of the chain of paper 000, Thm 2 (``Q^T pi = 0``).
+
+    Does not depend on eps or on ``measure`` (Q only scales); the argument is accepted
+    so that the convention is explicit at every call.
+    """
+    return stationary_from_generator(generator(minima, maxima, alpha, 1.0, measure))
+
+
+def two_well_stationary(m1: float, m2: float, alpha: float, saddle: float = 0.0,
+                        measure: str = "sas") -> tuple[float, float]:
+    """``pi_i = |m_i - s|^alpha / (|m_1 - s|^alpha + |m_2 - s|^alpha)`` (paper 000, after eq. 14).
+
+    Two wells ``m1 < saddle < m2``; independent of eps and of ``measure``.
+    """
+    check_measure(measure)
+    a = check_alpha(alpha)
+    _check_landscape([m1, m2], [saddle])
+    w1, w2 = abs(m1 - saddle) ** a, abs(m2 - saddle) ** a
+    return w1 / (w1 + w2), w2 / (w1 + w2)
+
+
+def first_passage_from_generator(Q) -> np.ndarray:
+    """Mean first-passage times ``M_ij = E_i[inf{t : Y_t = j}]`` of a CTMC (``M_ii = 0``).
+
+    Column j solves ``Q_{-j,-j} h = -1`` on the states other than j. Pure linear algebra
+    on the given generator (its time unit is the caller's).
+    """
+    Q = np.asarray(Q, dtype=float)
+    r = Q.shape[0]
+    M = np.zeros((r, r))
+    for j in range(r):
+        keep = np.arange(r) != j
+        M[keep, j] = np.linalg.solve(Q[np.ix_(keep, keep)], -np.ones(r - 1))
+    return M
+
+
+def mean_first_passage_times(minima, maxima, alpha: float, eps: float = 1.0,
+                             measure: str = "sas") -> np.ndarray:
+    """Mean first-passage times between wells, in natural time, for the chain ``eps^alpha Q``.
+
+    ``M_ij`` is the mean time for the limiting chain started at ``m_i`` to first reach
+    ``m_j``; small-noise limit, ``O(eps^-alpha)``. ``C`` per ``measure`` (see
+    :func:`generator`). For two wells ``M_12 = 1 / (eps^alpha q_12)``.
+    """
+    return first_passage_from_generator(generator(minima, maxima, alpha, eps, measure))
+
+
+def occupation_from_generator(Q, start: int, horizon: float) -> np.ndarray:
+    """``(1/T) int_0^T P_start(Y_t = j) dt``: expected fraction of [0, T] spent in each state.
+
+    Uses ``int_0^T e^(Q t) dt`` = the top-right block of ``expm([[Q, I], [0, 0]] T)``
+    (Van Loan 1978). Tends to the stationary law as T -> inf. Pure linear algebra on the
+    given generator (time unit the caller's).
+    """
+    from scipy.linalg import expm
+
+    Q = np.asarray(Q, dtype=float)
+    r = Q.shape[0]
+    if not (isinstance(start, (int, np.integer)) and 0 <= int(start) < r):
+        raise ValueError(f"start must be a state index in [0, {r}), got start={start!r}")
+    T = check_positive(horizon, "horizon")
+    big = np.zeros((2 * r, 2 * r))
+    big[:r, :r] = Q * T
+    big[:r, r:] = np.eye(r) * T
+    integral = expm(big)[:r, r:]
+    return integral[int(start)] / T
+
+
+def expected_occupation(minima, maxima, alpha: float, eps: float, horizon: float, start: int = 0,
+                        measure: str = "sas") -> np.ndarray:
+    """Expected fraction of ``[0, horizon]`` the limiting chain (generator ``eps^alpha Q``,
+    natural time) spends in each well, started in well ``start``.
+
+    The finite-horizon version of the stationary law of paper 000, Thm 2 (it converges to
+    ``pi`` at rate ``1 / (horizon * spectral gap)``); what a simulation of length
+    ``horizon`` started at ``m_start`` should show. ``C`` per ``measure`` (see :func:`generator`).
+    """
+    return occupation_from_generator(generator(minima, maxima, alpha, eps, measure), start, horizon)
+
+
+__all__ = ["occupation_from_generator", "expected_occupation", "generator", "jump_chain", "exit_rates", "stationary_from_generator",
+           "stationary_distribution", "two_well_stationary", "first_passage_from_generator",
+           "mean_first_passage_times"]

@@ -1,0 +1,100 @@
+"""Theorem 2 (paper 000): generator, stationary law and passage times by independent routes."""
+import numpy as np
+import pytest
+from scipy import integrate, linalg
+
+from levydyn.theory import markov_chain as mc
+from levydyn.theory.levy_measure import c_alpha
+
+MINIMA = [-2.0, -0.5, 1.0, 3.5]
+MAXIMA = [-1.2, 0.3, 2.0]
+
+
+@pytest.mark.parametrize("measure", ["sas", "unit"])
+def test_generator_entries_are_levy_mass_of_landing_wells(measure):
+    alpha, eps = 1.4, 0.1
+    C = c_alpha(alpha) if measure == "sas" else 1.0
+    Q = mc.generator(MINIMA, MAXIMA, alpha, eps, measure)
+    edges = [-np.inf] + MAXIMA + [np.inf]
+    dens = lambda y: C * eps ** alpha * abs(y) ** (-1 - alpha)  # noqa: E731 (law of eps*jump)
+    for i, m in enumerate(MINIMA):
+        for j in range(len(MINIMA)):
+            if i != j:
+                lo, hi = edges[j] - m, edges[j + 1] - m
+                # jumps of eps*L landing in (lo, hi): measure of y in (lo, hi) under the image measure
+                val = integrate.quad(dens, lo, hi, epsabs=0, epsrel=1e-12)[0]
+                assert Q[i, j] == pytest.approx(val, rel=1e-9)
+    assert np.allclose(Q.sum(axis=1), 0.0, atol=1e-15)
+
+
+def test_stationary_law_three_routes():
+    Q = mc.generator(MINIMA, MAXIMA, 1.5, 1.0)
+    pi = mc.stationary_distribution(MINIMA, MAXIMA, 1.5)
+    # route 2: null space of Q^T by SVD
+    _, _, vt = np.linalg.svd(Q.T)
+    ns = vt[-1] / vt[-1].sum()
+    assert pi == pytest.approx(ns, rel=1e-10)
+    # route 3: rows of exp(Q t) for large t
+    P = linalg.expm(Q * 200.0)
+    assert pi == pytest.approx(P[0], rel=1e-8)
+    assert np.abs(Q.T @ pi).max() < 1e-14
+
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_two_well_closed_form(alpha):
+    m1, m2 = -1.0, 2.5
+    pi = mc.stationary_distribution([m1, m2], [0.0], alpha)
+    closed = mc.two_well_stationary(m1, m2, alpha)
+    assert pi == pytest.approx(closed, rel=1e-13)
+    assert closed[0] == pytest.approx(abs(m1) ** alpha / (abs(m1) ** alpha + abs(m2) ** alpha), rel=1e-14)
+    # shifted saddle
+    assert mc.two_well_stationary(0.0, 4.0, alpha, saddle=1.0) == pytest.approx(
+        mc.stationary_distribution([0.0, 4.0], [1.0], alpha), rel=1e-13)
+    M = mc.mean_first_passage_times([m1, m2], [0.0], alpha, eps=0.1)
+    Q = mc.generator([m1, m2], [0.0], alpha, eps=0.1)
+    assert M[0, 1] == pytest.approx(1 / Q[0, 1], rel=1e-13)
+
+
+def test_first_passage_against_deviation_matrix():
+    # m_ij = (D_jj - D_ij) / pi_j with D = (Pi - Q)^-1 - Pi (deviation matrix of the CTMC)
+    Q = mc.generator(MINIMA, MAXIMA, 1.3, 0.2)
+    M = mc.mean_first_passage_times(MINIMA, MAXIMA, 1.3, 0.2)
+    pi = mc.stationary_from_generator(Q)
+    Pi = np.outer(np.ones(len(pi)), pi)
+    D = np.linalg.inv(Pi - Q) - Pi
+    expected = (np.diag(D)[None, :] - D) / pi[None, :]
+    assert M == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # Kemeny: sum_j pi_j m_ij is the same from every start
+    kem = M @ pi
+    assert np.ptp(kem) < 1e-9 * kem.mean()
+
+
+def test_jump_chain_and_scaling():
+    P = mc.jump_chain(MINIMA, MAXIMA, 1.5)
+    assert np.allclose(P.sum(axis=1), 1.0) and np.all(np.diag(P) == 0)
+    r1 = mc.exit_rates(MINIMA, MAXIMA, 1.5, 0.1)
+    r2 = mc.exit_rates(MINIMA, MAXIMA, 1.5, 0.2)
+    assert r2 / r1 == pytest.approx(np.full(4, 2 ** 1.5), rel=1e-13)
+    assert mc.stationary_distribution(MINIMA, MAXIMA, 1.5, "unit") == pytest.approx(
+        mc.stationary_distribution(MINIMA, MAXIMA, 1.5, "sas"), rel=1e-12)
+
+
+def test_bad_landscape():
+    with pytest.raises(ValueError, match="interleave"):
+        mc.generator([-1.0, 1.0], [2.0], 1.5)
+    with pytest.raises(ValueError, match="maxima"):
+        mc.generator([-1.0, 1.0], [], 1.5)
+    with pytest.raises(ValueError, match="minima"):
+        mc.generator([1.0], [], 1.5)
+
+
+def test_expected_occupation_against_quadrature_and_limit():
+    Q = mc.generator(MINIMA, MAXIMA, 1.5, 0.1)
+    T = 300.0
+    occ = mc.expected_occupation(MINIMA, MAXIMA, 1.5, 0.1, T, start=1)
+    direct = integrate.quad_vec(lambda t: linalg.expm(Q * t)[1], 0, T, epsabs=0, epsrel=1e-12)[0] / T
+    assert occ == pytest.approx(direct, rel=1e-9)
+    assert occ.sum() == pytest.approx(1.0, abs=1e-12)
+    # (1/T) int_0^T P(Y_t = j) dt = pi_j + O(1 / (T * gap)); gap ~ 0.1 here, so 1e-4 at T = 1e5
+    far = mc.expected_occupation(MINIMA, MAXIMA, 1.5, 1.0, 1e5, start=1)
+    assert far == pytest.approx(mc.stationary_distribution(MINIMA, MAXIMA, 1.5), rel=1e-3)
