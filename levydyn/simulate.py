@@ -11,7 +11,7 @@ from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
 from levydyn.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
-from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted, resolve_method
+from levydyn.solvers import JumpAdapted, euler, jump_adapted, resolve_method
 
 
 def _positive(name: str, value) -> float:
@@ -67,63 +67,79 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     pot, dom = problem.potential, problem.domain
     kind, gamma, t0, ms, vs = problem.schedule.encode()
     alpha, eps = problem.alpha, problem.eps
-    base_scale = eps * dt ** (1.0 / alpha)
     length = max(pot.length_scale, dom.length_scale)
-    common = (pot.grad_kernel, pot.params, problem.x0, alpha, eps, base_scale,
-              kind, gamma, t0, ms, vs)
     start = time.perf_counter()
-    done = 0
-    interrupted = False
 
     if isinstance(method, JumpAdapted):
-        return _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk,
-                                      progress)
-    if isinstance(dom, (Box, Ball)):
-        d = problem.dim
-        times = np.empty(n_paths)
-        exited = np.empty(n_paths, dtype=np.bool_)
-        axis = np.empty(n_paths, dtype=np.int64)
-        side = np.empty(n_paths, dtype=np.int64)
-        points = np.empty((n_paths, d))
-        try:
-            while done < n_paths:
-                hi = min(n_paths, done + chunk)
-                sl = slice(done, hi)
-                euler.escape_kernel(*common, *_domain_args(dom), problem.x0, length, dt,
-                                    n_steps, seed, done, method.bridge, times[sl], exited[sl],
-                                    axis[sl], side[sl], points[sl])
-                done = hi
-                if progress is not None:
-                    progress(done, n_paths)
-        except KeyboardInterrupt:
-            interrupted = True
-        sl = slice(0, done)
-        return EscapeResult(problem, times[sl], exited[sl], axis[sl], side[sl], points[sl],
-                            dt, t_max, seed, method.name, time.perf_counter() - start, interrupted)
+        s = jump_adapted_setup(problem, method, dt)
+        out = _escape_arrays(n_paths, problem.dim)
+        n_jumps = np.empty(n_paths, dtype=np.int64)
 
-    n_w = dom.n_wells
+        def run(sl, offset):
+            jump_adapted.escape_kernel_ja(
+                pot.grad_kernel, pot.params, problem.x0, s["xstar"], alpha, eps,
+                s["inv_rate"], s["small_var"], s["delta"], method.relax, s["window"],
+                kind, gamma, t0, ms, vs, *_domain_args(dom), s["length"], dt, t_max, seed,
+                offset, method.bridge, *(a[sl] for a in out), n_jumps[sl])
+
+        done, interrupted = _run_chunks(run, n_paths, chunk, progress)
+        meta = {"delta": s["delta"].tolist(), "window": float(s["window"]),
+                "attractor": s["xstar"].tolist(),
+                "mean_large_jumps": float(n_jumps[:done].mean()) if done else 0.0}
+        return EscapeResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
+                            time.perf_counter() - start, interrupted, meta)
+
+    common = (pot.grad_kernel, pot.params, problem.x0, alpha, eps, eps * dt ** (1.0 / alpha),
+              kind, gamma, t0, ms, vs)
+    if isinstance(dom, (Box, Ball)):
+        out = _escape_arrays(n_paths, problem.dim)
+
+        def run(sl, offset):
+            euler.escape_kernel(*common, *_domain_args(dom), problem.x0, length, dt, n_steps,
+                                seed, offset, method.bridge, *(a[sl] for a in out))
+
+        done, interrupted = _run_chunks(run, n_paths, chunk, progress)
+        return EscapeResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
+                            time.perf_counter() - start, interrupted)
+
     wells = np.zeros((n_paths, max_visits), dtype=np.int64)
     entries = np.zeros((n_paths, max_visits))
     n_visits = np.zeros(n_paths, dtype=np.int64)
-    occupancy = np.zeros((n_paths, n_w))
+    occupancy = np.zeros((n_paths, dom.n_wells))
     t_end = np.zeros(n_paths)
+    out = (wells, entries, n_visits, occupancy, t_end)
     xref = np.array([0.5 * (dom.minima[0] + dom.minima[-1])])
+
+    def run(sl, offset):
+        euler.wells_kernel(*common, np.asarray(dom.minima), np.asarray(dom.maxima),
+                           dom.core_radius, xref, length, dt, n_steps, seed, offset,
+                           *(a[sl] for a in out))
+
+    done, interrupted = _run_chunks(run, n_paths, chunk, progress)
+    return TransitionResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
+                            time.perf_counter() - start, interrupted)
+
+
+def _escape_arrays(n: int, d: int):
+    """Per-path outputs of the escape kernels: times, exited, axis, side, points."""
+    return (np.empty(n), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64), np.empty((n, d)))
+
+
+def _run_chunks(run, n_paths: int, chunk: int, progress):
+    """Call ``run(slice, first_path)`` chunk by chunk; Ctrl-C keeps the finished chunks.
+    Returns ``(paths done, interrupted)``."""
+    done = 0
     try:
         while done < n_paths:
             hi = min(n_paths, done + chunk)
-            sl = slice(done, hi)
-            euler.wells_kernel(*common, np.asarray(dom.minima), np.asarray(dom.maxima),
-                               dom.core_radius, xref, length, dt, n_steps, seed, done,
-                               wells[sl], entries[sl], n_visits[sl], occupancy[sl], t_end[sl])
+            run(slice(done, hi), done)
             done = hi
             if progress is not None:
                 progress(done, n_paths)
     except KeyboardInterrupt:
-        interrupted = True
-    sl = slice(0, done)
-    return TransitionResult(problem, wells[sl], entries[sl], n_visits[sl], occupancy[sl],
-                            t_end[sl], dt, t_max, seed, method.name, time.perf_counter() - start,
-                            interrupted)
+        return done, True
+    return done, False
 
 
 def _domain_args(dom):
@@ -167,40 +183,3 @@ def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict
                          2 * eps ** 2)
     return {"xstar": xstar, "curvature": curv, "delta": delta, "inv_rate": inv_rate,
             "small_var": small_var, "window": method.window / curv.min(), "length": length}
-
-
-def _simulate_jump_adapted(problem, method, n_paths, dt, t_max, seed, chunk, progress):
-    s = jump_adapted_setup(problem, method, dt)
-    dom = problem.domain
-    kind, gamma, t0, ms, vs = problem.schedule.encode()
-    d = problem.dim
-    times = np.empty(n_paths)
-    exited = np.empty(n_paths, dtype=np.bool_)
-    axis = np.empty(n_paths, dtype=np.int64)
-    side = np.empty(n_paths, dtype=np.int64)
-    points = np.empty((n_paths, d))
-    n_jumps = np.empty(n_paths, dtype=np.int64)
-    pot = problem.potential
-    start = time.perf_counter()
-    done = 0
-    interrupted = False
-    try:
-        while done < n_paths:
-            hi = min(n_paths, done + chunk)
-            sl = slice(done, hi)
-            jump_adapted.escape_kernel_ja(
-                pot.grad_kernel, pot.params, problem.x0, s["xstar"], problem.alpha, problem.eps,
-                s["inv_rate"], s["small_var"], s["delta"], method.relax, s["window"],
-                kind, gamma, t0, ms, vs, *_domain_args(dom), s["length"], dt, t_max, seed,
-                done, method.bridge, times[sl], exited[sl], axis[sl], side[sl], points[sl],
-                n_jumps[sl])
-            done = hi
-            if progress is not None:
-                progress(done, n_paths)
-    except KeyboardInterrupt:
-        interrupted = True
-    sl = slice(0, done)
-    meta = {"delta": s["delta"].tolist(), "window": float(s["window"]), "attractor": s["xstar"].tolist(),
-            "mean_large_jumps": float(n_jumps[sl].mean()) if done else 0.0}
-    return EscapeResult(problem, times[sl], exited[sl], axis[sl], side[sl], points[sl], dt, t_max,
-                        seed, method.name, time.perf_counter() - start, interrupted, meta)
