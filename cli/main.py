@@ -4,6 +4,9 @@ from __future__ import annotations
 import click
 
 from cli.escape import escape
+from cli.nn import nn
+from cli.sgd_tails import sgd_tails
+from cli.tail_index import tail_index
 from cli.verify import verify
 
 
@@ -19,6 +22,9 @@ def main():
 
 main.add_command(escape)
 main.add_command(verify)
+main.add_command(tail_index)
+main.add_command(sgd_tails)
+main.add_command(nn)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,261 @@
+"""Accuracy and speed of levydyn's tail-index estimators on SaS(1) samples.
+
+For every true alpha in {0.6, 0.8, ..., 2.0} and sample size n in {1e3, 1e4, 1e5}, R
+repetitions are drawn as one (n, R) array with ``levydyn.sas_rvs`` (times a scale of 2,
+so scale estimates are exercised) and every estimator is called *once* on the whole
+array (vectorised over columns). Reported: bias and RMSE of alpha over the R
+repetitions, and the wall time per estimate (call time / R).
+
+Baseline: ``scipy.stats.levy_stable.fit(x, fbeta=0, floc=0)`` (beta and loc fixed at
+their true values: scipy's best case, and much faster than its free four-parameter fit),
+one column at a time, on the first repetitions of the same samples, as set by
+``--scipy-plan`` (e.g. ``"1000:3;10000:2:1.0,1.6"``: 3 repetitions at n = 1e3 for every
+alpha, 2 at n = 1e4 for alpha = 1.0 and 1.6); it is slow (tens of seconds per fit at n = 1e3, minutes at 1e4), hence
+far fewer repetitions. Its RMSE is printed next to cf_regression's RMSE on the *same*
+repetitions, and its time per fit next to the time of a single-column cf_regression
+call (no amortisation over columns).
+
+Usage::
+
+    python benchmarks/bench_estimators.py            # full table (R = 200)
+    python benchmarks/bench_estimators.py --quick    # a small smoke run
+    python benchmarks/bench_estimators.py --scipy-plan "1000:3;10000:2:1.0,1.6" --wide --out t.md
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from levydyn import estimators as est
+from levydyn.noise import sas_rvs
+
+SCALE = 2.0
+
+ESTIMATORS = {
+    # name: callable returning (alpha_hat, scale_hat or None), vectorised over columns
+    "mohammadi": (lambda x: (est.mohammadi_alpha(x), None)),
+    "mohammadi_median": (lambda x: (est.mohammadi_alpha_median(x), None)),
+    "mcculloch": (lambda x: est.mcculloch(x)),
+    "cf_regression": (lambda x: est.cf_regression(x)),
+    "hill": (lambda x: (est.hill_alpha(x), None)),
+}
+
+
+def _seed(seed: int, n: int, alpha: float) -> int:
+    """Seed of the (n, reps) sample for (n, alpha): the baseline reuses the same columns."""
+    return seed * 1_000_003 + n * 1000 + int(round(alpha * 100))
+
+
+def _parse_list(text: str, kind=float):
+    return [kind(float(v)) for v in text.split(",") if v.strip()]
+
+
+def _warmup():
+    x = sas_rvs(1.5, (64, 3), seed=0)
+    for f in ESTIMATORS.values():
+        f(x)
+        f(x[:, 0])
+
+
+def _time_call(f, x):
+    t0 = time.perf_counter()
+    out = f(x)
+    return out, time.perf_counter() - t0
+
+
+def _fmt_us(seconds: float) -> str:
+    us = seconds * 1e6
+    if us >= 1e6:
+        return f"{us / 1e6:.1f} s"
+    if us >= 1e3:
+        return f"{us / 1e3:.2f} ms"
+    return f"{us:.1f} us"
+
+
+def run_accuracy(alphas, sizes, reps, seed):
+    """rows[(n, alpha)][name] = dict(bias, rmse, t_per, sbias, srmse)."""
+    rows = {}
+    for n in sizes:
+        for a in alphas:
+            x = SCALE * sas_rvs(a, (n, reps), seed=_seed(seed, n, a))
+            cell = {}
+            for name, f in ESTIMATORS.items():
+                (ah, sh), dt = _time_call(f, x)
+                ah = np.asarray(ah)
+                err = ah - a
+                d = dict(bias=float(np.nanmean(err)), rmse=float(np.sqrt(np.nanmean(err ** 2))),
+                         t_per=dt / reps, nan=int(np.isnan(ah).sum()))
+                if sh is not None:
+                    rel = np.asarray(sh) / SCALE - 1.0
+                    d.update(sbias=float(np.nanmean(rel)), srmse=float(np.sqrt(np.nanmean(rel ** 2))))
+                cell[name] = d
+            rows[(n, a)] = cell
+            print(f"  n={n:>6} alpha={a:.1f} done", file=sys.stderr, flush=True)
+    return rows
+
+
+def parse_plan(text: str, alphas):
+    """'N:REPS[:A1,A2,..];...' -> [(n, reps, alphas)]; alphas default to all."""
+    plan = []
+    for item in filter(None, (t.strip() for t in text.split(";"))):
+        parts = item.split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"--scipy-plan entry {item!r}: expected N:REPS[:ALPHAS]")
+        n, reps = int(float(parts[0])), int(parts[1])
+        al = _parse_list(parts[2]) if len(parts) == 3 else list(alphas)
+        plan.append((n, reps, al))
+    return plan
+
+
+def run_scipy(plan, seed, acc_reps):
+    """Baseline on the first `reps` columns of the same arrays as run_accuracy."""
+    from scipy.stats import levy_stable
+
+    out = {}
+    for n, reps, alphas in plan:
+        for a in alphas:
+            x = SCALE * sas_rvs(a, (n, acc_reps), seed=_seed(seed, n, a))[:, :reps]
+            fits, times = [], []
+            for j in range(reps):
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    pa, _, _, ps = levy_stable.fit(x[:, j], fbeta=0, floc=0)
+                times.append(time.perf_counter() - t0)
+                fits.append((pa, ps))
+            fits = np.array(fits)
+            cf_a, _ = est.cf_regression(x)
+            t_single = []
+            for j in range(reps):  # best of 5 calls per column (timeit practice), median over columns
+                col = np.ascontiguousarray(x[:, j])
+                t_single.append(min(_time_call(est.cf_regression, col)[1] for _ in range(5)))
+            out[(n, a)] = dict(
+                reps=reps,
+                bias=float(np.mean(fits[:, 0] - a)),
+                rmse=float(np.sqrt(np.mean((fits[:, 0] - a) ** 2))),
+                srmse=float(np.sqrt(np.mean((fits[:, 1] / SCALE - 1) ** 2))),
+                cf_rmse=float(np.sqrt(np.mean((cf_a - a) ** 2))),
+                t_fit=float(np.mean(times)),
+                t_cf=float(np.median(t_single)),
+            )
+            print(f"  scipy n={n:>6} alpha={a:.1f}: {np.mean(times):.1f} s/fit", file=sys.stderr,
+                  flush=True)
+    return out
+
+
+def run_wide(n=1000, m=100_000, seed=5):
+    """Wall time of one vectorised call on an (n, m) array (m coordinates)."""
+    x = sas_rvs(1.5, (n, m), seed=seed)
+    times = {}
+    for name, f in ESTIMATORS.items():
+        _, dt = _time_call(f, x)
+        times[name] = dt
+    _, dt = _time_call(est.shapiro_gaussian_fraction, x)
+    times["shapiro_gaussian_fraction"] = dt
+    return times
+
+
+def markdown(rows, scipy_rows, alphas, sizes, reps, wide, argv):
+    lines = []
+    names = list(ESTIMATORS)
+    lines.append(f"Command: `python benchmarks/bench_estimators.py {' '.join(argv)}`".rstrip())
+    lines.append("")
+    lines.append(f"Accuracy of alpha_hat: `bias / RMSE` over {reps} repetitions of SaS(1) x {SCALE:g} "
+                 "samples (levydyn.sas_rvs), each estimator called once on the (n, reps) array.")
+    for n in sizes:
+        lines.append("")
+        lines.append(f"**n = {n}**")
+        lines.append("")
+        lines.append("| alpha | " + " | ".join(names) + " |")
+        lines.append("|---:|" + "---:|" * len(names))
+        for a in alphas:
+            c = rows[(n, a)]
+            cells = [f"{c[k]['bias']:+.3f} / {c[k]['rmse']:.3f}" for k in names]
+            lines.append(f"| {a:.1f} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Time per estimate (vectorised call over the repetitions, wall time / reps, "
+                 "median over alphas):")
+    lines.append("")
+    lines.append("| n | " + " | ".join(names) + " |")
+    lines.append("|---:|" + "---:|" * len(names))
+    for n in sizes:
+        cells = [_fmt_us(float(np.median([rows[(n, a)][k]["t_per"] for a in alphas])))
+                 for k in names]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Scale (x = scale * Z, true scale {SCALE:g}): relative `bias / RMSE` of scale_hat.")
+    lines.append("")
+    snames = [k for k in names if "srmse" in rows[(sizes[0], alphas[0])][k]]
+    lines.append("| n | alpha | " + " | ".join(snames) + " |")
+    lines.append("|---:|---:|" + "---:|" * len(snames))
+    for n in sizes:
+        for a in alphas:
+            c = rows[(n, a)]
+            cells = [f"{c[k]['sbias']:+.3f} / {c[k]['srmse']:.3f}" for k in snames]
+            lines.append(f"| {n} | {a:.1f} | " + " | ".join(cells) + " |")
+    if scipy_rows:
+        lines.append("")
+        lines.append("Baseline `scipy.stats.levy_stable.fit(x, fbeta=0, floc=0)` (one column per "
+                     "call, few repetitions because each fit is slow) vs `cf_regression` on the "
+                     "same repetitions; cf time is a single-column call (no amortisation).")
+        lines.append("")
+        lines.append("| n | alpha | reps | scipy bias / RMSE | cf RMSE (same reps) | "
+                     "scipy scale rel. RMSE | scipy time/fit | cf time (1 column) | speed-up |")
+        lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for (n, a), c in sorted(scipy_rows.items()):
+            lines.append(f"| {n} | {a:.1f} | {c['reps']} | {c['bias']:+.3f} / {c['rmse']:.3f} | "
+                         f"{c['cf_rmse']:.3f} | {c['srmse']:.3f} | {c['t_fit']:.1f} s | "
+                         f"{_fmt_us(c['t_cf'])} | {c['t_fit'] / c['t_cf']:.0f}x |")
+    if wide:
+        lines.append("")
+        lines.append(f"One vectorised call on {wide['shape'][0]} samples x {wide['shape'][1]} "
+                     "coordinates (alpha = 1.5): " +
+                     ", ".join(f"{k} {v:.1f} s" for k, v in wide["times"].items()) + ".")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: alphas 0.8,1.4,2.0; n 1e3,1e4; 50 reps; scipy 1 fit")
+    p.add_argument("--alphas", default="0.6,0.8,1.0,1.2,1.4,1.6,1.8,2.0")
+    p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--reps", type=int, default=200)
+    p.add_argument("--scipy-plan", default="1000:3",
+                   help="baseline runs 'N:REPS[:ALPHAS];...' ('' for none); REPS <= --reps")
+    p.add_argument("--wide", action="store_true", help="also time one call on 1000 x 100000")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--out", default=None, help="also write the markdown to this file")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.alphas, args.sizes, args.reps, args.scipy_plan = "0.8,1.4,2.0", "1000,10000", 50, \
+            "1000:1:1.4"
+    alphas = _parse_list(args.alphas)
+    sizes = _parse_list(args.sizes, int)
+    try:
+        plan = parse_plan(args.scipy_plan, alphas)
+    except ValueError as err:
+        p.error(str(err))
+    if args.reps < 2 or any(not 1 <= r <= args.reps for _, r, _ in plan):
+        p.error("--reps must be >= 2 and every baseline REPS in [1, --reps]")
+
+    _warmup()
+    rows = run_accuracy(alphas, sizes, args.reps, args.seed)
+    scipy_rows = run_scipy(plan, args.seed, args.reps) if plan else {}
+    wide = None
+    if args.wide:
+        wide = dict(shape=(1000, 100_000), times=run_wide())
+    text = markdown(rows, scipy_rows, alphas, sizes, args.reps, wide, argv)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""``levydyn sgd-tails``: tail index of SGD iterates on least squares, theory vs simulation."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict
+
+import click
+import numpy as np
+
+from cli.common import FLOATS, CliError, format_table, library_errors, write_json
+from levydyn import sgd_tails as st
+from levydyn.results import Estimate
+
+
+class EtaGrid(click.ParamType):
+    """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
+
+    name = "GRID"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return [float(v) for v in value]
+        text = str(value).strip()
+        if ":" in text:
+            parts = text.split(":")
+            try:
+                if len(parts) != 3:
+                    raise ValueError
+                start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            except ValueError:
+                self.fail(f"expected START:STOP:COUNT (e.g. 0.01:0.5:10), got {value!r}",
+                          param, ctx)
+            if count < 1:
+                self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
+            return np.linspace(start, stop, count).tolist()
+        return FLOATS.convert(value, param, ctx)
+
+
+GRID = EtaGrid()
+
+
+def _ints(name: str, values: list[float]) -> list[int]:
+    out = []
+    for v in values:
+        if not (math.isfinite(v) and float(v).is_integer()):
+            raise CliError(f"{name} must be integers, got {name}={v!r}")
+        out.append(int(v))
+    return out
+
+
+def _fmt(x: float) -> str:
+    if math.isinf(x):
+        return f"> {st.S_MAX:g}"
+    return f"{x:.4g}"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Estimate):
+        return _jsonable(asdict(obj))
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _theory_curve(b: int, d: int, sigma: float):
+    """(eta/b, alpha) on a geometric eta grid from alpha = 10 (above the plot) up to the
+    divergence step eta_inf."""
+    lo = st.critical_step(10.0, b, d, sigma)
+    hi = st.divergence_step(b, d, sigma)
+    grid = np.geomspace(lo, hi * (1 - 1e-6), 50)
+    alpha = np.array([st.tail_index(e, b, d, sigma) for e in grid])
+    return grid / b, alpha
+
+
+def _plot(path, rows, curves, crit, sigma):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, ((b, d), (x, a)) in enumerate(curves.items()):
+        col = colors[i % len(colors)]
+        ax.plot(x, np.where(np.isfinite(a), a, np.nan), color=col, lw=1.5,
+                label=f"theory d={d}, b={b}")
+        pts = [r for r in rows if r["batch"] == b and r["dim"] == d and r.get("hill")]
+        if pts:
+            xs = np.array([r["ratio"] for r in pts])
+            h = [r["hill"] for r in pts]
+            m = [r["mohammadi"] for r in pts]
+            ax.errorbar(xs, [e.value for e in h],
+                        yerr=[[e.value - e.low for e in h], [e.high - e.value for e in h]],
+                        fmt="o", color=col, ms=4, capsize=2,
+                        label=f"Hill on ||x||, d={d}, b={b}")
+            ax.errorbar(xs, [e.value for e in m],
+                        yerr=[[e.value - e.low for e in m], [e.high - e.value for e in m]],
+                        fmt="s", mfc="none", color=col, ms=4, capsize=2, alpha=0.7,
+                        label=f"Mohammadi (est. min(alpha,2)), d={d}, b={b}")
+        ax.axvline(crit[(b, d)]["eta_2"] / b, color=col, ls=":", lw=0.8)
+    ax.axhline(2.0, color="grey", ls="--", lw=0.8)
+    ax.axhline(1.0, color="grey", ls="-.", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 8)
+    ax.set_xlabel("eta / b")
+    ax.set_ylabel("tail index alpha")
+    ax.set_title(f"SGD on least squares, a ~ N(0, sigma^2 I_d), sigma = {sigma:g}: alpha vs eta/b\n"
+                 "dotted: eta_2 (variance infinite beyond); dashed alpha=2, dash-dot alpha=1",
+                 fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    click.echo(f"wrote {path}", err=True)
+
+
+@click.command("sgd-tails")
+@click.option("--eta", "eta_spec", type=GRID, default=None,
+              help="Step sizes: START:STOP:COUNT or a list. Default: use --alpha-target.")
+@click.option("--alpha-target", type=FLOATS, default=None,
+              help="Instead of --eta: for each (b, d), the step sizes whose theoretical "
+                   "tail index is each of these values.  [default: 1,1.5,2,3,4]")
+@click.option("--batch", type=FLOATS, default="1", show_default=True, help="Batch sizes b.")
+@click.option("--dim", type=FLOATS, default="1,10", show_default=True, help="Dimensions d.")
+@click.option("--sigma", type=float, default=1.0, show_default=True,
+              help="Data scale: a ~ N(0, sigma^2 I_d).")
+@click.option("--chains", type=int, default=4096, show_default=True,
+              help="Independent SGD chains per setting.")
+@click.option("--records", type=int, default=64, show_default=True,
+              help="Snapshots per chain after burn-in (every tau/2 iterations).")
+@click.option("--burn", type=float, default=15.0, show_default=True,
+              help="Burn-in in relaxation times tau = 1/|E log||M e_1|||.")
+@click.option("--groups", type=int, default=10, show_default=True,
+              help="Independent groups of chains for the estimators' CIs.")
+@click.option("--simulate-range", type=FLOATS, default="0.5,4.5", show_default=True,
+              help="Simulate (and Monte Carlo check) only settings whose theoretical alpha "
+                   "lies in LO,HI; beyond ~5 both the Hill estimate and the Monte Carlo "
+                   "root are strongly biased at these sample sizes.")
+@click.option("--max-draws", type=float, default=2e9, show_default=True,
+              help="Skip the simulation of a setting needing more normal draws than this.")
+@click.option("--mc-samples", type=int, default=20000, show_default=True,
+              help="Monte Carlo draws of ||M e_1|| for a second theory column (0: off).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write all numbers (with CIs) to this JSON file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write alpha vs eta/b (theory lines, estimates with error bars) here.")
+def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, groups,
+              simulate_range, max_draws, mc_samples, seed, json_path, plot_path):
+    """Tail index of stationary SGD on least squares: Kesten theory vs simulation.
+
+    SGD x <- (I - (eta/b) sum a_i a_i^T) x + (eta/b) sum a_i y_i with fresh
+    a_i ~ N(0, sigma^2 I_d), y_i = xi_i ~ N(0, 1). Theory: alpha solves
+    E||M e_1||^alpha = 1 (Gurbuzbalaban, Simsekli & Zhu, ICML 2021), by quadrature and,
+    as a check, by Monte Carlo with a CI. Simulation: many chains, then the multivariate
+    Mohammadi estimator (the authors'; it measures min(alpha, 2)) and Hill on ||x||, each
+    with a 95 % CI over independent groups of chains. Also prints the step sizes past
+    which the variance (eta_2) and the mean (eta_1) of the iterates are infinite and
+    past which they diverge (eta_inf).
+
+    \b
+    Examples:
+      levydyn sgd-tails
+      levydyn sgd-tails --alpha-target 1,2,3,4 --batch 1,5 --dim 1,10 --plot tails.png
+      levydyn sgd-tails --eta 0.01:0.5:10 --batch 1,5,10 --dim 1,10,100 --plot tails.png
+    """
+    if eta_spec is not None and alpha_target is not None:
+        raise CliError("give either --eta or --alpha-target, not both")
+    if eta_spec is None and alpha_target is None:
+        alpha_target = [1.0, 1.5, 2.0, 3.0, 4.0]
+    batches = _ints("batch", batch)
+    dims = _ints("dim", dim)
+    if len(simulate_range) != 2 or not simulate_range[0] < simulate_range[1]:
+        raise CliError(f"simulate-range must be LO,HI with LO < HI, got {simulate_range}")
+    for name, v in (("chains", chains), ("records", records), ("groups", groups)):
+        if v < 1:
+            raise CliError(f"{name} must be a positive integer, got {name}={v}")
+    if mc_samples < 0 or mc_samples == 1:
+        raise CliError(f"mc-samples must be 0 or at least 2, got mc-samples={mc_samples}")
+    if not (max_draws > 0):
+        raise CliError(f"max-draws must be positive, got max-draws={max_draws}")
+    for name, path in (("json", json_path), ("plot", plot_path)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise CliError(f"{name}: directory of {path!r} does not exist")
+
+    crit, settings = {}, []
+    with library_errors():
+        if alpha_target is not None:
+            for a in alpha_target:
+                if not (math.isfinite(a) and a > 0):
+                    raise ValueError(f"alpha-target must be positive, got alpha={a!r}")
+        for b in batches:
+            for d in dims:
+                crit[(b, d)] = {"eta_2": st.variance_critical_step(b, d, sigma),
+                                "eta_1": st.critical_step(1.0, b, d, sigma),
+                                "eta_inf": st.divergence_step(b, d, sigma)}
+                etas = (eta_spec if eta_spec is not None
+                        else [st.critical_step(a, b, d, sigma) for a in alpha_target])
+                for e in etas:
+                    settings.append(st.SGDTailProblem(e, b, d, sigma=sigma))
+        if chains < 2 * groups:
+            raise ValueError(f"chains must be at least 2 * groups = {2 * groups}, got "
+                             f"chains={chains}")
+
+    rows = []
+    t_start = time.perf_counter()
+    err = click.get_text_stream("stderr")
+    with click.progressbar(settings, label="sgd-tails", file=err) as bar:
+        for k, p in enumerate(bar):
+            with library_errors():
+                alpha = p.tail_index()
+                rho = p.lyapunov_exponent()
+                row = {"eta": p.eta, "batch": p.batch, "dim": p.dim, "ratio": p.ratio,
+                       "alpha_theory": alpha, "rho": rho, "seed": seed + k}
+                in_range = simulate_range[0] <= alpha <= simulate_range[1]
+                if mc_samples and in_range:
+                    row["alpha_mc"] = st.tail_index_mc(p.eta, p.batch, p.dim, sigma,
+                                                       n_samples=mc_samples, seed=seed + k)
+                if alpha == 0.0:
+                    row["skipped"] = "diverges (rho >= 0)"
+                elif not in_range:
+                    row["skipped"] = "alpha outside --simulate-range"
+                else:
+                    burn_in, thin = st.relaxation_schedule(p, burn)
+                    draws = chains * (burn_in + records * thin) * p.batch * (p.dim + 1)
+                    row.update(burn_in=burn_in, thin=thin, draws=draws)
+                    if draws > max_draws:
+                        row["skipped"] = (f"needs {draws:.2g} normal draws > --max-draws "
+                                          f"(tau = {1 / abs(rho):.0f} iterations)")
+                    else:
+                        res = st.simulate_sgd(p, n_chains=chains, n_records=records,
+                                              burn_in=burn_in, thin=thin, seed=seed + k)
+                        est = res.tail_estimates(groups=groups)
+                        row.update(mohammadi=est["mohammadi"], hill=est["hill"],
+                                   samples=res.n_samples, wall_s=res.wall_time)
+            rows.append(row)
+
+    click.echo(f"SGD on least squares, a ~ N(0, {sigma:g}^2 I_d), fresh data each step; "
+               f"{chains} chains x {records} snapshots, burn-in {burn:g} tau, seed={seed}")
+    for (b, d), c in crit.items():
+        click.echo(f"  b={b:<3d} d={d:<4d} eta_2 = 2b/(sigma^2 (b+d+1)) = {c['eta_2']:.5g} "
+                   f"(variance infinite beyond)   eta_1 = {c['eta_1']:.5g} (mean infinite)   "
+                   f"eta_inf = {c['eta_inf']:.5g} (diverges)")
+    table = []
+    for r in rows:
+        a = r["alpha_theory"]
+        mc = r.get("alpha_mc")
+        line = [str(r["batch"]), str(r["dim"]), f"{r['eta']:.5g}", f"{r['ratio']:.5g}",
+                "diverges" if a == 0.0 else _fmt(a),
+                (f"{_fmt(mc.value)} [{_fmt(mc.low)}, {_fmt(mc.high)}]" if mc else "-")]
+        if "hill" in r:
+            h, m = r["hill"], r["mohammadi"]
+            line += [str(m), str(h),
+                     "yes" if m.contains(min(a, 2.0)) else "no",
+                     "yes" if h.contains(a) else "no",
+                     str(r["samples"]), f"{r['wall_s']:.1f}"]
+        else:
+            line += ["-", "-", "-", "-", "-", "-"]
+        table.append(line)
+    click.echo(format_table(["b", "d", "eta", "eta/b", "alpha theory", "alpha MC [95% CI]",
+                             "Mohammadi [95% CI]", "Hill ||x|| [95% CI]", "M ok", "H ok",
+                             "samples", "sim s"], table))
+    skipped = [r for r in rows if "skipped" in r and r["alpha_theory"] != 0.0]
+    for r in skipped:
+        if r["skipped"].startswith("needs"):
+            click.echo(f"not simulated: b={r['batch']} d={r['dim']} eta={r['eta']:.5g}: "
+                       f"{r['skipped']}")
+    click.echo("M ok: min(alpha, 2) inside the Mohammadi CI; H ok: alpha inside the Hill CI. "
+               f"Total {time.perf_counter() - t_start:.0f} s.")
+
+    if json_path:
+        write_json(json_path, _jsonable({
+            "command": "sgd-tails",
+            "settings": {"sigma": sigma, "chains": chains, "records": records, "burn": burn,
+                         "groups": groups, "seed": seed, "simulate_range": simulate_range,
+                         "max_draws": max_draws, "mc_samples": mc_samples},
+            "critical_steps": [{"batch": b, "dim": d, **c} for (b, d), c in crit.items()],
+            "rows": rows}))
+    if plot_path:
+        with library_errors():
+            curves = {(b, d): _theory_curve(b, d, sigma) for (b, d) in crit}
+        _plot(plot_path, rows, curves, crit, sigma)

@@ -1,0 +1,147 @@
+"""nn_bridge.data, models and train: loaders, deterministic init, SGD, checkpoints/resume."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+
+from nn_bridge.data import load_dataset  # noqa: E402
+from nn_bridge.models import ModelSpec, build_model, weights_checksum  # noqa: E402
+from nn_bridge.train import TrainConfig, load_weights, save_weights, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def wine():
+    return load_dataset("wine", seed=0)
+
+
+def _spec(d, **kw):
+    return ModelSpec("mlp", d.n_features, d.n_classes, **{"width": 16, "seed": 0, **kw})
+
+
+def test_builtin_datasets_standardised_and_split():
+    for name, nf, nc in (("breast_cancer", 30, 2), ("wine", 13, 3), ("digits", 64, 10)):
+        d = load_dataset(name, test_fraction=0.25, seed=1)
+        assert d.n_features == nf and d.n_classes == nc
+        assert d.X_train.dtype == np.float32
+        np.testing.assert_allclose(d.X_train.mean(0), 0, atol=1e-5)
+        assert d.X_test.shape[0] == pytest.approx(0.25 * (d.n_train + d.X_test.shape[0]), abs=1)
+    assert load_dataset("digits").image_shape == (1, 8, 8)
+    assert load_dataset("wine", seed=3).checksum == load_dataset("wine", seed=3).checksum
+    assert load_dataset("wine", seed=3).checksum != load_dataset("wine", seed=4).checksum
+
+
+def test_user_npz_and_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] > 0).astype(int) * 5      # labels 0/5 are remapped to 0/1
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    d = load_dataset(str(tmp_path / "d.npz"))
+    assert d.n_classes == 2 and set(np.unique(d.y_train)) == {0, 1} and d.n_features == 4
+    with open(tmp_path / "d.csv", "w") as fh:
+        fh.write("a,b,c,d,label\n")
+        for row, lab in zip(X, y):
+            fh.write(",".join(f"{v:.6f}" for v in row) + f",{lab}\n")
+    c = load_dataset(str(tmp_path / "d.csv"), test_fraction=0)
+    assert c.n_train == 60 and c.X_test.shape[0] == 0
+
+
+@pytest.mark.parametrize("name, kw, match", [
+    ("mnist_full", {}, "dataset='mnist_full'"),
+    ("missing.npz", {}, "file not found"),
+    ("wine", {"test_fraction": 0.95}, "test_fraction=0.95"),
+    ("wine", {"seed": -1}, "seed=-1"),
+])
+def test_bad_dataset(name, kw, match):
+    with pytest.raises(ValueError, match=match):
+        load_dataset(name, **kw)
+
+
+def test_model_init_is_seeded_and_shapes():
+    s = ModelSpec("mlp", 13, 3, width=8, depth=4, seed=5)
+    assert weights_checksum(build_model(s)) == weights_checksum(build_model(s))
+    assert weights_checksum(build_model(s)) != weights_checksum(build_model(
+        ModelSpec("mlp", 13, 3, width=8, depth=4, seed=6)))
+    names = [n for n, _ in build_model(s).named_parameters()]
+    assert names[:2] == ["net.fc1.weight", "net.fc1.bias"]
+    cnn = build_model(ModelSpec("cnn", 64, 10, width=4, depth=3, image_shape=(1, 8, 8)))
+    assert cnn(torch.zeros(5, 64)).shape == (5, 10)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(kind="rnn"), "model='rnn'"),
+    (dict(width=0), "width=0"),
+    (dict(depth=1), "depth=1"),
+    (dict(kind="cnn"), "image_shape=None"),
+])
+def test_bad_model_spec(kw, match):
+    with pytest.raises(ValueError, match=match):
+        ModelSpec(**{"in_features": 13, "n_classes": 3, **kw})
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(lr=0.0), "lr=0.0"), (dict(batch_size=0), "batch_size=0"),
+    (dict(grad_tol=-1.0), "grad_tol=-1.0"), (dict(max_epochs=2.5), "max_epochs=2.5"),
+])
+def test_bad_train_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)
+
+
+def test_training_converges_on_wine(wine):
+    res = train(wine, _spec(wine), TrainConfig(lr=0.05, batch_size=32, grad_tol=2e-2,
+                                               max_epochs=2000), device="cpu")
+    assert res.converged and res.reason.startswith("grad_norm")
+    assert res.final["grad_norm"] <= 2e-2 and res.final["train_acc"] == 1.0
+    assert res.sde_time == pytest.approx(res.iterations * 0.05)
+
+
+class _Kill(Exception):
+    pass
+
+
+def test_resume_after_interruption_is_identical(wine, tmp_path):
+    cfg = TrainConfig(lr=0.05, batch_size=32, grad_tol=0.0, max_epochs=30, checkpoint_every=5)
+    full = train(wine, _spec(wine), cfg, device="cpu")
+
+    def kill(rec):
+        if rec["epoch"] == 13:
+            raise _Kill
+
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(_Kill):
+        train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck, callback=kill)
+    assert ck.exists() and not list(tmp_path.glob(".ck.pt.*"))   # atomic: no temp left over
+    epochs_run = []
+    resumed = train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck,
+                    callback=lambda r: epochs_run.append(r["epoch"]))
+    assert epochs_run[0] == 11                    # resumed from the epoch-10 checkpoint
+    assert resumed.weights_sha256 == full.weights_sha256
+    assert resumed.history == full.history and resumed.iterations == full.iterations
+    # a finished checkpoint returns at once with the same result
+    again = train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck)
+    assert again.weights_sha256 == full.weights_sha256
+    # a different configuration refuses the checkpoint
+    with pytest.raises(ValueError, match="checkpoint="):
+        train(wine, _spec(wine), TrainConfig(lr=0.01, max_epochs=3, batch_size=32),
+              device="cpu", checkpoint=ck)
+
+
+def test_weights_roundtrip(wine, tmp_path):
+    res = train(wine, _spec(wine), TrainConfig(batch_size=32, max_epochs=3), device="cpu")
+    save_weights(res, tmp_path / "w.pt", wine)
+    model, meta = load_weights(tmp_path / "w.pt")
+    assert weights_checksum(model) == res.weights_sha256
+    assert meta["config"]["lr"] == 0.05 and meta["spec"] == res.spec
+    with pytest.raises(ValueError, match="weights="):
+        load_weights(tmp_path / "nope.pt")
+
+
+def test_bad_device_and_batch(wine):
+    with pytest.raises(ValueError, match="device='tpu'"):
+        train(wine, _spec(wine), TrainConfig(max_epochs=1), device="tpu")
+    with pytest.raises(ValueError, match="batch_size=1000"):
+        train(wine, _spec(wine), TrainConfig(batch_size=1000, max_epochs=1), device="cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            train(wine, _spec(wine), TrainConfig(max_epochs=1), device="cuda")
