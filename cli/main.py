@@ -6,6 +6,7 @@ import click
 from cli.escape import escape
 from cli.nn import nn
 from cli.sgd_tails import sgd_tails
+from cli.sweep import sweep
 from cli.tail_index import tail_index
 from cli.verify import verify
 
@@ -25,6 +26,7 @@ main.add_command(verify)
 main.add_command(tail_index)
 main.add_command(sgd_tails)
 main.add_command(nn)
+main.add_command(sweep)
 
 if __name__ == "__main__":
     main()
