@@ -12,6 +12,7 @@ value fails once, with one line naming the field and the value.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,17 @@ import numpy as np
 from levydyn.domains import Ball, Box, WellPartition
 from levydyn.potentials import Potential
 from levydyn.schedules import Constant, Schedule
+
+
+def check_positive(name: str, value) -> float:
+    """``value`` as a positive finite float, or a one-line ValueError naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {name}={value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
+    return v
 
 
 def _per_axis(name: str, value, dim: int) -> np.ndarray:

@@ -98,20 +98,21 @@ class SurvivalCurve:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
 
 
-def _jsonable(obj):
+def to_jsonable(obj):
+    """Nested dicts/lists/arrays/Estimates -> plain JSON types (non-finite floats as strings)."""
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {k: to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [to_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return to_jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if math.isfinite(v) else str(v)
-    if isinstance(obj, np.integer):
-        return int(obj)
+    if isinstance(obj, (np.integer, np.bool_)):
+        return obj.item()
     if isinstance(obj, Estimate):
-        return _jsonable(asdict(obj))
+        return to_jsonable(asdict(obj))
     return obj
 
 
@@ -222,7 +223,7 @@ class EscapeResult:
         if paths:
             d["paths"] = {"times": self.times, "exited": self.exited, "axis": self.axis,
                           "side": self.side}
-        return _jsonable(d)
+        return to_jsonable(d)
 
     def to_json(self, path=None, paths: bool = False) -> str:
         s = json.dumps(self.to_dict(paths), indent=2)
@@ -324,7 +325,7 @@ class TransitionResult:
                 "mean_sojourn": [self.mean_sojourn(w, level) for w in range(self.n_wells)]}
 
     def to_dict(self) -> dict:
-        return _jsonable({"problem": self.problem.describe(), "method": self.method,
+        return to_jsonable({"problem": self.problem.describe(), "method": self.method,
                           "dt": self.dt, "t_max": self.t_max, "seed": self.seed,
                           "wall_time_s": self.wall_time, "interrupted": self.interrupted,
                           "summary": self.summary()})

@@ -76,6 +76,7 @@ from scipy import integrate, optimize, special, stats
 
 from levydyn.estimators import hill_alpha, mohammadi_alpha_multivariate
 from levydyn.noise import check_seed, stream_key, uniform
+from levydyn.problem import check_positive
 from levydyn.results import Estimate, mean_with_ci
 
 __all__ = [
@@ -108,14 +109,7 @@ _GL_NODES = 64
 # ---------------------------------------------------------------------------------
 # validation (one place for bad-input errors in this module)
 # ---------------------------------------------------------------------------------
-def _positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {name}={value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be positive and finite, got {name}={value!r}")
-    return v
+_positive = check_positive  # one validator for the whole package
 
 
 def _nonnegative(name: str, value) -> float:

@@ -9,19 +9,9 @@ import numpy as np
 
 from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
-from levydyn.problem import Problem
+from levydyn.problem import Problem, check_positive
 from levydyn.results import EscapeResult, TransitionResult
 from levydyn.solvers import JumpAdapted, euler, jump_adapted, resolve_method
-
-
-def _positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {name}={value!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
-    return v
 
 
 def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: float = 1e4,
@@ -55,8 +45,8 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     method = resolve_method(method)
     if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
         raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
-    dt = _positive("dt", dt)
-    t_max = _positive("t_max", t_max)
+    dt = check_positive("dt", dt)
+    t_max = check_positive("t_max", t_max)
     if dt > t_max:
         raise ValueError(f"dt must not exceed t_max, got dt={dt} t_max={t_max}")
     seed = check_seed(seed)

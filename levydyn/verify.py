@@ -36,7 +36,7 @@ from scipy import integrate, stats
 from levydyn.domains import Box, WellPartition
 from levydyn.potentials import MultiWell1D, Quadratic
 from levydyn.problem import Problem
-from levydyn.results import Estimate, wilson
+from levydyn.results import Estimate, to_jsonable, wilson
 from levydyn.schedules import Constant, MultiStep, Power
 from levydyn.simulate import simulate
 from levydyn.theory import box as th_box
@@ -87,22 +87,7 @@ class Check:
         d = asdict(self)
         d["simulated"] = asdict(self.simulated)
         d["status"] = self.status
-        return _jsonable(d)
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(obj, (np.integer, np.bool_)):
-        return obj.item()
-    return obj
+        return to_jsonable(d)
 
 
 # --------------------------------------------------------------------------- settings
@@ -524,7 +509,7 @@ class Report:
                          for c in self.checks)
 
     def to_dict(self) -> dict:
-        return _jsonable({"quick": self.quick, "seed": self.seed, "dt": DT, "wall_time_s": self.wall_time,
+        return to_jsonable({"quick": self.quick, "seed": self.seed, "dt": DT, "wall_time_s": self.wall_time,
                           "ci_level_per_row": self.level,
                           "all_pass": self.all_pass, "timing_s": self.timing,
                           "checks": [c.to_dict() for c in self.checks]})
