@@ -20,7 +20,7 @@ from levydyn import Box, Problem, Quadratic, sas_rvs, simulate
 ALPHA = 1.5
 
 
-def best_of(fn, repeat=3):
+def best_of(fn, repeat=5):
     best = math.inf
     for _ in range(repeat):
         t = time.perf_counter()
@@ -75,7 +75,7 @@ def main(quick: bool = False):
         z = stats.levy_stable.rvs(ALPHA, 0.0, size=(n_paths, steps, d), random_state=1)
         _integrate_pregenerated(z, h, scale, dt)
 
-    t_base = best_of(baseline, repeat=2)
+    t_base = best_of(baseline, repeat=3)
     base_rate = n_paths * steps * d / t_base
     p = Problem(Quadratic(h), alpha=ALPHA, eps=0.1, domain=Box([-np.inf], [np.inf]))
     t_ours = best_of(lambda: simulate(p, n_paths=n_paths, dt=dt, t_max=steps * dt, seed=1))

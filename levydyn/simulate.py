@@ -31,7 +31,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
         ``"jump_adapted"`` / :class:`~levydyn.solvers.JumpAdapted` (small-noise scheme that
         skips the quiet time between large jumps; box domains).
     max_visits : size of the per-path visit table for well transitions.
-    chunk : paths per kernel call (default: about 20 calls); results don't depend on it.
+    chunk : paths per kernel call (default: at most 8 calls); results do not depend on it.
     progress : called as ``progress(done, total)`` after each chunk.
 
     Returns
@@ -52,7 +52,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     seed = check_seed(seed)
     n_paths = int(n_paths)
     n_steps = int(math.ceil(t_max / dt - 1e-9))
-    chunk = max(1, int(chunk) if chunk else max(64, -(-n_paths // 20)))
+    chunk = max(1, int(chunk) if chunk else max(256, -(-n_paths // 8)))
 
     pot, dom = problem.potential, problem.domain
     kind, gamma, t0, ms, vs = problem.schedule.encode()

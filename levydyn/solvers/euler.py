@@ -11,7 +11,9 @@ One step of length ``dt`` from ``t_k = k dt``:
    step stable and returns the path in O(log |x|) sub-steps instead of diverging.
    (DESIGN.md, "Stiff drift after a jump".)
 2. noise: ``x_l <- x_l + eps_l (int_{t_k}^{t_k+dt} s_u^(alpha_l-1) du)^(1/alpha_l) Z_l``,
-   ``Z_l ~ SaS(1)`` from the path's own counter-based stream (exact in law).
+   ``Z_l ~ SaS(1)`` from the path's own counter-based stream (exact in law), drawn
+   ``BLOCK`` steps at a time; the draw of (step k, axis l) sits at a fixed counter, so
+   blocking changes nothing but speed.
 3. monitoring at ``t_{k+1}``. For Brownian axes (``alpha_l = 2``) of a box the chance
    that the path crossed a face *between* grid times is added with the Brownian-bridge
    formula ``exp(-2 (b - x_k)(b - x_{k+1}) / v)``, ``v = 2 scale_l^2`` the increment's
@@ -30,6 +32,8 @@ from levydyn.schedules import integrated_scale_power
 
 KAPPA = 0.5
 MAX_SUBSTEPS = 100_000
+BLOCK = 32                 # steps of noise drawn at once per path
+BRIDGE_BASE = 1 << 62      # counter offset of the bridge uniforms (noise uses 2 (k d + l))
 
 
 @nb.njit(inline="always")
@@ -72,6 +76,19 @@ def _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
         for l in range(scale.shape[0]):
             integ = integrated_scale_power(kind, gamma, t0, ms, vs, alpha[l], t, t + dt)
             scale[l] = eps[l] * integ ** (1.0 / alpha[l])
+
+
+@nb.njit(inline="always")
+def _fill_noise(zbuf, alpha, key, k0):
+    """SaS(1) noise of steps k0 .. k0 + BLOCK - 1; step k, axis l uses the stream words
+    2 (k d + l) and 2 (k d + l) + 1. Drawing a block in a tight loop (independent
+    iterations) runs at the raw sampler's speed; a path that exits mid-block wastes at
+    most BLOCK - 1 steps of draws."""
+    d = zbuf.shape[1]
+    for jj in range(zbuf.shape[0]):
+        base = 2 * (k0 + jj) * d
+        for l in range(d):
+            zbuf[jj, l] = sas_draw(alpha[l], key, base + 2 * l)
 
 
 DOMAIN_BOX = 0
@@ -153,21 +170,23 @@ def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms
         g = np.empty(d)
         xprev = np.empty(d)
         scale = np.empty(d)
-        ctr = 0
+        zbuf = np.empty((BLOCK, d))
         hit = -1
         hit_side = 0
         k_exit = n_steps
         for k in range(n_steps):
+            j = k % BLOCK
+            if j == 0:
+                _fill_noise(zbuf, alpha, key, k)
             t = k * dt
             _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
             for l in range(d):
                 xprev[l] = x[l]
             _drift_flow(grad, gparams, x, g, dt, xref, length)
             for l in range(d):
-                x[l] += scale[l] * sas_draw(alpha[l], key, ctr)
-                ctr += 2
-            hit, hit_side, ctr = check_exit(dkind, lower, upper, center, radius, x, xprev,
-                                            scale, bridge_mask, key, ctr)
+                x[l] += scale[l] * zbuf[j, l]
+            hit, hit_side, _ = check_exit(dkind, lower, upper, center, radius, x, xprev,
+                                          scale, bridge_mask, key, BRIDGE_BASE + k * d)
             if hit >= 0:
                 k_exit = k + 1
                 break
@@ -198,7 +217,7 @@ def wells_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms,
         x = x0.copy()
         g = np.empty(1)
         scale = np.empty(1)
-        ctr = 0
+        zbuf = np.empty((BLOCK, 1))
         region = 0
         while region < n_w - 1 and x[0] > maxima[region]:
             region += 1
@@ -208,11 +227,13 @@ def wells_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms,
         nv = 1
         stop_k = n_steps
         for k in range(n_steps):
+            j = k % BLOCK
+            if j == 0:
+                _fill_noise(zbuf, alpha, key, k)
             t = k * dt
             _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
             _drift_flow(grad, gparams, x, g, dt, xref, length)
-            x[0] += scale[0] * sas_draw(alpha[0], key, ctr)
-            ctr += 2
+            x[0] += scale[0] * zbuf[j, 0]
             if not math.isfinite(x[0]):
                 stop_k = k + 1
                 break
