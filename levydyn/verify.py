@@ -106,13 +106,15 @@ class Settings:
     box: int
     schedule: int
     brownian: int
+    small_noise: int
 
 
 QUICK = Settings(interval=1000, sweep=400, sweep_alphas=(1.5,), sweep_eps=(0.1, 0.05, 0.025),
-                 wells_paths=100, wells_t_max=4000.0, box=1000, schedule=400, brownian=1000)
+                 wells_paths=100, wells_t_max=4000.0, box=1000, schedule=400, brownian=1000,
+                 small_noise=2000)
 FULL = Settings(interval=8000, sweep=2000, sweep_alphas=(1.2, 1.5, 1.8),
                 sweep_eps=(0.2, 0.1, 0.05, 0.025), wells_paths=400, wells_t_max=20000.0,
-                box=8000, schedule=4000, brownian=8000)
+                box=8000, schedule=4000, brownian=8000, small_noise=10000)
 
 
 def n_rows(settings: Settings) -> int:
@@ -147,13 +149,14 @@ class _Runner:
         self.cache: dict = {}
         self.timing: dict = {}
 
-    def run(self, key: str, problem: Problem, n: int, t_max: float, seed_offset: int):
+    def run(self, key: str, problem: Problem, n: int, t_max: float, seed_offset: int,
+            method: str = "euler"):
         if key not in self.cache:
             if self.progress:
                 self.progress(f"simulating {key} ({n} paths)")
             t0 = time.perf_counter()
             self.cache[key] = simulate(problem, n_paths=n, dt=DT, t_max=t_max,
-                                       seed=self.seed + seed_offset)
+                                       seed=self.seed + seed_offset, method=method)
             self.timing[key] = time.perf_counter() - t0
         return self.cache[key]
 
@@ -453,6 +456,42 @@ def check_brownian(R: _Runner) -> list[Check]:
 
 # --------------------------------------------------------------------------- registry
 
+# Small noise (eps = 1e-3), reachable only with the jump-adapted solver -----------------
+
+_SN_EPS = 1e-3
+
+
+def check_small_noise(R: _Runner) -> list[Check]:
+    """Thm 1 and the box exit axis at eps = 1e-3 (mean exit times ~1e5): Euler would need
+    ~1e7 steps per path; ``method="jump_adapted"`` needs a few large jumps per path."""
+    a, e, n = _I_ALPHA, _SN_EPS, R.s.small_noise
+    mean = th_int.mean_exit_time(a, e, _I_DM, _I_DP)
+    r = R.run(f"interval a={a:g} eps={e:g} (jump_adapted)", _interval_problem(a, e), n,
+              _t_max_for(lambda t: math.exp(-t / mean), n, mean), 201, method="jump_adapted")
+    fo = _interval_first_order(a, e)
+    setup = _setup_interval(a, e, ", jump_adapted")
+    rows = [
+        _row("small_eps_mean", "paper 000 Thm 1 at eps = 1e-3", "E sigma", mean, 1.0 / fo["rate_1"],
+             r.mean_exit_time(R.level), r.n_paths, setup),
+        _row("small_eps_side", "paper 000 Thm 1 at eps = 1e-3", "P(exit at +d)",
+             th_int.side_probability(+1, a, e, _I_DM, _I_DP), fo["side_plus_1"],
+             r.side_probability(+1, level=R.level), r.n_paths, setup),
+    ]
+    eps_box = [_SN_EPS * x / _B_EPS[0] for x in _B_EPS]
+    mean_b = th_box.mean_exit_time(_B_ALPHA, eps_box, _B_DM, _B_DP)
+    prob = Problem(potential=Quadratic(list(_B_H)), alpha=list(_B_ALPHA), eps=eps_box,
+                   domain=Box.around([0.0, 0.0], d_minus=list(_B_DM), d_plus=list(_B_DP)))
+    rb = R.run("box eps=1e-3 (jump_adapted)", prob, n,
+               _t_max_for(lambda t: math.exp(-t / mean_b), n, mean_b), 202, method="jump_adapted")
+    sides = th_box.side_rates(_B_ALPHA, eps_box, _B_DM, _B_DP)
+    p_axis = sides.sum(axis=1) / sides.sum()
+    rows.append(_row("small_eps_box_axis", "paper 004 Thm 4.3 (exact limit) at eps = 1e-3",
+                     "P(exit along axis 2)", p_axis[1], p_axis[1], rb.axis_probability(1, R.level),
+                     rb.n_paths, f"U=(x^2+y^2)/2, alpha={list(_B_ALPHA)}, eps={eps_box}, "
+                     f"d-={list(_B_DM)}, d+={list(_B_DP)}, jump_adapted"))
+    return rows
+
+
 GROUPS: dict[str, Callable[[_Runner], list[Check]]] = {
     "thm1": check_thm1,
     "eps_scaling": check_eps_scaling,
@@ -460,12 +499,14 @@ GROUPS: dict[str, Callable[[_Runner], list[Check]]] = {
     "box": check_box,
     "schedule": check_schedules,
     "gaussian": check_brownian,
+    "small_eps": check_small_noise,
 }
 
 CHECK_NAMES = ("thm1_mean", "thm1_side", "measure_convention", "eps_scaling", "thm2_q12",
                "thm2_q21", "thm2_pi", "box_mean", "box_axis", "cor44_ratio",
                "schedule_power_mean", "schedule_power_survival", "schedule_multistep_mean",
-               "schedule_multistep_survival", "schedule_axis", "gaussian_mean")
+               "schedule_multistep_survival", "schedule_axis", "gaussian_mean", "small_eps_mean",
+               "small_eps_side", "small_eps_box_axis")
 
 
 def group_of(name: str) -> str:
