@@ -85,7 +85,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
         out = _escape_arrays(n_paths, problem.dim)
 
         def run(sl, offset):
-            euler.escape_kernel(*common, *_domain_args(dom), problem.x0, length, dt, n_steps,
+            euler.escape_kernel(*common, *_domain_args(dom), length, dt, n_steps,
                                 seed, offset, method.bridge, *(a[sl] for a in out))
 
         done, interrupted = _run_chunks(run, n_paths, chunk, progress)
@@ -98,11 +98,10 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     occupancy = np.zeros((n_paths, dom.n_wells))
     t_end = np.zeros(n_paths)
     out = (wells, entries, n_visits, occupancy, t_end)
-    xref = np.array([0.5 * (dom.minima[0] + dom.minima[-1])])
 
     def run(sl, offset):
         euler.wells_kernel(*common, np.asarray(dom.minima), np.asarray(dom.maxima),
-                           dom.core_radius, xref, length, dt, n_steps, seed, offset,
+                           dom.core_radius, length, dt, n_steps, seed, offset,
                            *(a[sl] for a in out))
 
     done, interrupted = _run_chunks(run, n_paths, chunk, progress)

@@ -2,14 +2,14 @@
 
 One step of length ``dt`` from ``t_k = k dt``:
 
-1. drift: ``x <- x - h grad U(x)`` over sub-steps ``h`` summing to ``dt``. A sub-step is
-   shortened only when ``h |grad U(x)| > KAPPA (L + |x - x_ref|)``, i.e. when the drift
-   would move the point by more than a fixed fraction of its distance from the
-   landscape (``L`` = the problem's length scale). Near the minimum this never triggers
+1. drift: ``x <- x - h grad U(x)`` over sub-steps ``h`` summing to ``dt``. A step that
+   would move the point by more than ``FINE * L`` (``L`` the problem's length scale) is
+   tested for local stiffness ``lam = |grad U(x') - grad U(x)| / |x' - x|`` at the trial
+   point and cut to ``h = KAPPA / lam`` if needed. Near the minimum this never triggers
    (one gradient call, plain Euler); after a large jump into the region where
-   ``|grad U|`` grows superlinearly (``x^3`` for a double well) it keeps the explicit
-   step stable and returns the path in O(log |x|) sub-steps instead of diverging.
-   (DESIGN.md, "Stiff drift after a jump".)
+   ``|grad U|`` grows superlinearly (``x^5`` for three wells) it keeps the explicit step
+   stable, returns the path in a few dozen sub-steps instead of diverging, and never
+   carries it over a barrier into the wrong well. (DESIGN.md, "Stiff drift after a jump".)
 2. noise: ``x_l <- x_l + eps_l (int_{t_k}^{t_k+dt} s_u^(alpha_l-1) du)^(1/alpha_l) Z_l``,
    ``Z_l ~ SaS(1)`` from the path's own counter-based stream (exact in law), drawn
    ``BLOCK`` steps at a time; the draw of (step k, axis l) sits at a fixed counter, so
@@ -30,37 +30,57 @@ import numpy as np
 from levydyn.noise import sas_draw, stream_key, uniform
 from levydyn.schedules import integrated_scale_power
 
-KAPPA = 0.5
+KAPPA = 0.5                # max h * (local stiffness) of a drift sub-step
+FINE = 0.05                # moves above FINE * length get the stiffness test
 MAX_SUBSTEPS = 100_000
 BLOCK = 32                 # steps of noise drawn at once per path
 BRIDGE_BASE = 1 << 62      # counter offset of the bridge uniforms (noise uses 2 (k d + l))
 
 
 @nb.njit(inline="always")
-def _drift_flow(grad, gparams, x, g, h_total, xref, length):
-    """Explicit Euler for dx = -grad U dt over ``h_total``, stiffness-limited sub-steps."""
+def _drift_flow(grad, gparams, x, g, h_total, length):
+    """Explicit Euler for dx = -grad U dt over ``h_total``, stiffness-limited sub-steps.
+
+    A step that would move the point by more than ``FINE * length`` is first capped at a
+    move of ``KAPPA (length + |x|)`` and tried: the gradient at the trial point gives the
+    local stiffness ``lam = |dg| / |dx|`` along the step, and the step is cut to
+    ``h = KAPPA / lam`` if ``h lam > KAPPA`` (explicit Euler
+    is then stable and cannot overshoot a critical point). Small moves, i.e. every step
+    near a minimum, cost one gradient call.
+    """
     rem = h_total
     n_sub = 0
     d = x.shape[0]
+    fine2 = (FINE * length) ** 2
     while rem > 0.0:
         grad(x, gparams, g)
         gn = 0.0
-        rn = 0.0
         for i in range(d):
             gn += g[i] * g[i]
-            rn += (x[i] - xref[i]) * (x[i] - xref[i])
         h = rem
         if not math.isfinite(gn):
             for i in range(d):
                 x[i] = math.nan
             return
-        # cheap sufficient test first (L + r >= sqrt(L^2 + r^2)): no square roots on
-        # the common path
-        if gn * h * h > KAPPA * KAPPA * (length * length + rn) and n_sub < MAX_SUBSTEPS:
-            gn = math.sqrt(gn)
-            limit = KAPPA * (length + math.sqrt(rn))
-            if gn * h > limit:
-                h = limit / gn
+        if gn * h * h > fine2 and n_sub < MAX_SUBSTEPS:
+            # cap the trial move at KAPPA (L + |x|) so the stiffness is probed nearby
+            xn = 0.0
+            for i in range(d):
+                xn += x[i] * x[i]
+            cap = KAPPA * (length + math.sqrt(xn))
+            if gn * h * h > cap * cap:
+                h = cap / math.sqrt(gn)
+            xt = np.empty(d)
+            gt = np.empty(d)
+            for i in range(d):
+                xt[i] = x[i] - h * g[i]
+            grad(xt, gparams, gt)
+            dg = 0.0
+            for i in range(d):
+                dg += (gt[i] - g[i]) * (gt[i] - g[i])
+            lam = math.sqrt(dg) / (h * math.sqrt(gn))
+            if h * lam > KAPPA:
+                h = KAPPA / lam
         for i in range(d):
             x[i] -= h * g[i]
         rem -= h
@@ -156,7 +176,7 @@ def check_exit(dkind, lower, upper, center, radius, x, xprev, scale, bridge_mask
 
 @nb.njit(parallel=True)
 def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms, vs,
-                  dkind, lower, upper, center, radius, xref, length, dt, n_steps, seed,
+                  dkind, lower, upper, center, radius, length, dt, n_steps, seed,
                   path_offset, bridge, times, exited, axis, side, points):
     """First exit from a box or ball for each path; see module doc."""
     n = times.shape[0]
@@ -182,7 +202,7 @@ def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms
             _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
             for l in range(d):
                 xprev[l] = x[l]
-            _drift_flow(grad, gparams, x, g, dt, xref, length)
+            _drift_flow(grad, gparams, x, g, dt, length)
             for l in range(d):
                 x[l] += scale[l] * zbuf[j, l]
             hit, hit_side, _ = check_exit(dkind, lower, upper, center, radius, x, xprev,
@@ -200,7 +220,7 @@ def escape_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms
 
 @nb.njit(parallel=True)
 def wells_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms, vs,
-                 minima, maxima, core_radius, xref, length, dt, n_steps, seed, path_offset,
+                 minima, maxima, core_radius, length, dt, n_steps, seed, path_offset,
                  wells, entries, n_visits, occupancy, t_end):
     """1-D transitions between wells (milestoned at the cores); see module doc.
 
@@ -232,7 +252,7 @@ def wells_kernel(grad, gparams, x0, alpha, eps, base_scale, kind, gamma, t0, ms,
                 _fill_noise(zbuf, alpha, key, k)
             t = k * dt
             _noise_scales(scale, base_scale, eps, alpha, kind, gamma, t0, ms, vs, t, dt)
-            _drift_flow(grad, gparams, x, g, dt, xref, length)
+            _drift_flow(grad, gparams, x, g, dt, length)
             x[0] += scale[0] * zbuf[j, 0]
             if not math.isfinite(x[0]):
                 stop_k = k + 1

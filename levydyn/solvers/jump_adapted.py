@@ -108,7 +108,7 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
                 sd[l] = math.sqrt(small_var_const[l] * integrated_scale_power(
                     kind, gamma, t0, ms, vs, alpha[l], t, t + h) / 2.0)
             if h > 0.0:
-                _drift_flow(grad, gparams, x, g, h, xstar, length)
+                _drift_flow(grad, gparams, x, g, h, length)
                 for l in range(d):
                     if sd[l] > 0.0:
                         x[l] += sd[l] * sas_draw(2.0, key, ctr)   # N(0, 2) * sd = N(0, 2 sd^2)
@@ -146,7 +146,7 @@ def relax_to_attractor(grad, gparams, x0, dt, length, n_max, tol):
     x = x0.copy()
     g = np.empty(x.shape[0])
     for _ in range(n_max):
-        _drift_flow(grad, gparams, x, g, dt, x0, length)
+        _drift_flow(grad, gparams, x, g, dt, length)
         grad(x, gparams, g)
         if math.sqrt((g * g).sum()) < tol:
             break

@@ -1,0 +1,86 @@
+"""Running simulations from the command line: one progress bar over several
+``simulate`` calls, clean Ctrl-C, and the way estimates are printed in tables."""
+from __future__ import annotations
+
+import math
+
+import click
+
+from cli.common import CliError, library_errors
+from levydyn import simulate
+
+
+class Runs:
+    """A progress bar (on stderr) over several :func:`levydyn.simulate` calls.
+
+    ``simulate`` returns the finished paths with ``interrupted=True`` when Ctrl-C
+    arrives between chunks; :attr:`interrupted` then turns True and the caller stops
+    launching new runs, prints what finished and writes its JSON as usual.
+    """
+
+    def __init__(self, total_paths: int, label: str = "simulating"):
+        self.total = max(1, int(total_paths))
+        self.label = label
+        self.interrupted = False
+        self._bar = None
+
+    def __enter__(self):
+        self._bar = click.progressbar(length=self.total, label=self.label,
+                                      file=click.get_text_stream("stderr"))
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._bar.__exit__(*exc)
+        if self.interrupted:
+            click.echo("interrupted (Ctrl-C): the table shows the paths that finished", err=True)
+        return False
+
+    def simulate(self, problem, **kwargs):
+        """``simulate(problem, **kwargs)`` with the bar advanced per finished chunk."""
+        last = [0]
+
+        def step(done, _n):
+            self._bar.update(done - last[0])
+            last[0] = done
+
+        try:
+            with library_errors():
+                res = simulate(problem, progress=step, **kwargs)
+        except KeyboardInterrupt:          # outside the chunk loop (e.g. during setup)
+            self.interrupted = True
+            return None
+        if res.interrupted:
+            self.interrupted = True
+        return res
+
+
+def fmt(v, digits: int = 4) -> str:
+    """A number for a table: 4 significant digits, ``inf`` / ``-`` for missing."""
+    if v is None:
+        return "-"
+    v = float(v)
+    if math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.{digits}g}"
+
+
+def fmt_est(e) -> str:
+    """``value [low, high]`` of an Estimate (``-`` if missing)."""
+    if e is None:
+        return "-"
+    return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
+
+
+def positive_int(name: str, value: int) -> int:
+    if value < 1:
+        raise CliError(f"{name} must be a positive integer, got {name}={value}")
+    return value
+
+
+def check_trajectories(n: int) -> int:
+    if not 0 <= n <= 50:
+        raise CliError(f"--trajectories must lie in 0..50 (paths drawn), got {n}")
+    return n

@@ -1,0 +1,234 @@
+"""``levydyn wells``: transitions between the wells of a 1-D landscape vs Theorem 2.
+
+JSON schema (``--json``): :data:`JSON_SCHEMA`.
+"""
+from __future__ import annotations
+
+import math
+
+import click
+import numpy as np
+
+from cli.common import FLOATS, CliError, format_table, library_errors, write_json
+from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
+from levydyn import Estimate, MultiWell1D, Problem, WellPartition, simulate
+from levydyn.results import to_jsonable
+from levydyn.theory import gaussian, markov_chain
+
+JSON_SCHEMA = {
+    "type": "object",
+    "required": ["command", "problem", "runs", "interrupted"],
+    "properties": {
+        "command": {"const": "wells"},
+        "problem": {"type": "object", "required": ["minima", "maxima", "alpha", "scale", "core"]},
+        "interrupted": {"type": "boolean"},
+        "runs": {"type": "array", "items": {
+            "type": "object",
+            "required": ["eps", "t_max", "result", "theory"],
+            "properties": {
+                "eps": {"type": "number"},
+                "t_max": {"type": "number"},
+                "result": {"type": "object", "required": ["summary", "dt", "seed"]},
+                "theory": {"type": "object",
+                           "required": ["source", "generator", "stationary", "expected_occupation"]},
+            }}},
+        "trajectories": {"type": "object"},
+    },
+}
+
+
+def _curvature(pot, x: float) -> float:
+    h = 1e-5 * max(1.0, abs(x))
+    return float((pot.gradient([x + h])[0] - pot.gradient([x - h])[0]) / (2 * h))
+
+
+def theory_generator(pot: MultiWell1D, alpha: float, eps: float) -> tuple[np.ndarray, str]:
+    """Limiting generator in natural time and its source.
+
+    alpha < 2: Theorem 2 of Simsekli et al. 2019 (``levydyn.theory.markov_chain``, SaS(1)
+    measure), jumps to any well. alpha = 2: Eyring-Kramers rates between neighbours
+    (``levydyn.theory.gaussian``, noise eps*N(0, 2) per unit time, D = eps^2).
+    """
+    m, s = np.asarray(pot.minima), np.asarray(pot.maxima)
+    if alpha < 2:
+        return markov_chain.generator(m, s, alpha, eps), "Theorem 2 (Levy, width-driven)"
+    heights = pot.heights()
+    Q = np.zeros((m.size, m.size))
+    for i in range(m.size):
+        for j, side, sj in ((i - 1, 0, i - 1), (i + 1, 1, i)):
+            if 0 <= j < m.size:
+                Q[i, j] = gaussian.kramers_transition_rate(
+                    eps, _curvature(pot, m[i]), abs(_curvature(pot, s[sj])), heights[i, side])
+        Q[i, i] = -Q[i].sum()
+    return Q, "Eyring-Kramers (Brownian, height-driven)"
+
+
+def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
+    """Long enough for about ``cycles`` visits to every well (sum of mean sojourns)."""
+    with np.errstate(divide="ignore"):
+        sojourn = 1.0 / -np.diag(Q)
+    t = cycles * float(np.sum(sojourn))
+    return float(f"{t:.2g}") if math.isfinite(t) else math.inf
+
+
+@click.command("wells")
+@click.option("--minima", type=FLOATS, default="-1,2", show_default=True,
+              help="Minima m_1 < m_2 < ... of U.")
+@click.option("--maxima", type=FLOATS, default="0", show_default=True,
+              help="Maxima s_1 < ... between them (one fewer than minima).")
+@click.option("--alpha", type=float, default=1.5, show_default=True,
+              help="Tail index in (0, 2]; 2 compares with Eyring-Kramers.")
+@click.option("--eps", "eps_list", type=FLOATS, default="0.2,0.1", show_default=True,
+              help="Noise levels eps.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="U'(x) = scale * prod_k (x - r_k) over the minima and maxima.")
+@click.option("--core", type=float, default=0.5, show_default=True,
+              help="A transition counts when the path enters the core |x - m_j| < core * "
+                   "(distance to the nearer maximum) of another well.")
+@click.option("--paths", type=int, default=100, show_default=True, help="Paths per eps.")
+@click.option("--dt", type=float, default=0.01, show_default=True, help="Time step.")
+@click.option("--t-max", type=float, default=None,
+              help="Length of each path [default: --cycles x the theoretical sum of the mean "
+                   "sojourns, per eps].")
+@click.option("--cycles", type=float, default=10.0, show_default=True,
+              help="Cycles through all wells per path for the automatic --t-max.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--trajectories", "n_traj", type=int, default=0, show_default=True,
+              help="Draw this many sample paths (smallest eps) in the plot.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Write landscape, occupation and rates (with theory and CIs) to this PNG.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write the results and the closed forms to this JSON file.")
+def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles, seed, n_traj,
+          plot_path, json_path):
+    """Transitions between wells of U'(x) = scale * prod (x - m_i)(x - s_j), vs Theorem 2.
+
+    dX = -U'(X) dt + eps dL_t with SaS(1) noise. Paths start at m_1 and run for t_max;
+    a transition i -> j is counted when the path reaches the core of well j (milestoning).
+    Prints, per eps, the simulated rates q_ij (maximum likelihood, exact Poisson CIs)
+    next to Theorem 2 of Simsekli et al. (2019): q_ij = eps^alpha (c_alpha / alpha)
+    | |s_{j-1} - m_i|^-alpha - |s_j - m_i|^-alpha | -- widths, not heights -- and the
+    time spent in each well next to the chain's occupation over the same horizon and its
+    stationary law pi (the wider well wins).
+
+    \b
+    Examples:
+      levydyn wells --minima -1,2 --maxima 0 --alpha 1.5
+      levydyn wells --minima -1,2 --maxima 0 --alpha 1.5 --eps 0.1 --plot wells.png --trajectories 2
+      levydyn wells --minima -2,0,1 --maxima -1,0.5 --alpha 1.2 --paths 50 --json w.json
+      levydyn wells --alpha 2 --eps 0.5,0.4 --t-max 3000
+    """
+    positive_int("n_paths", paths)
+    check_trajectories(n_traj)
+    if not (math.isfinite(cycles) and cycles > 0):
+        raise CliError(f"--cycles must be a positive number, got cycles={cycles}")
+    with library_errors():
+        pot = MultiWell1D(tuple(minima), tuple(maxima), scale)
+        dom = WellPartition.of(pot, core)
+        problems = [Problem(pot, alpha=alpha, eps=e, domain=dom) for e in eps_list]
+        theory = [theory_generator(pot, alpha, float(p.eps[0])) for p in problems]
+        horizons = [t_max if t_max is not None else _auto_t_max(Q, cycles) for Q, _ in theory]
+        for h in horizons:
+            if not math.isfinite(h):
+                raise ValueError("the automatic t_max is infinite (a well is never left); "
+                                 "give --t-max")
+        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed)
+
+    results = []
+    with Runs(paths * len(problems)) as runs:
+        for k, prob in enumerate(problems):
+            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=horizons[k], seed=seed + k,
+                                chunk=max(1, paths // 10))
+            if res is not None and res.n_paths:
+                results.append(res)
+            if runs.interrupted:
+                break
+    if not results:
+        raise click.Abort()
+
+    m = np.asarray(pot.minima)
+    n_w = m.size
+    rate_rows, occ_rows, runs_json = [], [], []
+    pis = []
+    for k, res in enumerate(results):
+        e, T = eps_list[k], horizons[k]
+        Q, source = theory[k]
+        q, lo, hi = res.generator()
+        counts = res.transition_counts()
+        pi = markov_chain.stationary_from_generator(Q)
+        pis.append(pi)
+        occ_th = markov_chain.occupation_from_generator(Q, 0, T)
+        for i in range(n_w):
+            for j in range(n_w):
+                if i != j and (Q[i, j] > 0 or counts[i, j] > 0):
+                    ratio = q[i, j] / Q[i, j] if Q[i, j] > 0 else math.nan
+                    rate_rows.append([f"{e:g}", f"{T:g}", f"{i + 1} -> {j + 1}", str(counts[i, j]),
+                                      f"{fmt(q[i, j])} [{fmt(lo[i, j])}, {fmt(hi[i, j])}]",
+                                      fmt(Q[i, j]), fmt(ratio, 3)])
+        occ = res.occupation()
+        for i in range(n_w):
+            occ_rows.append([f"{e:g}", str(i + 1), f"{m[i]:g}", fmt_est(occ[i]), fmt(occ_th[i]),
+                             fmt(pi[i])])
+        runs_json.append({"eps": e, "t_max": T, "result": res.to_dict(),
+                          "theory": {"source": source, "generator": Q, "stationary": pi,
+                                     "expected_occupation": occ_th}})
+
+    click.echo(f"alpha={alpha:g}  minima={tuple(float(v) for v in pot.minima)}  maxima="
+               f"{tuple(float(v) for v in pot.maxima)}  scale={scale:g}  core={core:g}  "
+               f"paths={paths}  dt={dt:g}  seed={seed}")
+    click.echo(format_table(["eps", "t_max", "transition", "count", "rate q_ij [95% CI]",
+                             "theory", "sim/theory"], rate_rows))
+    click.echo("")
+    click.echo(format_table(["eps", "well", "minimum", "occupation [95% CI]",
+                             "chain over [0, t_max]", "stationary pi"], occ_rows))
+    click.echo(f"theory: {theory[0][1]}; "
+               + ("q_ij = eps^alpha (c_alpha/alpha) | |s_{j-1}-m_i|^-alpha - |s_j-m_i|^-alpha |"
+                  if alpha < 2 else "q = sqrt(U''(m)|U''(s)|)/(2 pi) exp(-height/eps^2)")
+               + "; the chain starts in well 1")
+
+    traj = None
+    if n_traj and plot_path:
+        from levydyn.trajectories import record_paths
+
+        k = len(results) - 1
+        Q = theory[k][0]
+        horizon = min(horizons[k], 3 * _auto_t_max(Q, 1.0))
+        try:
+            traj = record_paths(problems[k], min(n_traj, results[k].n_paths), dt=dt,
+                                t_max=horizon, seed=seed + k, max_points=6000)
+        except KeyboardInterrupt:
+            traj = None
+    if plot_path:
+        _plot(plot_path, pot, alpha, eps_list[:len(results)], results, theory, horizons,
+              pis if alpha == 2 else pis[0], traj)
+        click.echo(f"wrote {plot_path}", err=True)
+    if json_path:
+        payload = {"command": "wells",
+                   "problem": {"minima": list(pot.minima), "maxima": list(pot.maxima),
+                               "alpha": alpha, "scale": scale, "core": core},
+                   "interrupted": any(r.interrupted for r in results), "runs": runs_json}
+        if traj is not None:
+            payload["trajectories"] = traj.to_dict()
+        write_json(json_path, to_jsonable(payload))
+
+
+def _plot(path, pot, alpha, eps, results, theory, horizons, pi, traj):
+    from levydyn import plots
+
+    n_w = len(pot.minima)
+    occupation = [r.occupation() for r in results]
+    finite = [markov_chain.occupation_from_generator(theory[k][0], 0, horizons[k])
+              for k in range(len(results))]
+    grid = np.geomspace(min(eps) / 1.3, max(eps) * 1.3, 40)
+    rates = {}
+    gens = [r.generator() for r in results]
+    Q_grid = [theory_generator(pot, alpha, e)[0] for e in grid]
+    for i in range(n_w):
+        for j in range(n_w):
+            if i != j and Q_grid[0][i, j] > 0:
+                est = [Estimate(g[0][i, j], g[1][i, j], g[2][i, j]) for g in gens]
+                rates[(i, j)] = (est, grid, [Q[i, j] for Q in Q_grid])
+    title = (f"alpha = {alpha:g}: transitions between wells vs "
+             + ("Theorem 2 (Simsekli et al. 2019)" if alpha < 2 else "Eyring-Kramers"))
+    plots.wells_summary(pot, eps, occupation, pi, finite, rates, alpha=alpha,
+                        trajectories=traj, traj_eps=eps[-1], title=title, path=path)
