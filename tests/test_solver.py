@@ -172,3 +172,17 @@ def test_simulate_bad_input(kwargs, match):
     p = Problem(Quadratic([1.0]), alpha=1.5, eps=0.1, domain=Box.around([0.0], [1.0], [2.0]))
     with pytest.raises(ValueError, match=match):
         simulate(p, **{"n_paths": 10, **kwargs})
+
+
+@pytest.mark.parametrize("x0,well", [(-3.4, 0), (-4.0, 0), (-6.0, 0), (-30.0, 0), (1e4, 2),
+                                     (3.5, 2), (1e8, 2)])
+def test_drift_never_carries_a_path_over_a_barrier(x0, well):
+    # Three wells, U' ~ x^5 far out. With (almost) no noise the path must relax into the
+    # outer well it starts beside; a step that overshoots the outer minimum and the
+    # barrier would land it in the middle well (the bug the stiffness test prevents).
+    pot = MultiWell1D((-2.0, 0.0, 2.0), (-1.0, 1.0))
+    p = Problem(pot, alpha=1.5, eps=1e-9, domain=WellPartition.of(pot), x0=[x0])
+    r = simulate(p, n_paths=2, dt=0.01, t_max=2.0, seed=0)
+    assert np.all(r.n_visits == 1) and np.all(r.wells[:, 0] == well)
+    assert np.all(r.t_end == 2.0)
+    assert np.all(r.occupancy[:, well] > 1.9)
