@@ -222,3 +222,10 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
         for b in batch_sizes:
             q = p.with_name(f"{p.stem}_b{b}{p.suffix}")
             click.echo(f"wrote {save_profile(m.profile(b), q)}", err=True)
+
+
+# escape experiments and prediction vs measurement (nn_bridge part 2)
+from cli.nn_escape import COMMANDS as _ESCAPE_COMMANDS  # noqa: E402
+
+for _cmd in _ESCAPE_COMMANDS:
+    nn.add_command(_cmd)

@@ -1,0 +1,116 @@
+"""Plots of a prediction-vs-measurement study: escape-time curves and survival curves."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nn_bridge.fit import CurveFit
+from nn_bridge.predict import MODEL_LABELS, Study
+
+__all__ = ["plot_escape_curves", "plot_survival"]
+
+_STYLE = {"levy": ("tab:red", "v"), "gauss": ("tab:blue", "s"),
+          "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^")}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_escape_curves(study: Study, path: str | Path) -> Path:
+    """Mean escape iterations vs lr, one panel per batch size (log-log).
+
+    Black: the network (95 % CI bars); coloured markers: each model's prediction; open
+    markers: lower bounds (no exit before the censoring horizon); lines: the Levy (solid, alpha fitted) and
+    Gaussian/Kramers (dashed) fits of the measurement (paper 004, Fig. 3).
+    """
+    plt = _plt()
+    bs = study.config.batch_sizes
+    fits = study.fits()
+    fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 3.8), squeeze=False)
+    for ax, B in zip(axes[0], bs):
+        cells = [c for c in study.cells if c.batch_size == B]
+        lr = np.array([c.lr for c in cells])
+        for c in cells:
+            e = c.measured.mean_iterations()
+            if math.isfinite(e.value):
+                ax.errorbar([c.lr], [e.value], yerr=[[e.value - e.low], [e.high - e.value]],
+                            fmt="o", color="k", capsize=3)
+            else:
+                ax.plot([c.lr], [e.low], "o", mfc="none", color="k")
+        for model in study.config.models:
+            est = [c.predicted[model].mean_iterations() for c in cells]
+            fin = np.array([math.isfinite(e.value) for e in est])
+            col, mk = _STYLE[model]
+            ax.plot(lr[fin], [e.value for e, f in zip(est, fin) if f], mk, color=col,
+                    label=MODEL_LABELS[model], alpha=0.8)
+            if (~fin).any():          # censored: the CI's lower bound, open marker
+                ax.plot(lr[~fin], [e.low for e, f in zip(est, fin) if not f], mk, mfc="none",
+                        color=col, alpha=0.8)
+        xx = np.geomspace(lr.min() * 0.9, lr.max() * 1.1, 100)
+        f = fits["vs_lr"][B]
+        if isinstance(f.get("levy_free"), CurveFit):
+            lf = f["levy_free"]
+            ax.plot(xx, lf.predict(xx), "-", color="0.3", label="Levy fit, alpha free")
+            ax.text(0.03, 0.03, f"Levy fit: alpha {lf.params['alpha']:.2f}, chi2/dof "
+                    f"{lf.chi2_dof:.1f}", transform=ax.transAxes, fontsize=7)
+        if isinstance(f.get("gaussian"), CurveFit):
+            gf = f["gaussian"]
+            ax.plot(xx, gf.predict(xx), "--", color="0.3", label="Gaussian (Kramers) fit")
+            ax.text(0.03, 0.09, f"Gaussian fit: K {gf.params['K']:.2f}, chi2/dof "
+                    f"{gf.chi2_dof:.1f}", transform=ax.transAxes, fontsize=7)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_title(f"batch {B}: measured alpha_i median "
+                     f"{study.basin.noise[B]['alpha_median']:.2f}")
+    axes[0][0].set_ylabel("mean escape time (SGD iterations)")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(f"escape from ||w - w*|| < {study.config.radius:g}: network (black) vs models")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def plot_survival(study: Study, path: str | Path) -> Path:
+    """``P(escape iteration > u)`` per (batch, lr): network (black, Wilson band) vs models
+    (paper 004, Fig. 4)."""
+    plt = _plt()
+    bs, lrs = study.config.batch_sizes, study.config.lrs
+    fig, axes = plt.subplots(len(bs), len(lrs), figsize=(3.2 * len(lrs), 2.6 * len(bs)),
+                             squeeze=False)
+    for i, B in enumerate(bs):
+        for j, lr in enumerate(lrs):
+            ax = axes[i][j]
+            c = study.cell(B, lr)
+            t = np.unique(np.concatenate([[0.0], np.rint(np.geomspace(1, study.config.max_iter,
+                                                                       300))]))
+            s = c.measured.survival(t)
+            ax.step(t, s.survival, where="post", color="k", label="network")
+            ax.fill_between(t, s.low, s.high, step="post", color="k", alpha=0.15)
+            for model, e in c.predicted.items():
+                col, _ = _STYLE[model]
+                ax.step(t, e.survival(t).survival, where="post", color=col,
+                        label=MODEL_LABELS[model], alpha=0.8)
+            ax.set_xscale("symlog", linthresh=1)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_title(f"B={B}, lr={lr:g}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("P(not escaped)")
+            if i == len(bs) - 1:
+                ax.set_xlabel("SGD iterations")
+    axes[0][-1].legend(fontsize=6)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
