@@ -457,6 +457,21 @@ def divergence_step(batch: int, dim: int, sigma: float = 1.0) -> float:
 # ---------------------------------------------------------------------------------
 # simulation: numba kernels
 # ---------------------------------------------------------------------------------
+@nb.njit(inline="always")
+def _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg):
+    """After burn-in: add x to the Polyak sum and store every ``thin``-th iterate in
+    ``rec[r, ch]``; returns the next record index."""
+    if k > burn_in:
+        if do_avg:
+            for j in range(x.shape[0]):
+                acc[j] += x[j]
+        if (k - burn_in) % thin == 0:
+            for j in range(x.shape[0]):
+                rec[r, ch, j] = x[j]
+            r += 1
+    return r
+
+
 @nb.njit(parallel=True, cache=True)
 def _sgd_online_kernel(eta, b, sigma, noise, x0, burn_in, thin, seed, rec, avg, do_avg):
     """Online SGD: fresh a_i ~ N(0, sigma^2 I), y_i = noise * xi_i every step.
@@ -489,14 +504,7 @@ def _sgd_online_kernel(eta, b, sigma, noise, x0, burn_in, thin, seed, rec, avg, 
                     grad[j] += f * g[j]
             for j in range(d):
                 x[j] -= step * grad[j]
-            if k > burn_in:
-                if do_avg:
-                    for j in range(d):
-                        acc[j] += x[j]
-                if (k - burn_in) % thin == 0:
-                    for j in range(d):
-                        rec[r, ch, j] = x[j]
-                    r += 1
+            r = _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg)
         if do_avg:
             for j in range(d):
                 avg[ch, j] = acc[j] / (n_rec * thin)
@@ -541,14 +549,7 @@ def _sgd_dataset_kernel(eta, b, A, y, x0, burn_in, thin, seed, rec, avg, do_avg)
                     grad[j] += res * A[i, j]
             for j in range(d):
                 x[j] -= step * grad[j]
-            if k > burn_in:
-                if do_avg:
-                    for j in range(d):
-                        acc[j] += x[j]
-                if (k - burn_in) % thin == 0:
-                    for j in range(d):
-                        rec[r, ch, j] = x[j]
-                    r += 1
+            r = _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg)
         if do_avg:
             for j in range(d):
                 avg[ch, j] = acc[j] / (n_rec * thin)
