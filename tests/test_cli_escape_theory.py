@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from cli.escape import JSON_SCHEMA, escape
 from levydyn.theory import exit_interval
+from conftest import assert_one_line_error
 
 
 def _run(*args):
@@ -65,11 +66,7 @@ def test_schedule_theory_column():
     (["--widths", "1"], "widths"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):
-    res = _run(*args)
-    assert res.exit_code == 2, res.output
-    assert needle in res.output
-    assert "Traceback" not in res.output
-    assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1
+    assert_one_line_error(_run(*args), needle)
 
 
 def test_help_has_examples():

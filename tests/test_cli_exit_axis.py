@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from cli.exit_axis import JSON_SCHEMA, exit_axis
 from levydyn.theory import box
+from conftest import assert_one_line_error
 
 
 def _run(*args):
@@ -55,11 +56,7 @@ def test_ackley_delta_sweep(tmp_path):
     (["--schedule", "power:2"], "gamma"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):
-    res = _run(*args)
-    assert res.exit_code == 2, res.output
-    assert needle in res.output
-    assert "Traceback" not in res.output
-    assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1
+    assert_one_line_error(_run(*args), needle)
 
 
 def test_help_has_examples():

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from cli.schedule import JSON_SCHEMA, schedule, schedule_theory_kwargs
 from levydyn import Constant, MultiStep, Power
 from levydyn.theory import schedules as theory
+from conftest import assert_one_line_error
 
 
 def _run(*args):
@@ -49,11 +50,7 @@ def test_theory_kwargs():
     (["--eps", "-1"], "eps=-1.0"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):
-    res = _run(*args)
-    assert res.exit_code == 2, res.output
-    assert needle in res.output
-    assert "Traceback" not in res.output
-    assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1
+    assert_one_line_error(_run(*args), needle)
 
 
 def test_help_has_examples():

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from cli.wells import JSON_SCHEMA, theory_generator, wells
 from levydyn import MultiWell1D
 from levydyn.theory import gaussian, markov_chain
+from conftest import assert_one_line_error
 
 
 def _run(*args):
@@ -48,11 +49,7 @@ def test_brownian_generator_is_kramers():
     (["--minima", "a,b"], "comma-separated"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):
-    res = _run(*args)
-    assert res.exit_code == 2, res.output
-    assert needle in res.output
-    assert "Traceback" not in res.output
-    assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1
+    assert_one_line_error(_run(*args), needle)
 
 
 def test_help_has_examples():
