@@ -45,6 +45,16 @@ def library_errors(prefix: str = ""):
         raise CliError(f"{prefix}{err}") from None
 
 
+def need_nn_extra() -> None:
+    """One-line error (exit 2) when the ``nn`` extra (torch, scikit-learn) is missing."""
+    try:
+        import sklearn  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise CliError(f"levydyn nn needs the nn extra ({exc.name} missing): "
+                       "pip install -e '.[nn]'") from None
+
+
 def write_json(path, payload) -> None:
     with open(path, "w") as fh:
         json.dump(payload, fh, indent=2)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import CliError, format_table, library_errors
+from cli.common import format_table, library_errors, need_nn_extra
 
 
 class IntList(click.ParamType):
@@ -29,15 +29,6 @@ class IntList(click.ParamType):
         if len(set(out)) != len(out):
             self.fail(f"contains duplicates: {value!r}", param, ctx)
         return out
-
-
-def _need_torch():
-    try:
-        import sklearn  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise CliError(f"levydyn nn needs the nn extra ({exc.name} missing): "
-                       "pip install -e '.[nn]'") from None
 
 
 def _common(f):
@@ -91,7 +82,7 @@ def nn():
 def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
               test_fraction, seed, device, checkpoint, out, verbose):
     """Train with plain SGD (no momentum, no weight decay) to a local minimum."""
-    _need_torch()
+    need_nn_extra()
     from nn_bridge.data import load_dataset
     from nn_bridge.device import resolve_device
     from nn_bridge.models import ModelSpec
@@ -178,7 +169,7 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
                 test_fraction, seed, device, batch_sizes, minibatches, sampling, estimator,
                 n_fit, level, weights, workdir, plot, json_path, profile, verbose):
     """Train (or load) a network, then measure alpha_i, sigma_i, Gaussianity, fit errors."""
-    _need_torch()
+    need_nn_extra()
     from nn_bridge.checkpoint import atomic_write_json
     from nn_bridge.device import resolve_device
     from nn_bridge.measure import MeasureConfig, run_measurement

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import FLOATS, CliError, format_table, library_errors
+from cli.common import FLOATS, CliError, format_table, library_errors, need_nn_extra
 
 _MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch")
 
@@ -42,15 +42,6 @@ def _models(ctx, param, value):
     if bad:
         raise click.BadParameter(f"{bad[0]!r} is not one of {', '.join(_MODELS)}")
     return out
-
-
-def _need_torch():
-    try:
-        import sklearn  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise CliError(f"levydyn nn needs the nn extra ({exc.name} missing): "
-                       "pip install -e '.[nn]'") from None
 
 
 def _fmt(x, spec=".3g"):
@@ -302,7 +293,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
               seeds, max_iter, quick, workdir, json_path, basin_out, profile_out, quiet,
               models, paths, k, plot_dir):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes."""
-    _need_torch()
+    need_nn_extra()
     st = _run(quick, models, workdir, quiet, dataset=dataset, width=width, depth=depth,
               seed=seed, weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs,
               radius=radius, loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter,
@@ -326,7 +317,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
 def escape_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise,
                seeds, max_iter, quick, workdir, json_path, basin_out, profile_out, quiet):
     """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius."""
-    _need_torch()
+    need_nn_extra()
     st = _run(quick, [], workdir, quiet, dataset=dataset, width=width, depth=depth, seed=seed,
               weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs, radius=radius,
               loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter)

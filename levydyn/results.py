@@ -80,6 +80,15 @@ def exponential_mean(total_time: float, events: int, level: float = 0.95) -> Est
     return Estimate(total_time / events, float(lo), float(hi), level, "exponential MLE, chi2 interval")
 
 
+def dump_json(payload: dict, path=None) -> str:
+    """``payload`` as indented JSON text, also written to ``path`` if given."""
+    s = json.dumps(payload, indent=2)
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write(s)
+    return s
+
+
 @dataclass
 class SurvivalCurve:
     """Survival ``P(sigma > t)`` with pointwise Wilson bands.
@@ -226,11 +235,7 @@ class EscapeResult:
         return to_jsonable(d)
 
     def to_json(self, path=None, paths: bool = False) -> str:
-        s = json.dumps(self.to_dict(paths), indent=2)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(s)
-        return s
+        return dump_json(self.to_dict(paths), path)
 
 
 @dataclass
@@ -331,8 +336,4 @@ class TransitionResult:
                           "summary": self.summary()})
 
     def to_json(self, path=None) -> str:
-        s = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(s)
-        return s
+        return dump_json(self.to_dict(), path)

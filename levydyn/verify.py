@@ -24,7 +24,6 @@ on two cores); the full run (``quick=False``) is the one quoted in the README.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,7 @@ from scipy import integrate, stats
 from levydyn.domains import Box, WellPartition
 from levydyn.potentials import MultiWell1D, Quadratic
 from levydyn.problem import Problem
-from levydyn.results import Estimate, to_jsonable, wilson
+from levydyn.results import Estimate, dump_json, to_jsonable, wilson
 from levydyn.schedules import Constant, MultiStep, Power
 from levydyn.simulate import simulate
 from levydyn.theory import box as th_box
@@ -556,11 +555,7 @@ class Report:
                           "checks": [c.to_dict() for c in self.checks]})
 
     def to_json(self, path=None) -> str:
-        s = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(s)
-        return s
+        return dump_json(self.to_dict(), path)
 
     def plot(self, directory) -> list[str]:
         """Write ``verify_eps_scaling.png`` (mean exit time vs eps, simulated and theory)."""
