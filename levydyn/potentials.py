@@ -2,8 +2,10 @@
 
 Every potential exposes ``grad_kernel``, a numba function ``grad(x, params, out)``
 writing ``grad U(x)`` into ``out``, and ``params``, the float64 array it reads. The
-solvers receive the pair, so a user's own potential runs at compiled speed
-(:class:`Custom`). ``gradient(x)`` and ``value(x)`` are the Python-facing versions.
+solvers receive the pair as a first-class function of the fixed signature
+:data:`levydyn.solvers.compiled.GRAD_SIG`, so the kernels are compiled once per machine
+for every potential, and a user's own potential runs at compiled speed (:class:`Custom`).
+``gradient(x)`` and ``value(x)`` are the Python-facing versions.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+
+from levydyn.solvers.compiled import GRAD_SIG, as_gradient
 
 
 def _as_vector(name: str, value, dim: int | None = None) -> np.ndarray:
@@ -25,7 +29,7 @@ def _as_vector(name: str, value, dim: int | None = None) -> np.ndarray:
     return arr
 
 
-@nb.njit(cache=True)
+@nb.njit(GRAD_SIG, cache=True)
 def _grad_quadratic_diag(x, params, out):
     # params = [h_1..h_d, c_1..c_d]
     d = x.shape[0]
@@ -33,7 +37,7 @@ def _grad_quadratic_diag(x, params, out):
         out[i] = params[i] * (x[i] - params[d + i])
 
 
-@nb.njit(cache=True)
+@nb.njit(GRAD_SIG, cache=True)
 def _grad_quadratic_full(x, params, out):
     # params = [c_1..c_d, H row-major]
     d = x.shape[0]
@@ -44,7 +48,7 @@ def _grad_quadratic_full(x, params, out):
         out[i] = acc
 
 
-@nb.njit(cache=True)
+@nb.njit(GRAD_SIG, cache=True)
 def _grad_multiwell(x, params, out):
     # params = [scale, r_1..r_{2n-1}]: U'(x) = scale * prod_k (x - r_k)
     acc = params[0]
@@ -53,7 +57,7 @@ def _grad_multiwell(x, params, out):
     out[0] = acc
 
 
-@nb.njit(cache=True)
+@nb.njit(GRAD_SIG, cache=True)
 def _grad_ackley(x, params, out):
     # params = [a, b, c]; U = -a exp(-b r) - exp((cos cx + cos cy)/2) + a + e,
     # r = sqrt((x^2 + y^2)/2)
@@ -225,7 +229,11 @@ class Custom(Potential):
     """A user-supplied compiled gradient.
 
     ``grad_kernel`` must be a ``numba.njit`` function ``grad(x, params, out)`` that writes
-    ``grad U(x)`` into ``out`` (both float64 arrays of length ``dim``).
+    ``grad U(x)`` into ``out`` (both float64 arrays of length ``dim``). It is compiled for
+    the solvers' signature ``void(float64[::1], float64[::1], float64[::1])``; the solver
+    kernels themselves are cached whatever the gradient. To cache the gradient too (no
+    compilation in a new process), define it at module level with
+    ``@numba.njit("void(float64[::1], float64[::1], float64[::1])", cache=True)``.
     """
 
     grad_kernel: object
@@ -237,6 +245,7 @@ class Custom(Potential):
     def __post_init__(self):
         if not hasattr(self.grad_kernel, "py_func"):
             raise ValueError("grad_kernel must be a numba.njit-compiled function grad(x, params, out)")
+        as_gradient(self.grad_kernel)
         dim = int(self.dim)
         if dim < 1:
             raise ValueError(f"dim must be a positive integer, got dim={self.dim!r}")

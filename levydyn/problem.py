@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from levydyn.domains import Ball, Box, WellPartition
+from levydyn.noise_laws import Noise, StableNoise
 from levydyn.potentials import Potential
 from levydyn.schedules import Constant, Schedule
 
@@ -48,38 +49,45 @@ class Problem:
     Parameters
     ----------
     potential : a :mod:`levydyn.potentials` object (gradient compiled with numba).
-    alpha : tail index per axis (scalar broadcasts), each in (0, 2].
+    alpha : tail index per axis (scalar broadcasts), each in (0, 2]: shorthand for
+        ``noise=StableNoise(alpha, eps)``.
     eps : noise level per axis (scalar broadcasts), each > 0 and finite.
     domain : :class:`~levydyn.domains.Box` or :class:`~levydyn.domains.Ball` (first exit) or
         :class:`~levydyn.domains.WellPartition` (transitions between wells).
     schedule : :mod:`levydyn.schedules` object, default constant.
     x0 : start point, default the potential's minimum; must lie inside a Box.
+    noise : a :mod:`levydyn.noise_laws` law (``StableNoise``, ``TruncatedStable``,
+        ``TemperedStable``, ``EmpiricalNoise``) instead of ``alpha`` and ``eps``. After
+        construction ``noise`` is always set (per axis), and ``alpha`` / ``eps`` are its
+        stable index and level (``alpha`` is ``None`` for a law without one).
     """
 
     potential: Potential
-    alpha: object
-    eps: object
-    domain: object
+    alpha: object = None
+    eps: object = None
+    domain: object = None
     schedule: Schedule = field(default_factory=Constant)
     x0: object = None
+    noise: Noise = None
 
     def __post_init__(self):
         if not isinstance(self.potential, Potential):
             raise ValueError(f"potential must be a levydyn potential, got potential={self.potential!r}")
         dim = self.potential.dim
-        alpha = _per_axis("alpha", self.alpha, dim)
-        bad = np.flatnonzero(~((alpha > 0) & (alpha <= 2)))
-        if bad.size:
-            raise ValueError(f"alpha must lie in (0, 2], got alpha={float(alpha[bad[0]])!r}"
-                             + (f" on axis {bad[0]}" if dim > 1 else ""))
-        eps = _per_axis("eps", self.eps, dim)
-        bad = np.flatnonzero(~((eps > 0) & np.isfinite(eps)))
-        if bad.size:
-            raise ValueError(f"eps must be a positive finite number, got eps={float(eps[bad[0]])!r}"
-                             + (f" on axis {bad[0]}" if dim > 1 else ""))
+        if self.noise is None:
+            if self.alpha is None or self.eps is None:
+                raise ValueError("give alpha and eps, or noise=, got "
+                                 f"alpha={self.alpha!r} eps={self.eps!r}")
+            noise = StableNoise(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim))
+        elif not isinstance(self.noise, Noise):
+            raise ValueError(f"noise must be a levydyn noise law, got noise={self.noise!r}")
+        elif self.alpha is not None or self.eps is not None:
+            raise ValueError("give either noise= or alpha and eps, not both")
+        else:
+            noise = self.noise.broadcast(dim)
         if not isinstance(self.schedule, Schedule):
             raise ValueError(f"schedule must be a levydyn schedule, got schedule={self.schedule!r}")
-        if not isinstance(self.domain, (Box, Ball, WellPartition)):
+        if self.domain is None or not isinstance(self.domain, (Box, Ball, WellPartition)):
             raise ValueError(f"domain must be a Box, Ball or WellPartition, got domain={self.domain!r}")
         if self.domain.dim != dim:
             raise ValueError(f"domain has {self.domain.dim} dimensions but the potential has {dim}")
@@ -89,8 +97,9 @@ class Problem:
             raise ValueError(f"x0 must be {dim} finite numbers, got x0={x0.tolist()!r}")
         if isinstance(self.domain, (Box, Ball)) and not self.domain.contains(x0):
             raise ValueError(f"x0={x0.tolist()} is not inside the domain {self.domain.describe()}")
-        object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "eps", eps)
+        object.__setattr__(self, "noise", noise)
+        object.__setattr__(self, "alpha", getattr(noise, "alpha", None))
+        object.__setattr__(self, "eps", noise.eps)
         object.__setattr__(self, "x0", x0)
 
     @property
@@ -106,8 +115,9 @@ class Problem:
         d = {
             "potential": type(self.potential).__name__,
             "dim": self.dim,
-            "alpha": self.alpha.tolist(),
+            "alpha": None if self.alpha is None else self.alpha.tolist(),
             "eps": self.eps.tolist(),
+            "noise": self.noise.describe(),
             "schedule": str(self.schedule),
             "x0": self.x0.tolist(),
         }

@@ -136,6 +136,9 @@ class EscapeResult:
     axis, side : exit axis (0-based) and side (-1 lower face, +1 upper face); -1 / 0 if
         censored.
     points : position at the exit time (shape ``(n, dim)``).
+    diverged : paths whose state became non-finite; they are not exits and are censored
+        at the time they diverged (``times``).
+    paths : recorded sample paths (:class:`~levydyn.trajectories.Trajectories`) or None.
     """
 
     problem: object
@@ -151,6 +154,16 @@ class EscapeResult:
     wall_time: float = 0.0
     interrupted: bool = False
     meta: dict = field(default_factory=dict)
+    diverged: np.ndarray = None
+    paths: object = None
+
+    def __post_init__(self):
+        if self.diverged is None:
+            self.diverged = np.zeros(self.times.size, dtype=bool)
+
+    @property
+    def n_diverged(self) -> int:
+        return int(self.diverged.sum())
 
     @property
     def n_paths(self) -> int:
@@ -215,6 +228,7 @@ class EscapeResult:
         d = {
             "n_paths": self.n_paths,
             "censored_fraction": self.censored_fraction,
+            "n_diverged": self.n_diverged,
             "mean_exit_time": self.mean_exit_time(level),
             "median_exit_time": self.median_exit_time(),
         }
@@ -244,7 +258,8 @@ class TransitionResult:
 
     ``wells[i, :n_visits[i]]`` is the sequence of wells path i visited (milestoned at
     the cores), ``entries`` the entry times; ``occupancy[i, w]`` the time spent in the
-    region of well w; ``t_end[i]`` the time the path stopped.
+    region of well w; ``t_end[i]`` the time the path stopped; ``status[i]`` why
+    (:mod:`levydyn.solvers.euler` ``STATUS_*``: horizon, diverged, visit table full).
     """
 
     problem: object
@@ -259,6 +274,16 @@ class TransitionResult:
     method: str = "euler"
     wall_time: float = 0.0
     interrupted: bool = False
+    status: np.ndarray = None
+    paths: object = None
+
+    def __post_init__(self):
+        if self.status is None:
+            self.status = np.zeros(self.t_end.size, dtype=np.int64)
+
+    @property
+    def n_diverged(self) -> int:
+        return int((self.status == 2).sum())
 
     @property
     def n_paths(self) -> int:

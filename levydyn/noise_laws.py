@@ -1,0 +1,337 @@
+"""Noise laws: the driving process of the SDE, a field of the :class:`~levydyn.Problem`.
+
+Each law says, per axis ``l``, what the solver adds to ``X^l`` over a step ``[t, t + dt]``
+under the learning-rate schedule ``s``:
+
+========================  ==================================================================
+``StableNoise``           ``eps_l (int_t^{t+dt} s_u^(alpha_l-1) du)^(1/alpha_l) Z``,
+                          ``Z ~ SaS(1)`` (``E exp(iwZ) = exp(-|w|^alpha)``); exact in law.
+``TruncatedStable``       the same increment conditioned on ``|increment| <= radius_l``
+                          (bounded minibatch noise, paper 003's point): as ``dt -> 0`` the
+                          Levy process whose Levy measure ``c_alpha eps^alpha |y|^(-1-alpha)``
+                          is cut at ``|y| = radius``.
+``TemperedStable``        Levy measure ``c_alpha eps^alpha |y|^(-1-alpha) exp(-rate |y|)``
+                          (exponential tempering, Rosinski 2007); for ``alpha < 1`` sampled
+                          exactly as the difference of two positive tempered stable
+                          increments, each by rejection from the positive stable law with
+                          acceptance ``exp(-rate S)`` (Kawai & Masuda 2011, alg. 4.1).
+``EmpiricalNoise``        ``eps_l (int_t^{t+dt} s_u du) u``, ``u`` resampled with replacement
+                          from measured values of axis ``l``: one SGD step with learning rate
+                          ``dt`` and noise ``u`` (DESIGN.md, "Time").
+========================  ==================================================================
+
+Every law encodes itself for the kernels (:meth:`Noise.encode`), declares which solver
+methods support it (:attr:`Noise.methods`) and, where it has one, its Levy jump intensity
+beyond a level (:meth:`Noise.jump_intensity`), which the theory and the jump-adapted solver
+use. ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi`` (:func:`levydyn.c_alpha`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+from levydyn.noise import c_alpha
+
+LAW_STABLE = 0
+LAW_TRUNCATED = 1
+LAW_TEMPERED = 2
+LAW_EMPIRICAL = 3
+
+
+@dataclass(frozen=True)
+class NoiseEncoding:
+    """A noise law as kernel arguments (one row per axis).
+
+    law : law code per axis; alpha : stable index of the sampler (2 where unused);
+    eps : noise level; param : truncation radius / tempering rate (0 where unused);
+    table, table_n : resampled values (row l holds ``table_n[l]`` values of axis l);
+    sched_alpha, power : the increment scale over ``[t, t + dt]`` is
+    ``eps (int_t^{t+dt} s_u^(sched_alpha - 1) du)^power``.
+    """
+
+    law: np.ndarray
+    alpha: np.ndarray
+    eps: np.ndarray
+    param: np.ndarray
+    table: np.ndarray
+    table_n: np.ndarray
+    sched_alpha: np.ndarray
+    power: np.ndarray
+
+    def base_scale(self, dt: float) -> np.ndarray:
+        """Increment scale of a step under a constant schedule: ``eps dt^power``."""
+        return self.eps * dt ** self.power
+
+
+def _per_axis(name: str, value, dim: int) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or one number per axis, got {name}={value!r}") from None
+    if arr.ndim != 1 or arr.size not in (1, dim):
+        raise ValueError(f"{name} must be a number or have one entry per axis ({dim}), "
+                         f"got {name}={np.asarray(value).tolist()!r}")
+    return np.broadcast_to(arr, (dim,)).copy()
+
+
+def _check_range(name: str, arr: np.ndarray, ok: np.ndarray, what: str) -> None:
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        axis = f" on axis {bad[0]}" if arr.size > 1 else ""
+        raise ValueError(f"{name} must {what}, got {name}={float(arr[bad[0]])!r}{axis}")
+
+
+class Noise:
+    """Base class of noise laws. Subclasses hold per-axis parameters (scalars broadcast
+    to the problem's dimension in :meth:`broadcast`)."""
+
+    methods: frozenset = frozenset({"euler"})
+    name = "noise"
+
+    def broadcast(self, dim: int) -> "Noise":
+        raise NotImplementedError
+
+    def encode(self) -> NoiseEncoding:
+        raise NotImplementedError
+
+    def jump_intensity(self, level) -> np.ndarray | None:
+        """Per-axis rate (per unit time, constant schedule) of increments larger than
+        ``level`` in absolute value, or ``None`` for a law without a Levy measure."""
+        return None
+
+    @property
+    def dim(self) -> int:
+        return int(self.eps.size)
+
+    def describe(self) -> dict:
+        raise NotImplementedError
+
+
+def _stable_intensity(alpha, eps, level):
+    """``nu(|y| > a) = 2 c_alpha eps^alpha a^(-alpha) / alpha`` (0 on Brownian axes)."""
+    a = np.asarray(level, dtype=float)
+    return np.where(alpha < 2.0, 2.0 * c_alpha(alpha) * eps ** alpha * a ** (-alpha) / alpha, 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class StableNoise(Noise):
+    """Symmetric alpha-stable noise ``eps_l dL^l``, ``L^l_1 ~ SaS(1)`` (the default law).
+
+    alpha : tail index per axis in (0, 2] (2: Brownian motion with ``E L_t^2 = 2t``).
+    eps : noise level per axis, positive and finite.
+    """
+
+    alpha: object
+    eps: object
+    methods = frozenset({"euler", "jump_adapted"})
+    name = "stable"
+
+    def __post_init__(self):
+        dim = max(np.atleast_1d(np.asarray(self.alpha, dtype=object)).size,
+                  np.atleast_1d(np.asarray(self.eps, dtype=object)).size)
+        alpha = _per_axis("alpha", self.alpha, dim)
+        _check_range("alpha", alpha, (alpha > 0) & (alpha <= 2), "lie in (0, 2]")
+        eps = _per_axis("eps", self.eps, dim)
+        _check_range("eps", eps, (eps > 0) & np.isfinite(eps), "be a positive finite number")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "eps", eps)
+
+    def broadcast(self, dim: int) -> "StableNoise":
+        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim))
+
+    def encode(self) -> NoiseEncoding:
+        d = self.dim
+        return NoiseEncoding(np.full(d, LAW_STABLE, dtype=np.int64), self.alpha, self.eps,
+                             np.zeros(d), np.zeros((d, 1)), np.zeros(d, dtype=np.int64),
+                             self.alpha, 1.0 / self.alpha)
+
+    def jump_intensity(self, level) -> np.ndarray:
+        return _stable_intensity(self.alpha, self.eps, level)
+
+    def describe(self) -> dict:
+        return {"law": self.name, "alpha": self.alpha.tolist(), "eps": self.eps.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class TruncatedStable(StableNoise):
+    """Stable noise whose increments are capped at ``radius``: each step's increment is
+    the stable one conditioned on ``|increment| <= radius_l`` (exact rejection from the
+    stable draw). As ``dt -> 0`` this is the Levy process with Levy measure
+    ``c_alpha eps^alpha |y|^(-1-alpha) 1{|y| <= radius} dy``: finite variance
+    ``2 c_alpha eps^alpha radius^(2-alpha) / (2-alpha)`` per unit time, no jump out of a
+    domain wider than ``radius``, so escapes need several jumps (paper 003's bounded noise).
+
+    The kernel rejects at most a few draws per step when ``radius`` is large against the
+    step's scale ``eps dt^(1/alpha)``; :func:`levydyn.simulate` refuses ``dt`` where the
+    acceptance probability would be below 1/2.
+    """
+
+    radius: object = 1.0
+    methods = frozenset({"euler"})
+    name = "truncated_stable"
+
+    def __post_init__(self):
+        super().__post_init__()
+        r = _per_axis("radius", self.radius, self.dim)
+        _check_range("radius", r, (r > 0) & np.isfinite(r), "be a positive finite number")
+        object.__setattr__(self, "radius", r)
+
+    def broadcast(self, dim: int) -> "TruncatedStable":
+        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
+                          _per_axis("radius", self.radius, dim))
+
+    def encode(self) -> NoiseEncoding:
+        e = super().encode()
+        return NoiseEncoding(np.full(self.dim, LAW_TRUNCATED, dtype=np.int64), e.alpha, e.eps,
+                             self.radius.copy(), e.table, e.table_n, e.sched_alpha, e.power)
+
+    def jump_intensity(self, level) -> np.ndarray:
+        a = np.asarray(level, dtype=float)
+        rate = _stable_intensity(self.alpha, self.eps, a) - _stable_intensity(
+            self.alpha, self.eps, self.radius)
+        return np.where(a < self.radius, rate, 0.0)
+
+    def variance_rate(self) -> np.ndarray:
+        """``E X_1^2 = 2 c_alpha eps^alpha radius^(2-alpha) / (2-alpha)`` per unit time
+        (``2 eps^2`` on Brownian axes)."""
+        a = self.alpha
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = 2 * c_alpha(a) * self.eps ** a * self.radius ** (2 - a) / (2 - a)
+        return np.where(a < 2.0, v, 2 * self.eps ** 2)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "radius": self.radius.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class TemperedStable(StableNoise):
+    """Exponentially tempered stable noise, Levy measure
+    ``c_alpha eps^alpha |y|^(-1-alpha) exp(-rate |y|) dy`` (Rosinski 2007).
+
+    Exact sampler for ``alpha < 1``: ``X = P - N`` with ``P, N`` independent positive
+    tempered stable increments; each is a positive stable increment ``S`` with Laplace
+    transform ``E exp(-uS) = exp(-dt k u^alpha)``, ``k = eps^alpha c_alpha Gamma(1-alpha) / alpha``
+    (Kanter's representation), accepted with probability ``exp(-rate S)`` (Kawai & Masuda
+    2011). The acceptance probability is ``exp(-dt k rate^alpha)``, close to 1 for the
+    steps of a simulation. ``alpha >= 1`` has no exact rejection sampler of this kind (the
+    spectrally positive stable law has a negative part) and is refused rather than
+    approximated silently.
+
+    Variance per unit time: ``2 c_alpha eps^alpha Gamma(2-alpha) rate^(alpha-2)``.
+    """
+
+    rate: object = 1.0
+    methods = frozenset({"euler"})
+    name = "tempered_stable"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check_range("alpha", self.alpha, self.alpha < 1.0,
+                     "lie in (0, 1) for TemperedStable (exact sampler)")
+        r = _per_axis("rate", self.rate, self.dim)
+        _check_range("rate", r, (r > 0) & np.isfinite(r), "be a positive finite number")
+        object.__setattr__(self, "rate", r)
+
+    def broadcast(self, dim: int) -> "TemperedStable":
+        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
+                          _per_axis("rate", self.rate, dim))
+
+    def encode(self) -> NoiseEncoding:
+        e = super().encode()
+        return NoiseEncoding(np.full(self.dim, LAW_TEMPERED, dtype=np.int64), e.alpha, e.eps,
+                             self.rate.copy(), e.table, e.table_n, e.sched_alpha, e.power)
+
+    def jump_intensity(self, level) -> np.ndarray:
+        """``2 c_alpha eps^alpha int_a^inf y^(-1-alpha) e^(-rate y) dy
+        = 2 c_alpha eps^alpha rate^alpha Gamma(-alpha, rate a)``."""
+        a = np.asarray(level, dtype=float)
+        al = self.alpha
+        # Gamma(-alpha, x) = (Gamma(1-alpha, x) - x^(-alpha) e^(-x)) / (-alpha)
+        x = self.rate * a
+        g1 = special.gammaincc(1 - al, x) * special.gamma(1 - al)
+        upper_gamma = (g1 - x ** (-al) * np.exp(-x)) / (-al)
+        return 2 * c_alpha(al) * self.eps ** al * self.rate ** al * upper_gamma
+
+    def variance_rate(self) -> np.ndarray:
+        """``E X_1^2 = 2 c_alpha eps^alpha Gamma(2 - alpha) rate^(alpha - 2)``."""
+        a = self.alpha
+        return 2 * c_alpha(a) * self.eps ** a * special.gamma(2 - a) * self.rate ** (a - 2)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "rate": self.rate.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class EmpiricalNoise(Noise):
+    """Measured noise values resampled with replacement, per axis.
+
+    values : a 1-D array (every axis resamples the same values), a 2-D array ``(n, dim)``
+        (column l for axis l) or a list of 1-D arrays (one per axis, lengths may differ).
+    eps : factor per axis (default 1).
+
+    A step ``[t, t + dt]`` adds ``eps_l (int_t^{t+dt} s_u du) u`` with ``u`` drawn
+    uniformly from axis l's values: with a constant schedule, one SGD step of learning
+    rate ``dt`` whose gradient noise is a measured minibatch value (DESIGN.md: an SGD
+    iteration with learning rate eta is ``dt = eta``). No Levy measure: no jump intensity.
+    """
+
+    values: object
+    eps: object = 1.0
+    name = "empirical"
+
+    def __post_init__(self):
+        v = self.values
+        if isinstance(v, (list, tuple)) and len(v) and np.ndim(v[0]) == 1:
+            cols = [np.asarray(c, dtype=float) for c in v]
+        else:
+            arr = np.asarray(v, dtype=float)
+            if arr.ndim == 1:
+                cols = [arr]
+            elif arr.ndim == 2:
+                cols = [arr[:, l] for l in range(arr.shape[1])]
+            else:
+                raise ValueError(f"values must be 1-D, 2-D (n, dim) or a list of 1-D arrays, "
+                                 f"got shape {arr.shape}")
+        for l, c in enumerate(cols):
+            if c.size == 0:
+                raise ValueError(f"values must not be empty, got an empty column {l}")
+            if not np.all(np.isfinite(c)):
+                raise ValueError(f"values must be finite, got {float(c[~np.isfinite(c)][0])!r} "
+                                 f"in column {l}")
+        eps = _per_axis("eps", self.eps, len(cols) if len(cols) > 1 else np.size(self.eps))
+        _check_range("eps", eps, (eps > 0) & np.isfinite(eps), "be a positive finite number")
+        object.__setattr__(self, "values", cols)
+        object.__setattr__(self, "eps", eps)
+
+    @property
+    def dim(self) -> int:
+        return max(len(self.values), int(self.eps.size))
+
+    def broadcast(self, dim: int) -> "EmpiricalNoise":
+        cols = self.values if len(self.values) == dim else (
+            self.values * dim if len(self.values) == 1 else None)
+        if cols is None:
+            raise ValueError(f"values has {len(self.values)} columns but the problem has {dim} axes")
+        return type(self)(list(cols), _per_axis("eps", self.eps, dim))
+
+    def encode(self) -> NoiseEncoding:
+        d = len(self.values)
+        m = max(c.size for c in self.values)
+        table = np.zeros((d, m))
+        for l, c in enumerate(self.values):
+            table[l, :c.size] = c
+        return NoiseEncoding(np.full(d, LAW_EMPIRICAL, dtype=np.int64), np.full(d, 2.0),
+                             self.eps, np.zeros(d), table,
+                             np.array([c.size for c in self.values], dtype=np.int64),
+                             np.full(d, 2.0), np.ones(d))
+
+    def describe(self) -> dict:
+        return {"law": self.name, "eps": self.eps.tolist(),
+                "n_values": [int(c.size) for c in self.values]}
+
+
+__all__ = ["EmpiricalNoise", "Noise", "NoiseEncoding", "StableNoise", "TemperedStable",
+           "TruncatedStable"]
