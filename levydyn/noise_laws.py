@@ -269,7 +269,8 @@ class EmpiricalNoise(Noise):
     """Measured noise values resampled with replacement, per axis.
 
     values : a 1-D array (every axis resamples the same values), a 2-D array ``(n, dim)``
-        (column l for axis l) or a list of 1-D arrays (one per axis, lengths may differ).
+        (column l for axis l) or a list of 1-D numpy arrays (one per axis; lengths may
+        differ).
     eps : factor per axis (default 1).
 
     A step ``[t, t + dt]`` adds ``eps_l (int_t^{t+dt} s_u du) u`` with ``u`` drawn
@@ -284,14 +285,19 @@ class EmpiricalNoise(Noise):
 
     def __post_init__(self):
         v = self.values
-        if isinstance(v, (list, tuple)) and len(v) and np.ndim(v[0]) == 1:
-            cols = [np.asarray(c, dtype=float) for c in v]
+        if isinstance(v, (list, tuple)) and v and all(isinstance(c, np.ndarray) and c.ndim == 1
+                                                      for c in v):
+            cols = [np.asarray(c, dtype=float) for c in v]      # one column per axis
         else:
-            arr = np.asarray(v, dtype=float)
+            try:
+                arr = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                raise ValueError(f"values must be numbers (1-D, 2-D (n, dim), or a list of 1-D "
+                                 f"numpy arrays), got values={v!r:.80}") from None
             if arr.ndim == 1:
                 cols = [arr]
             elif arr.ndim == 2:
-                cols = [arr[:, l] for l in range(arr.shape[1])]
+                cols = [arr[:, l].copy() for l in range(arr.shape[1])]
             else:
                 raise ValueError(f"values must be 1-D, 2-D (n, dim) or a list of 1-D arrays, "
                                  f"got shape {arr.shape}")
@@ -311,6 +317,8 @@ class EmpiricalNoise(Noise):
         return max(len(self.values), int(self.eps.size))
 
     def broadcast(self, dim: int) -> "EmpiricalNoise":
+        if len(self.values) == dim and self.eps.size in (1, dim):
+            return type(self)(list(self.values), _per_axis("eps", self.eps, dim))
         cols = self.values if len(self.values) == dim else (
             self.values * dim if len(self.values) == 1 else None)
         if cols is None:

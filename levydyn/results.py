@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,16 @@ class Estimate:
         return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
 
 
+def _chi2_ppf(q, k):
+    """Chi-square quantile (``scipy.stats.chi2.ppf``) from ``scipy.special`` directly:
+    the same numbers without importing ``scipy.stats`` (0.3-1 s of start-up)."""
+    return 2.0 * special.gammaincinv(np.asarray(k) / 2.0, q)
+
+
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError(f"confidence level must lie in (0, 1), got level={level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(special.ndtri(0.5 + level / 2))
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
@@ -63,7 +69,7 @@ def mean_with_ci(x, level: float = 0.95) -> Estimate:
     m = float(x.mean())
     if n == 1:
         return Estimate(m, -math.inf, math.inf, level, "mean (n=1)")
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(n))
     return Estimate(m, m - half, m + half, level, "sample mean, t interval")
 
 
@@ -72,11 +78,11 @@ def exponential_mean(total_time: float, events: int, level: float = 0.95) -> Est
     chi-square interval ``[2T / chi2_{1-a/2}(2k), 2T / chi2_{a/2}(2k)]`` (events Poisson
     given the time at risk)."""
     if events == 0:
-        lo = 2 * total_time / stats.chi2.ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
+        lo = 2 * total_time / _chi2_ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
         return Estimate(math.inf, lo, math.inf, level, "exponential MLE (no events)")
     a = 1 - level
-    lo = 2 * total_time / stats.chi2.ppf(1 - a / 2, 2 * events)
-    hi = 2 * total_time / stats.chi2.ppf(a / 2, 2 * events)
+    lo = 2 * total_time / _chi2_ppf(1 - a / 2, 2 * events)
+    hi = 2 * total_time / _chi2_ppf(a / 2, 2 * events)
     return Estimate(total_time / events, float(lo), float(hi), level, "exponential MLE, chi2 interval")
 
 
@@ -329,8 +335,8 @@ class TransitionResult:
         a = 1 - level
         with np.errstate(divide="ignore", invalid="ignore"):
             q = n / T[:, None]
-            lo = np.where(n > 0, stats.chi2.ppf(a / 2, 2 * n) / 2, 0.0) / T[:, None]
-            hi = stats.chi2.ppf(1 - a / 2, 2 * n + 2) / 2 / T[:, None]
+            lo = np.where(n > 0, _chi2_ppf(a / 2, 2 * n) / 2, 0.0) / T[:, None]
+            hi = _chi2_ppf(1 - a / 2, 2 * n + 2) / 2 / T[:, None]
         for Q in (q, lo, hi):
             np.fill_diagonal(Q, 0.0)
         np.fill_diagonal(q, -q.sum(axis=1))
