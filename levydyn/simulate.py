@@ -73,8 +73,11 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     if isinstance(first_path, bool) or not isinstance(first_path, (int, np.integer)) or first_path < 0:
         raise ValueError(f"first_path must be a non-negative integer, got first_path={first_path!r}")
     n_paths = int(n_paths)
+    chunk_given = chunk is not None
     n_steps = int(math.ceil(t_max / dt - 1e-9))
     chunk = max(1, int(chunk) if chunk else max(256, -(-n_paths // 8)))
+    if problem.is_transition and not chunk_given:
+        chunk = min(chunk, max(256, 4_000_000 // max_visits))   # visit buffer <= ~64 MB
 
     if record is not None and isinstance(method, JumpAdapted):
         raise ValueError("record is available with method=euler only")
@@ -105,8 +108,11 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     rec = Recording.of(record, n_paths, n_steps)
     transition = problem.is_transition
     out = _escape_arrays(n_paths, problem.dim)
-    visits = _visit_arrays(n_paths, max_visits if transition else 0,
-                           dom.n_wells if transition else 0)
+    # visit tables are filled one chunk at a time and kept only as wide as they were used,
+    # so memory is n_paths x (visits actually made), not n_paths x max_visits
+    buf = _visit_arrays(min(chunk, n_paths), max_visits if transition else 0,
+                        dom.n_wells if transition else 0)
+    kept = []
     xs = np.full((rec.n_paths, rec.n_points(n_steps), problem.dim), np.nan)
     n_rec = np.zeros(rec.n_paths, dtype=np.int64)
     inputs = kernel_inputs(problem, dt)
@@ -114,8 +120,16 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     def run(sl, offset):
         lo = min(sl.start, rec.n_paths)
         hi = min(sl.stop, rec.n_paths)
+        m = sl.stop - sl.start if transition else 0
+        visits = tuple(a[:m] for a in buf)
+        for a in visits:
+            a.fill(0)                  # occupancy accumulates; unused slots read as 0
         euler.run_paths(*inputs, n_steps, seed, offset, method.bridge, rec.stride(n_steps),
-                        *(a[sl] for a in out), *(a[sl] for a in visits), xs[lo:hi], n_rec[lo:hi])
+                        *(a[sl] for a in out), *visits, xs[lo:hi], n_rec[lo:hi])
+        if transition:
+            width = int(visits[2].max())
+            kept.append((visits[0][:, :width].copy(), visits[1][:, :width].copy(),
+                         visits[2].copy(), visits[3].copy()))
 
     done, interrupted = _run_chunks(run, n_paths, chunk, progress, first_path)
     paths = rec.trajectories(xs, n_rec, out, min(done, rec.n_paths), n_steps, dt, seed,
@@ -123,7 +137,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     if transition:
         times, status = out[0][:done], out[1][:done]
         _warn_diverged(status)
-        wells, entries, n_visits, occupancy = (a[:done] for a in visits)
+        wells, entries, n_visits, occupancy = _stack_visits(kept, dom.n_wells)
         return TransitionResult(problem, wells, entries, n_visits, occupancy, times, dt, t_max,
                                 seed, method.name, time.perf_counter() - start, interrupted,
                                 status=status, paths=paths)
@@ -152,6 +166,21 @@ def _escape_arrays(n: int, d: int):
     """Per-path outputs of every kernel: times, status, axis, side, points."""
     return (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
             np.empty(n, dtype=np.int64), np.empty((n, d)))
+
+
+def _stack_visits(kept: list, n_wells: int):
+    """The chunks' trimmed visit tables as one table padded to the widest."""
+    width = max([w.shape[1] for w, *_ in kept], default=0)
+    wells = np.zeros((sum(w.shape[0] for w, *_ in kept), width), dtype=np.int64)
+    entries = np.zeros(wells.shape)
+    row = 0
+    for w, e, _, _ in kept:
+        wells[row:row + w.shape[0], :w.shape[1]] = w
+        entries[row:row + w.shape[0], :w.shape[1]] = e
+        row += w.shape[0]
+    n_visits = np.concatenate([k[2] for k in kept]) if kept else np.zeros(0, dtype=np.int64)
+    occupancy = np.concatenate([k[3] for k in kept]) if kept else np.zeros((0, n_wells))
+    return wells, entries, n_visits, occupancy
 
 
 def _visit_arrays(n: int, max_visits: int, n_wells: int):
