@@ -4,15 +4,18 @@
 """
 from levydyn.domains import Ball, Box, WellPartition
 from levydyn.noise import c_alpha, sas_rvs
+from levydyn.noise_laws import EmpiricalNoise, StableNoise, TemperedStable, TruncatedStable
 from levydyn.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
 from levydyn.problem import Problem
 from levydyn.results import Estimate, EscapeResult, TransitionResult
 from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
 from levydyn.simulate import simulate
+from levydyn.trajectories import Recording
 
 __all__ = [
-    "Ackley2D", "Ball", "Box", "Constant", "Custom", "EscapeResult", "Estimate", "MultiStep",
-    "MultiWell1D", "Power", "Problem", "Quadratic", "TransitionResult", "WellPartition",
+    "Ackley2D", "Ball", "Box", "Constant", "Custom", "EmpiricalNoise", "EscapeResult", "Estimate",
+    "MultiStep", "MultiWell1D", "Power", "Problem", "Quadratic", "Recording", "StableNoise",
+    "TemperedStable", "TransitionResult", "TruncatedStable", "WellPartition",
     "c_alpha", "parse_schedule", "sas_rvs", "simulate",
 ]
 __version__ = "0.1.0"

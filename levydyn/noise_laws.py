@@ -155,8 +155,35 @@ class StableNoise(Noise):
         return {"law": self.name, "alpha": self.alpha.tolist(), "eps": self.eps.tolist()}
 
 
+class _ModifiedStable(StableNoise):
+    """A stable law modified by one positive per-axis parameter (``_param``), encoded
+    with law code ``_law``: the shared validation, broadcasting and encoding."""
+
+    _param = ""
+    _law = LAW_STABLE
+
+    def __post_init__(self):
+        super().__post_init__()
+        v = _per_axis(self._param, getattr(self, self._param), self.dim)
+        _check_range(self._param, v, (v > 0) & np.isfinite(v), "be a positive finite number")
+        object.__setattr__(self, self._param, v)
+
+    def broadcast(self, dim: int):
+        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
+                          _per_axis(self._param, getattr(self, self._param), dim))
+
+    def encode(self) -> NoiseEncoding:
+        e = super().encode()
+        return NoiseEncoding(np.full(self.dim, self._law, dtype=np.int64), e.alpha, e.eps,
+                             getattr(self, self._param).copy(), e.table, e.table_n,
+                             e.sched_alpha, e.power)
+
+    def describe(self) -> dict:
+        return {**super().describe(), self._param: getattr(self, self._param).tolist()}
+
+
 @dataclass(frozen=True, eq=False)
-class TruncatedStable(StableNoise):
+class TruncatedStable(_ModifiedStable):
     """Stable noise whose increments are capped at ``radius``: each step's increment is
     the stable one conditioned on ``|increment| <= radius_l`` (exact rejection from the
     stable draw). As ``dt -> 0`` this is the Levy process with Levy measure
@@ -172,21 +199,8 @@ class TruncatedStable(StableNoise):
     radius: object = 1.0
     methods = frozenset({"euler"})
     name = "truncated_stable"
-
-    def __post_init__(self):
-        super().__post_init__()
-        r = _per_axis("radius", self.radius, self.dim)
-        _check_range("radius", r, (r > 0) & np.isfinite(r), "be a positive finite number")
-        object.__setattr__(self, "radius", r)
-
-    def broadcast(self, dim: int) -> "TruncatedStable":
-        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
-                          _per_axis("radius", self.radius, dim))
-
-    def encode(self) -> NoiseEncoding:
-        e = super().encode()
-        return NoiseEncoding(np.full(self.dim, LAW_TRUNCATED, dtype=np.int64), e.alpha, e.eps,
-                             self.radius.copy(), e.table, e.table_n, e.sched_alpha, e.power)
+    _param = "radius"
+    _law = LAW_TRUNCATED
 
     def jump_intensity(self, level) -> np.ndarray:
         a = np.asarray(level, dtype=float)
@@ -202,12 +216,9 @@ class TruncatedStable(StableNoise):
             v = 2 * c_alpha(a) * self.eps ** a * self.radius ** (2 - a) / (2 - a)
         return np.where(a < 2.0, v, 2 * self.eps ** 2)
 
-    def describe(self) -> dict:
-        return {**super().describe(), "radius": self.radius.tolist()}
-
 
 @dataclass(frozen=True, eq=False)
-class TemperedStable(StableNoise):
+class TemperedStable(_ModifiedStable):
     """Exponentially tempered stable noise, Levy measure
     ``c_alpha eps^alpha |y|^(-1-alpha) exp(-rate |y|) dy`` (Rosinski 2007).
 
@@ -226,23 +237,13 @@ class TemperedStable(StableNoise):
     rate: object = 1.0
     methods = frozenset({"euler"})
     name = "tempered_stable"
+    _param = "rate"
+    _law = LAW_TEMPERED
 
     def __post_init__(self):
         super().__post_init__()
         _check_range("alpha", self.alpha, self.alpha < 1.0,
                      "lie in (0, 1) for TemperedStable (exact sampler)")
-        r = _per_axis("rate", self.rate, self.dim)
-        _check_range("rate", r, (r > 0) & np.isfinite(r), "be a positive finite number")
-        object.__setattr__(self, "rate", r)
-
-    def broadcast(self, dim: int) -> "TemperedStable":
-        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
-                          _per_axis("rate", self.rate, dim))
-
-    def encode(self) -> NoiseEncoding:
-        e = super().encode()
-        return NoiseEncoding(np.full(self.dim, LAW_TEMPERED, dtype=np.int64), e.alpha, e.eps,
-                             self.rate.copy(), e.table, e.table_n, e.sched_alpha, e.power)
 
     def jump_intensity(self, level) -> np.ndarray:
         """``2 c_alpha eps^alpha int_a^inf y^(-1-alpha) e^(-rate y) dy
@@ -259,9 +260,6 @@ class TemperedStable(StableNoise):
         """``E X_1^2 = 2 c_alpha eps^alpha Gamma(2 - alpha) rate^(alpha - 2)``."""
         a = self.alpha
         return 2 * c_alpha(a) * self.eps ** a * special.gamma(2 - a) * self.rate ** (a - 2)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "rate": self.rate.tolist()}
 
 
 @dataclass(frozen=True, eq=False)
