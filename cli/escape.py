@@ -243,7 +243,7 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
 def _record(problem, res, n, dt, t_max, seed, k, method, mean_th):
     """Sample paths of the last simulated eps (the same Euler paths as the table's when
     method=euler: they stop at the same exit times)."""
-    from levydyn.trajectories import record_paths
+    from levydyn.simulate import record_paths
 
     n = min(n, res.n_paths)
     if method == "euler":

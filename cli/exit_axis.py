@@ -203,7 +203,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
 
     traj = None
     if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+        from levydyn.simulate import record_paths
 
         k = len(results) - 1
         n_tr = min(n_traj, results[k].n_paths)

@@ -190,7 +190,7 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
 
     traj = None
     if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+        from levydyn.simulate import record_paths
 
         horizon = min(t_max, 4 * max(v for v in means if v is not None) if any(means) else t_max)
         try:

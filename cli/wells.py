@@ -188,7 +188,7 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
 
     traj = None
     if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+        from levydyn.simulate import record_paths
 
         k = len(results) - 1
         Q = theory[k][0]

@@ -27,7 +27,6 @@ use. ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi`` (:func:`levydyn.c_alp
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

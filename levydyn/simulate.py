@@ -12,7 +12,7 @@ from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
 from levydyn.problem import Problem, check_positive
 from levydyn.results import EscapeResult, TransitionResult
-from levydyn.solvers import JumpAdapted, euler, jump_adapted, resolve_method
+from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted, resolve_method
 from levydyn.solvers.encoding import domain_args, kernel_inputs
 from levydyn.trajectories import Recording, Trajectories
 
@@ -240,3 +240,25 @@ def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict
                          2 * eps ** 2)
     return {"xstar": xstar, "curvature": curv, "delta": delta, "inv_rate": inv_rate,
             "small_var": small_var, "window": method.window / curv.min(), "length": length}
+
+
+def record_paths(problem, n_paths: int = 5, dt: float = 1e-2, t_max: float = 100.0,
+                 seed: int = 0, *, path_offset: int = 0, max_points: int = 20_000,
+                 bridge: bool = True) -> Trajectories:
+    """Record ``n_paths`` Euler paths of ``problem`` (paths ``path_offset, ...`` of ``seed``).
+
+    ``simulate(problem, n_paths, dt, t_max, seed, first_path=path_offset,
+    record=Recording(n_paths, max_points)).paths``: a Box or Ball stops each path at its
+    exit, a WellPartition runs it to ``t_max``. The same arguments give the same paths as
+    the statistics of :func:`levydyn.simulate`.
+    """
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
+    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
+        raise ValueError(f"max_points must be a positive integer, got max_points={max_points!r}")
+    if isinstance(path_offset, bool) or not isinstance(path_offset, (int, np.integer)) or path_offset < 0:
+        raise ValueError(f"path_offset must be a non-negative integer, got path_offset={path_offset!r}")
+    seed = check_seed(seed)
+    return simulate(problem, int(n_paths), dt, t_max, seed, Euler(bridge=bool(bridge)),
+                    first_path=path_offset, chunk=int(n_paths),
+                    record=Recording(int(n_paths), int(max_points))).paths

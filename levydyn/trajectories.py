@@ -4,7 +4,8 @@
 every ``stride``-th state of the first paths of the ensemble, in the same kernel and on
 the same per-path streams as the statistics: path ``i`` of the recording *is* path ``i``
 of the result, so the paths drawn in a picture are members of the ensemble whose
-statistics the table reports. :func:`record_paths` is the short form for pictures.
+statistics the table reports. :func:`levydyn.simulate.record_paths` is the short form for
+pictures.
 
 Memory stays bounded: ``max_points`` states per path (the stride grows with the horizon;
 a large jump stays visible as a step because the landing point relaxes over
@@ -13,12 +14,12 @@ horizon) is always stored.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from levydyn.noise import check_seed
+from levydyn.solvers.euler import STATUS_EXITED
+
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,6 @@ class Recording:
                      monitor: bool) -> "Trajectories":
         """The recorded states as :class:`Trajectories` (times on the recording grid; the
         last state at the path's stop time)."""
-        from levydyn.solvers.euler import STATUS_EXITED
-
         xs = xs[:n_done]
         times, status, axis, side = (a[:n_done] for a in out[:4])
         stride = self.stride(n_steps)
@@ -121,29 +120,4 @@ class Trajectories:
         return {"dt": self.dt, "seed": self.seed, "paths": out}
 
 
-def record_paths(problem, n_paths: int = 5, dt: float = 1e-2, t_max: float = 100.0,
-                 seed: int = 0, *, path_offset: int = 0, max_points: int = 20_000,
-                 bridge: bool = True) -> Trajectories:
-    """Record ``n_paths`` Euler paths of ``problem`` (paths ``path_offset, ...`` of ``seed``).
-
-    ``simulate(problem, n_paths, dt, t_max, seed, first_path=path_offset,
-    record=Recording(n_paths, max_points)).paths``: a Box or Ball stops each path at its
-    exit, a WellPartition runs it to ``t_max``. The same arguments give the same paths as
-    the statistics of :func:`levydyn.simulate`.
-    """
-    from levydyn.simulate import simulate
-    from levydyn.solvers import Euler
-
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
-    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
-        raise ValueError(f"max_points must be a positive integer, got max_points={max_points!r}")
-    if isinstance(path_offset, bool) or not isinstance(path_offset, (int, np.integer)) or path_offset < 0:
-        raise ValueError(f"path_offset must be a non-negative integer, got path_offset={path_offset!r}")
-    seed = check_seed(seed)
-    return simulate(problem, int(n_paths), dt, t_max, seed, Euler(bridge=bool(bridge)),
-                    first_path=path_offset, chunk=int(n_paths),
-                    record=Recording(int(n_paths), int(max_points))).paths
-
-
-__all__ = ["Recording", "Trajectories", "record_paths"]
+__all__ = ["Recording", "Trajectories"]

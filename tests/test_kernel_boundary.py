@@ -3,7 +3,6 @@ Problem, diverged paths as their own outcome, recording as an option of simulate
 import math
 import subprocess
 import sys
-import warnings
 
 import numba as nb
 import numpy as np
