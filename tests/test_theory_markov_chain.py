@@ -98,3 +98,44 @@ def test_expected_occupation_against_quadrature_and_limit():
     # (1/T) int_0^T P(Y_t = j) dt = pi_j + O(1 / (T * gap)); gap ~ 0.1 here, so 1e-4 at T = 1e5
     far = mc.expected_occupation(MINIMA, MAXIMA, 1.5, 1.0, 1e5, start=1)
     assert far == pytest.approx(mc.stationary_distribution(MINIMA, MAXIMA, 1.5), rel=1e-3)
+
+
+@pytest.mark.parametrize("rates", [(0.7e-3, 0.2e-3), (3.0, 0.01), (1.0, 1.0)])
+@pytest.mark.parametrize("t_gap", [1e-3, 1.0, 1e7])
+def test_expected_occupation_two_state_closed_form(rates, t_gap):
+    # Q = [[-a, a], [b, -b]], lambda = a + b: P_00(t) = b/lambda + (a/lambda) e^(-lambda t), so
+    # (1/T) int_0^T P_00 = b/lambda + a (1 - e^(-lambda T)) / (lambda^2 T) (expm1: no cancellation).
+    # The deviation-matrix form is exact, so the only error is rounding (a few ulp x cond).
+    a, b = rates
+    lam = a + b
+    T = t_gap / lam
+    f = -np.expm1(-lam * T) / (lam * lam * T)
+    exact = np.array([b / lam + a * f, a / lam - a * f])
+    occ = mc.occupation_from_generator(np.array([[-a, a], [b, -b]]), 0, T)
+    assert occ == pytest.approx(exact, rel=1e-12)
+
+
+def test_expected_occupation_long_horizon_four_wells():
+    # Reference: pi + [(I - e^(QT)) D]_s / T evaluated in 50-digit arithmetic (mpmath), D the
+    # deviation matrix; at T x gap = 1e7 the T-scaled block exponential of Van Loan is off
+    # by ~3e-3 in double precision, this form by ~1e-15.
+    import mpmath
+
+    Q = mc.generator(MINIMA, MAXIMA, 1.5, 0.1)
+    gap = -np.sort(np.linalg.eigvals(Q).real)[-2]
+    with mpmath.workdps(50):
+        Qm = mpmath.matrix(Q.tolist())
+        r = Q.shape[0]
+        A = Qm.T.copy()
+        for j in range(r):
+            A[r - 1, j] = 1
+        pi = mpmath.lu_solve(A, mpmath.matrix([0] * (r - 1) + [1]))
+        Pi = mpmath.matrix([[pi[j] for j in range(r)] for _ in range(r)])
+        D = mpmath.inverse(Pi - Qm) - Pi
+        for t_gap in (1.0, 1e3, 1e7):
+            T = mpmath.mpf(t_gap) / mpmath.mpf(float(gap))
+            M = (mpmath.eye(r) - mpmath.expm(Qm * T)) * D
+            ref = [float(pi[j] + M[1, j] / T) for j in range(r)]
+            occ = mc.expected_occupation(MINIMA, MAXIMA, 1.5, 0.1, float(T), start=1)
+            assert occ == pytest.approx(ref, rel=1e-13)
+    assert np.abs(mc.deviation_matrix(Q).sum(axis=1)).max() < 1e-9

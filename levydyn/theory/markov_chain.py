@@ -163,12 +163,38 @@ def mean_first_passage_times(minima, maxima, alpha: float, eps: float = 1.0,
     return first_passage_from_generator(generator(minima, maxima, alpha, eps, measure))
 
 
+def deviation_matrix(Q) -> np.ndarray:
+    """Deviation matrix ``D = int_0^inf (e^(Q t) - 1 pi^T) dt = (1 pi^T - Q)^-1 - 1 pi^T``.
+
+    The continuous-time form of Kemeny & Snell's fundamental matrix ``Z = (I - P + 1 pi^T)^-1``
+    (``D = Z - 1 pi^T``; Coolen-Schrijner & van Doorn 2002, "The deviation matrix of a
+    continuous-time Markov chain", Thm 2.1). ``D 1 = 0`` and ``pi^T D = 0``. Pure linear
+    algebra on an irreducible generator (time unit the caller's).
+    """
+    return _stationary_and_deviation(Q)[1]
+
+
+def _stationary_and_deviation(Q) -> tuple[np.ndarray, np.ndarray]:
+    pi = stationary_from_generator(Q)
+    Pi = np.outer(np.ones(pi.size), pi)
+    return pi, np.linalg.inv(Pi - np.asarray(Q, dtype=float)) - Pi
+
+
 def occupation_from_generator(Q, start: int, horizon: float) -> np.ndarray:
     """``(1/T) int_0^T P_start(Y_t = j) dt``: expected fraction of [0, T] spent in each state.
 
-    Uses ``int_0^T e^(Q t) dt`` = the top-right block of ``expm([[Q, I], [0, 0]] T)``
-    (Van Loan 1978). Tends to the stationary law as T -> inf. Pure linear algebra on the
-    given generator (time unit the caller's).
+    With ``Pi = 1 pi^T`` and the deviation matrix ``D`` (:func:`deviation_matrix`),
+    ``int_T^inf (e^(Qt) - Pi) dt = e^(QT) D`` (because ``e^(QT) Pi = Pi``), hence
+
+        int_0^T e^(Q t) dt = T Pi + (I - e^(QT)) D,
+        occupation = pi + [(I - e^(QT)) D]_start / T,
+
+    exact at every horizon and free of the loss of precision of a T-scaled matrix
+    exponential: it tends to ``pi`` at rate ``1 / (T * spectral gap)``. For short horizons
+    (``T max_i |q_ii| <= 1``, where the ``pi`` terms would cancel) and for a reducible
+    ``Q`` (no unique ``pi``) the integral is the top-right block of
+    ``expm([[Q, I], [0, 0]] T)`` (Van Loan 1978). Pure linear algebra on the given
+    generator (time unit the caller's).
     """
     from scipy.linalg import expm
 
@@ -177,11 +203,18 @@ def occupation_from_generator(Q, start: int, horizon: float) -> np.ndarray:
     if not (isinstance(start, (int, np.integer)) and 0 <= int(start) < r):
         raise ValueError(f"start must be a state index in [0, {r}), got start={start!r}")
     T = check_positive(horizon, "horizon")
+    s = int(start)
+    if T * float(np.max(np.abs(np.diag(Q)), initial=0.0)) > 1.0:
+        try:
+            pi, D = _stationary_and_deviation(Q)
+        except np.linalg.LinAlgError:
+            pi, D = None, None
+        if D is not None and np.all(np.isfinite(D)):
+            return pi + ((np.eye(r) - expm(Q * T)) @ D)[s] / T
     big = np.zeros((2 * r, 2 * r))
     big[:r, :r] = Q * T
     big[:r, r:] = np.eye(r) * T
-    integral = expm(big)[:r, r:]
-    return integral[int(start)] / T
+    return expm(big)[:r, r:][s] / T
 
 
 def expected_occupation(minima, maxima, alpha: float, eps: float, horizon: float, start: int = 0,
@@ -196,6 +229,6 @@ def expected_occupation(minima, maxima, alpha: float, eps: float, horizon: float
     return occupation_from_generator(generator(minima, maxima, alpha, eps, measure), start, horizon)
 
 
-__all__ = ["occupation_from_generator", "expected_occupation", "generator", "jump_chain", "exit_rates", "stationary_from_generator",
+__all__ = ["deviation_matrix", "occupation_from_generator", "expected_occupation", "generator", "jump_chain", "exit_rates", "stationary_from_generator",
            "stationary_distribution", "two_well_stationary", "first_passage_from_generator",
            "mean_first_passage_times"]
