@@ -39,6 +39,7 @@ import functools
 
 import numpy as np
 
+from levydyn.noise import c_alpha  # the one numeric implementation (re-exported here)
 from levydyn.theory._validate import check_alpha, check_measure
 
 
@@ -48,7 +49,8 @@ def derive_c_alpha():
 
     The expression is the one sympy produces from the Mellin transform of ``sin``
     (see the module docstring); :func:`c_alpha_textbook` is the usual closed form and
-    the tests check that sympy simplifies their ratio to 1.
+    the tests check that sympy simplifies their ratio to 1, and that the numeric
+    :func:`levydyn.noise.c_alpha` (re-exported here as :func:`c_alpha`) matches it.
     """
     import sympy as sp
 
@@ -69,24 +71,6 @@ def c_alpha_textbook():
 
     a, _ = derive_c_alpha()
     return sp.gamma(1 + a) * sp.sin(sp.pi * a / 2) / sp.pi
-
-
-@functools.lru_cache(maxsize=1)
-def _c_alpha_numeric():
-    import sympy as sp
-
-    a, expr = derive_c_alpha()
-    return sp.lambdify(a, expr, modules="mpmath")
-
-
-def c_alpha(alpha: float) -> float:
-    """``c_alpha`` of SaS(1) evaluated from the sympy derivation (0 < alpha < 2).
-
-    ``nu(dy) = c_alpha |y|^(-1-alpha) dy`` is the Levy measure of SaS(1) noise with
-    ``E exp(i w Z) = exp(-|w|^alpha)``; ``c_1 = 1/pi``; ``c_alpha -> 0`` as alpha -> 2.
-    """
-    a = check_alpha(alpha)
-    return float(_c_alpha_numeric()(a))
 
 
 def measure_constant(alpha: float, measure: str = "sas") -> float:
