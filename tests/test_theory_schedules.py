@@ -107,22 +107,22 @@ def test_paper_expressions():
     args = ([1.5, 1.5], 0.1, 1.0, 2.0)
     rho = 0.1
     with pytest.raises(ValueError, match="N >= 2"):
-        sch.paper_mean_exit_time(1.5, 0.1, 1.0, 2.0, 0.5, rho)
+        sch.paper_mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=0.5, rho=rho)
     # common alpha: the paper's Thm 4.1 term = (beta_l/beta_S) A^-1 g^(-1-1/g) * exact one-axis mean
     g = 1 + (0.5 - 1) * (1.5 - 1)
     one_axis = sch.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=0.5, measure="unit")
     from levydyn.theory.schedules import _paper_constants
     c = _paper_constants(*args, rho, "unit")
     expected = sum(0.5 / c["A"]) * g ** (-1 - 1 / g) * one_axis
-    assert sch.paper_mean_exit_time(*args, 0.5, rho, measure="unit") == pytest.approx(expected, rel=1e-12)
+    assert sch.paper_mean_exit_time(*args, gamma=0.5, rho=rho, measure="unit") == pytest.approx(expected, rel=1e-12)
     # gamma = 1: Thm 4.5 reduces to Cor 4.6
     u = np.array([0.0, 50.0, 400.0])
-    assert sch.paper_survival(u, *args, 1.0, rho) == pytest.approx(
-        sch.paper_survival_constant(u, *args, rho), rel=1e-12)
+    assert sch.paper_survival(u, *args, gamma=1.0, rho=rho) == pytest.approx(
+        sch.paper_survival_constant(u, *args, rho=rho), rel=1e-12)
     # Cor 4.6 is a valid (loose) bound: mixture of per-axis exponentials >= exact
-    assert np.all(sch.paper_survival_constant(u, *args, rho) >= sch.survival(u, *args))
+    assert np.all(sch.paper_survival_constant(u, *args, rho=rho) >= sch.survival(u, *args))
     # Cor 4.2 scales as eps^(alpha (1 - 2 rho)), the exact mean as eps^-alpha
-    r = sch.paper_mean_exit_time_constant([1.5, 1.5], 0.05, 1, 2, rho) / sch.paper_mean_exit_time_constant(*args, rho)
+    r = sch.paper_mean_exit_time_constant([1.5, 1.5], 0.05, 1, 2, rho=rho) / sch.paper_mean_exit_time_constant(*args, rho=rho)
     assert r < 1 < sch.mean_exit_time([1.5, 1.5], 0.05, 1, 2) / sch.mean_exit_time(*args)
 
 

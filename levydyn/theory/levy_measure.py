@@ -80,22 +80,27 @@ def measure_constant(alpha: float, measure: str = "sas") -> float:
     return c_alpha(a) if measure == "sas" else 1.0
 
 
-def tail_mass(x: float, alpha: float, measure: str = "sas") -> float:
+def measure_constants(alpha, measure: str = "sas") -> np.ndarray:
+    """:func:`measure_constant` per axis for an array of tail indices (one value per entry)."""
+    return np.array([measure_constant(a, measure) for a in np.atleast_1d(alpha)])
+
+
+def tail_mass(x: float, alpha: float, *, measure: str = "sas") -> float:
     """``nu((x, inf)) = C x^(-alpha) / alpha`` for x > 0, C from :func:`measure_constant`.
 
     For ``"sas"`` this is also the tail ``P(Z > x) ~ c_alpha x^(-alpha) / alpha`` of SaS(1).
     """
     if not (float(x) > 0):
         raise ValueError(f"x must be positive, got x={x!r}")
-    return measure_constant(alpha, measure) * float(x) ** (-float(alpha)) / float(alpha)
+    return measure_constant(alpha, measure=measure) * float(x) ** (-float(alpha)) / float(alpha)
 
 
-def characteristic_exponent(w, alpha: float, measure: str = "sas"):
+def characteristic_exponent(w, alpha: float, *, measure: str = "sas"):
     """``psi(w) = int (1 - cos(w y)) nu(dy) = (C / c_alpha) |w|^alpha``.
 
     ``measure="sas"`` gives ``|w|^alpha`` (SaS(1)); ``"unit"`` gives ``|w|^alpha / c_alpha``.
     """
-    C = measure_constant(alpha, measure)
+    C = measure_constant(alpha, measure=measure)
     return C / c_alpha(alpha) * np.abs(np.asarray(w, dtype=float)) ** float(alpha)
 
 
@@ -123,7 +128,7 @@ def equivalent_eps(eps, alpha: float, from_measure: str, to_measure: str):
 
 
 __all__ = [
-    "derive_c_alpha", "c_alpha_textbook", "c_alpha", "measure_constant", "tail_mass",
+    "derive_c_alpha", "c_alpha_textbook", "c_alpha", "measure_constant", "measure_constants", "tail_mass",
     "characteristic_exponent", "convert_rate", "equivalent_eps",
 ]
 

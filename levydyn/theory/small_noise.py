@@ -40,7 +40,7 @@ Conventions: ``measure="sas"`` (default, C = c_alpha) or ``"unit"`` (C = 1).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 from scipy import integrate
@@ -76,7 +76,7 @@ class _Landscape:
         self.att = list(attractors)
         self.core = list(cores)
         self.alpha = alpha
-        self.k = measure_constant(alpha, measure) * eps ** alpha / alpha   # C eps^a / a
+        self.k = measure_constant(alpha, measure=measure) * eps ** alpha / alpha   # C eps^a / a
 
     # ------------------------------------------------------------------ geometry
     def region(self, p: float, v: float) -> int:
@@ -212,24 +212,43 @@ class _Landscape:
         return base, (base + delta) / (1.0 + extra_time)
 
 
-def interval_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
+def _derivative(grad, shift: float = 0.0) -> Callable[[float], float]:
+    """``x -> U'(x + shift)`` from a plain function or a 1-D levydyn potential."""
+    from levydyn.potentials import Potential
+
+    if isinstance(grad, Potential):
+        if grad.dim != 1:
+            raise ValueError(f"grad must be a 1-D potential, got a potential with dim={grad.dim}")
+        pot = grad
+        return lambda x: float(pot.gradient([x + shift])[0])
+    if not callable(grad):
+        raise ValueError(f"grad must be a function U'(x) or a 1-D levydyn potential, got grad={grad!r}")
+    return grad if shift == 0.0 else (lambda x: grad(x + shift))
+
+
+def interval_rates(alpha: float, eps: float, d_minus, d_plus, *,
                    grad: Callable[[float], float] | None = None, curvature: float = 1.0,
                    measure: str = "sas") -> dict:
-    """Exit rates of ``(m - d_minus, m + d_plus)`` (m = 0) in the limit and to first order.
+    """Exit rates of ``(m - d_minus, m + d_plus)`` in the limit and to first order.
 
-    ``grad`` is ``U'(x)`` with its attractor at 0 (default ``curvature * x``). Returns
+    ``grad`` is ``U'`` as a function with its attractor at 0, ``U'(m + x)`` as a function of
+    ``x`` (default ``curvature * x``), or a 1-D levydyn potential (evaluated at ``m + x``,
+    ``m = 0`` unless a domain and its attractor are given for ``d_minus, d_plus``). Returns
     ``{"rate", "rate_1", "side_plus", "side_plus_1", "relative"}``: limit and first-order
     total rate, limit and first-order ``P(exit through +)``, and ``rate_1 / rate - 1``.
     ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
+    from levydyn.domains import Ball, Box
+
     check_measure(measure)
     a = check_alpha(alpha)
     e = check_positive(eps, "eps")
+    shift = float(np.ravel(d_plus)[0]) if isinstance(d_minus, (Box, Ball)) else 0.0   # the attractor m
     dm, dp = check_widths(d_minus, d_plus)
     if math.isinf(dm) or math.isinf(dp):
         raise ValueError("interval_rates needs finite d_minus and d_plus")
     h = check_positive(curvature, "curvature")
-    g = grad if grad is not None else (lambda x: h * x)
+    g = _derivative(grad, shift) if grad is not None else (lambda x: h * x)
     land = _Landscape(g, [-dm, dp], [None, 0.0, None], [0.0, 0.0, 0.0], a, e, measure)
     base, first = land.corrected_rates(1)
     return {"rate": float(base.sum()), "rate_1": float(first.sum()),
@@ -237,23 +256,33 @@ def interval_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
             "relative": float(first.sum() / base.sum() - 1.0)}
 
 
-def well_generator(grad: Callable[[float], float], minima: Sequence[float], maxima: Sequence[float],
-                   alpha: float, eps: float, core: float = 0.5,
+def well_generator(alpha: float, eps: float, minima, maxima=None, *,
+                   grad: Callable[[float], float], core: float | None = None,
                    measure: str = "sas") -> tuple[np.ndarray, np.ndarray]:
     """``(Q, Q_1)``: the limiting generator (paper 000, eq. 13, natural time) and its first-order
     correction for a 1-D multi-well ``U'`` with milestoning cores of radius
     ``core * min(distances to the neighbouring maxima)`` (as :class:`levydyn.domains.WellPartition`).
-    ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
+
+    The landscape is ``minima, maxima`` or a WellPartition (whose ``core`` is then the
+    default); ``grad`` is ``U'(x)`` as a function or a 1-D levydyn potential; ``core``
+    defaults to 0.5. ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
+    from levydyn.domains import WellPartition
+    from levydyn.theory.markov_chain import _check_landscape
+
     check_measure(measure)
     a = check_alpha(alpha)
     e = check_positive(eps, "eps")
-    m = np.asarray(minima, dtype=float)
-    s = np.asarray(maxima, dtype=float)
+    if core is None:
+        core = minima.core if isinstance(minima, WellPartition) else 0.5
+    c = float(core)
+    if not (0.0 < c < 1.0):
+        raise ValueError(f"core must lie in (0, 1), got core={core!r}")
+    m, s = _check_landscape(minima, maxima)
     left = np.concatenate([[np.inf], m[1:] - s])
     right = np.concatenate([s - m[:-1], [np.inf]])
-    radii = core * np.minimum(left, right)
-    land = _Landscape(grad, s, list(m), list(radii), a, e, measure)
+    radii = c * np.minimum(left, right)
+    land = _Landscape(_derivative(grad), s, list(m), list(radii), a, e, measure)
     n = m.size
     Q, Q1 = np.zeros((n, n)), np.zeros((n, n))
     for i in range(n):
