@@ -22,15 +22,19 @@ def check_measure(measure) -> str:
     return measure
 
 
+def _in_open_interval(value, name: str, lo: float, hi: float) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in ({lo:g}, {hi:g}), got {name}={value!r}") from None
+    if not (lo < v < hi):
+        raise ValueError(f"{name} must lie in ({lo:g}, {hi:g}), got {name}={value!r}")
+    return v
+
+
 def check_alpha(alpha, name: str = "alpha") -> float:
     """A tail index in the open interval (0, 2) (the jump results need alpha < 2)."""
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 2), got {name}={alpha!r}") from None
-    if not (0.0 < a < 2.0):
-        raise ValueError(f"{name} must lie in (0, 2), got {name}={alpha!r}")
-    return a
+    return _in_open_interval(alpha, name, 0.0, 2.0)
 
 
 def check_positive(value, name: str, allow_inf: bool = False) -> float:
@@ -57,13 +61,13 @@ def check_nonnegative(value, name: str) -> float:
 
 def check_rho(rho) -> float:
     """Paper 004's large-jump threshold exponent, in the open interval (0, 1)."""
-    try:
-        r = float(rho)
-    except (TypeError, ValueError):
-        raise ValueError(f"rho must be a number in (0, 1), got rho={rho!r}") from None
-    if not (0.0 < r < 1.0):
-        raise ValueError(f"rho must lie in (0, 1), got rho={rho!r}")
-    return r
+    return _in_open_interval(rho, "rho", 0.0, 1.0)
+
+
+def as_output(x):
+    """A float for a scalar result, an array otherwise (the shape of the evaluation point)."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else x
 
 
 def check_probability(p, name: str = "p") -> np.ndarray:
@@ -166,9 +170,11 @@ def faces(d_minus, d_plus):
         try:
             x = np.atleast_1d(np.asarray(d_plus, dtype=float))
         except (TypeError, ValueError):
-            raise ValueError(f"with a domain, the second argument is the attractor x*, got {d_plus!r}") from None
+            raise ValueError(f"with a domain, the second argument is the attractor x*, "
+                             f"got x*={d_plus!r}") from None
         if x.shape != (dom.dim,) or not np.all(np.isfinite(x)):
-            raise ValueError(f"the attractor x* must be {dom.dim} finite numbers, got x*={np.asarray(d_plus).tolist()!r}")
+            raise ValueError(f"the attractor x* must be {dom.dim} finite numbers, "
+                             f"got x*={np.asarray(d_plus).tolist()!r}")
         if not dom.contains(x):
             raise ValueError(f"the attractor x*={x.tolist()} is not inside the domain {dom.describe()}")
         if isinstance(dom, Box):
@@ -193,5 +199,6 @@ def wells(minima, maxima):
             raise ValueError(f"give a WellPartition or minima and maxima, not both (got maxima={maxima!r})")
         return np.asarray(minima.minima, dtype=float), np.asarray(minima.maxima, dtype=float)
     if maxima is None:
-        raise ValueError(f"maxima is missing: give minima and maxima, or a WellPartition, got minima={minima!r}")
+        raise ValueError(f"maxima is missing: give minima and maxima, or a WellPartition, "
+                         f"got minima={minima!r}")
     return minima, maxima

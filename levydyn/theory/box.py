@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from levydyn.theory._validate import (box_arrays, check_measure, check_probability, check_rho,
-                                      check_side, check_times)
+from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_probability,
+                                      check_rho, check_side, check_times)
 from levydyn.theory.levy_measure import measure_constants
 
 
@@ -72,14 +72,14 @@ def survival(t, alpha, eps, d_minus, d_plus, *, measure: str = "sas"):
     """``P(sigma > t) -> exp(-lambda t)`` (``measure`` as in :func:`side_rates`)."""
     tt = check_times(t)
     out = np.exp(-total_rate(alpha, eps, d_minus, d_plus, measure=measure) * tt)
-    return float(out) if out.ndim == 0 else out
+    return as_output(out)
 
 
 def exit_time_quantile(p, alpha, eps, d_minus, d_plus, *, measure: str = "sas"):
     """``-log(1 - p) / lambda`` (``measure`` as in :func:`side_rates`)."""
     q = check_probability(p)
     out = -np.log1p(-q) / total_rate(alpha, eps, d_minus, d_plus, measure=measure)
-    return float(out) if out.ndim == 0 else out
+    return as_output(out)
 
 
 def exit_side_probabilities(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> np.ndarray:

@@ -165,62 +165,56 @@ def _cached(fn):
 # --------------------------------------------------------------------------- exit problems
 
 
+def _add_law(F: _Forms, module, args, kw, table, regime, assumptions, source) -> None:
+    """Add ``quantity -> module.function(args, **kw)`` for each ``(quantity, function, curve)``
+    of ``table``; a curve is the function of its evaluation point (``t`` or ``p``)."""
+    for quantity, name, curve in table:
+        f = getattr(module, name)
+        if curve:
+            compute = (lambda f=f: lambda x: f(x, *args, **kw))
+        else:
+            compute = (lambda f=f: f(*args, **kw))
+        F.add(quantity, compute, regime, assumptions, source, f"{module.__name__}.{name}")
+
+
+_LAW = [("mean_exit_time", "mean_exit_time", False), ("survival", "survival", True),
+        ("exit_time_quantile", "exit_time_quantile", True)]
+
+
 def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
     from levydyn.domains import Ball
-    from levydyn.theory import box, exit_interval, schedules, small_noise
+    from levydyn.theory import box, exit_interval, schedules
 
     pot, dom, sched = problem.potential, problem.domain, problem.schedule
     xstar = np.asarray(pot.minimum, dtype=float)
-    dm, dp = faces(dom, xstar)
-    dm, dp = np.asarray(dm, dtype=float), np.asarray(dp, dtype=float)
+    dm, dp = (np.asarray(v, dtype=float) for v in faces(dom, xstar))
     assume = _EXIT + ("; " + _BALL if isinstance(dom, Ball) else "")
+    kw = {"measure": measure}
     if not sched.is_constant:
-        kw = {"schedule": sched, "measure": measure}
-        args = (alpha, eps, dm, dp)
-        src = "paper 004, Thms 4.1, 4.3, 4.5 / Cors 4.2, 4.6 (exact small-noise law, eqs. 12-13)"
-        a = assume + "; " + _AXES + "; " + _SCHED
-        fn = "levydyn.theory.schedules."
-        F.add("mean_exit_time", lambda: schedules.mean_exit_time(*args, **kw), SMALL_NOISE, a, src,
-              fn + "mean_exit_time")
-        F.add("median_exit_time", lambda: schedules.median_exit_time(*args, **kw), SMALL_NOISE, a, src,
-              fn + "median_exit_time")
-        F.add("survival", lambda: lambda t: schedules.survival(t, *args, **kw), SMALL_NOISE, a, src,
-              fn + "survival")
-        F.add("exit_time_quantile", lambda: lambda p: schedules.exit_time_quantile(p, *args, **kw),
-              SMALL_NOISE, a, src, fn + "exit_time_quantile")
-        F.add("intensity", lambda: lambda t: schedules.intensity(t, *args, **kw), SMALL_NOISE, a, src,
-              fn + "intensity")
-        F.add("cumulative_intensity", lambda: lambda t: schedules.cumulative_intensity(t, *args, **kw),
-              SMALL_NOISE, a, src, fn + "cumulative_intensity")
-        F.add("exit_side_probabilities", lambda: np.asarray(schedules.exit_side_probabilities(*args, **kw)),
-              SMALL_NOISE, a, src, fn + "exit_side_probabilities")
-        F.add("exit_axis_probabilities", lambda: np.asarray(schedules.exit_axis_probabilities(*args, **kw)),
-              SMALL_NOISE, a, src, fn + "exit_axis_probabilities")
+        _add_law(F, schedules, (alpha, eps, dm, dp), {**kw, "schedule": sched},
+                 _LAW + [("median_exit_time", "median_exit_time", False),
+                         ("intensity", "intensity", True),
+                         ("cumulative_intensity", "cumulative_intensity", True),
+                         ("exit_side_probabilities", "exit_side_probabilities", False),
+                         ("exit_axis_probabilities", "exit_axis_probabilities", False)],
+                 SMALL_NOISE, assume + "; " + _AXES + "; " + _SCHED,
+                 "paper 004, Thms 4.1, 4.3, 4.5 / Cors 4.2, 4.6 (exact small-noise law, eqs. 12-13)")
         return "schedules small-noise limit"
     if problem.dim == 1:
         args = (float(alpha[0]), float(eps[0]), float(dm[0]), float(dp[0]))
-        kw = {"measure": measure}
         src = "paper 000, Thm 1, eqs. 11-12 (Imkeller & Pavlyukevich 2006)"
-        fn = "levydyn.theory.exit_interval."
-        F.add("exit_rate", lambda: exit_interval.exit_rate(*args, **kw), SMALL_NOISE, assume, src,
-              fn + "exit_rate")
-        F.add("mean_exit_time", lambda: exit_interval.mean_exit_time(*args, **kw), SMALL_NOISE, assume,
-              src, fn + "mean_exit_time")
-        F.add("median_exit_time", lambda: exit_interval.median_exit_time(*args, **kw), SMALL_NOISE,
-              assume, src, fn + "median_exit_time")
-        F.add("survival", lambda: lambda t: exit_interval.survival(t, *args, **kw), SMALL_NOISE, assume,
-              src, fn + "survival")
-        F.add("exit_time_quantile", lambda: lambda p: exit_interval.exit_time_quantile(p, *args, **kw),
-              SMALL_NOISE, assume, src, fn + "exit_time_quantile")
+        _add_law(F, exit_interval, args, kw,
+                 _LAW + [("exit_rate", "exit_rate", False), ("median_exit_time", "median_exit_time", False)],
+                 SMALL_NOISE, assume, src)
         F.add("exit_side_probabilities",
               lambda: np.array([[exit_interval.side_probability(s, *args, **kw) for s in (-1, 1)]]),
-              SMALL_NOISE, assume, src + " (q_ij / q_i)", fn + "side_probability")
+              SMALL_NOISE, assume, src + " (q_ij / q_i)", "levydyn.theory.exit_interval.side_probability")
         F.add("exit_axis_probabilities", lambda: np.ones(1), SMALL_NOISE, assume, src, "(one axis)")
         F.add("eps_scaling_exponent", lambda: exit_interval.eps_scaling_exponent(args[0], **kw),
-              SMALL_NOISE, assume, src + " (E sigma ~ eps^-alpha)", fn + "eps_scaling_exponent")
+              SMALL_NOISE, assume, src + " (E sigma ~ eps^-alpha)",
+              "levydyn.theory.exit_interval.eps_scaling_exponent")
         first = _cached(lambda: _interval_first_order(problem, args, dom, xstar, measure))
-        a1 = assume + "; " + _RELAX
-        src1 = "levydyn.theory.small_noise (first-order expansion)"
+        a1, src1 = assume + "; " + _RELAX, "levydyn.theory.small_noise (first-order expansion)"
         fn1 = "levydyn.theory.small_noise.interval_rates"
         F.add("exit_rate_first_order", lambda: first()["rate_1"], FIRST_ORDER, a1, src1, fn1)
         F.add("mean_exit_time_first_order", lambda: 1.0 / first()["rate_1"], FIRST_ORDER, a1, src1, fn1)
@@ -229,37 +223,34 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
               FIRST_ORDER, a1, src1, fn1)
         return "exit_interval small-noise limit"
     args = (alpha, eps, dm, dp)
-    kw = {"measure": measure}
-    src = "paper 004, Sec. 3.2 (eqs. 12-13) and Thm 4.3 at s = 1"
     a = assume + "; " + _AXES
-    fn = "levydyn.theory.box."
-    F.add("exit_rate", lambda: box.total_rate(*args, **kw), SMALL_NOISE, a, src, fn + "total_rate")
-    F.add("exit_side_rates", lambda: box.side_rates(*args, **kw), SMALL_NOISE, a, src, fn + "side_rates")
-    F.add("mean_exit_time", lambda: box.mean_exit_time(*args, **kw), SMALL_NOISE, a, src,
-          fn + "mean_exit_time")
+    src = "paper 004, Sec. 3.2 (eqs. 12-13) and Thm 4.3 at s = 1"
+    _add_law(F, box, args, kw,
+             _LAW + [("exit_rate", "total_rate", False), ("exit_side_rates", "side_rates", False),
+                     ("exit_side_probabilities", "exit_side_probabilities", False),
+                     ("exit_axis_probabilities", "exit_axis_probabilities", False)],
+             SMALL_NOISE, a, src)
     F.add("median_exit_time", lambda: box.exit_time_quantile(0.5, *args, **kw), SMALL_NOISE, a, src,
-          fn + "exit_time_quantile")
-    F.add("survival", lambda: lambda t: box.survival(t, *args, **kw), SMALL_NOISE, a, src, fn + "survival")
-    F.add("exit_time_quantile", lambda: lambda p: box.exit_time_quantile(p, *args, **kw), SMALL_NOISE,
-          a, src, fn + "exit_time_quantile")
-    F.add("exit_side_probabilities", lambda: box.exit_side_probabilities(*args, **kw), SMALL_NOISE, a,
-          src, fn + "exit_side_probabilities")
-    F.add("exit_axis_probabilities", lambda: box.exit_axis_probabilities(*args, **kw), SMALL_NOISE, a,
-          src, fn + "exit_axis_probabilities")
-    h = _diagonal_curvature(problem.potential)
+          "levydyn.theory.box.exit_time_quantile")
+    h = _diagonal_curvature(pot)
     if h is not None and not isinstance(dom, Ball):
-        def sides_first():
-            out = []
-            for l in range(problem.dim):
-                fo = small_noise.interval_rates(float(alpha[l]), float(eps[l]), float(dm[l]),
-                                                float(dp[l]), curvature=float(h[l]), measure=measure)
-                out.append([fo["rate_1"] * (1 - fo["side_plus_1"]), fo["rate_1"] * fo["side_plus_1"]])
-            return np.array(out)
-        F.add("exit_side_rates_first_order", sides_first, FIRST_ORDER,
-              a + "; " + _RELAX + "; diagonal Hessian: the axes are independent intervals",
+        F.add("exit_side_rates_first_order", lambda: _box_first_order(alpha, eps, dm, dp, h, measure),
+              FIRST_ORDER, a + "; " + _RELAX + "; diagonal Hessian: the axes are independent intervals",
               "levydyn.theory.small_noise (first-order expansion, per axis)",
               "levydyn.theory.small_noise.interval_rates")
     return "box small-noise limit"
+
+
+def _box_first_order(alpha, eps, dm, dp, h, measure) -> np.ndarray:
+    """(N, 2) side rates to first order: the axes of a diagonal quadratic are independent."""
+    from levydyn.theory import small_noise
+
+    out = []
+    for l in range(alpha.size):
+        fo = small_noise.interval_rates(float(alpha[l]), float(eps[l]), float(dm[l]), float(dp[l]),
+                                        curvature=float(h[l]), measure=measure)
+        out.append([fo["rate_1"] * (1 - fo["side_plus_1"]), fo["rate_1"] * fo["side_plus_1"]])
+    return np.array(out)
 
 
 def _diagonal_curvature(potential) -> np.ndarray | None:
@@ -353,7 +344,8 @@ def _levy_wells(F: _Forms, problem, alpha, eps, measure) -> str:
     _chain_forms(F, Q, SMALL_NOISE, _WELLS, src, start, F.convention)
     if dom.n_wells == 2:
         F.add("two_well_stationary", lambda: np.array(mc.two_well_stationary(a, e, dom, measure=measure)),
-              SMALL_NOISE, _WELLS, "paper 000, after eq. 14", "levydyn.theory.markov_chain.two_well_stationary")
+              SMALL_NOISE, _WELLS, "paper 000, after eq. 14",
+              "levydyn.theory.markov_chain.two_well_stationary")
     F.add("generator_first_order",
           _cached(lambda: small_noise.well_generator(a, e, dom, grad=problem.potential, measure=measure)[1]),
           FIRST_ORDER, _WELLS + "; " + _RELAX, "levydyn.theory.small_noise (first-order expansion)",

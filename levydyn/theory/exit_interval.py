@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from levydyn.theory._validate import (check_alpha, check_measure, check_positive,
+from levydyn.theory._validate import (as_output, check_alpha, check_measure, check_positive,
                                       check_probability, check_side, check_times, check_widths)
 from levydyn.theory.levy_measure import measure_constant
 
@@ -80,7 +80,7 @@ def exit_time_quantile(p, alpha: float, eps: float, d_minus: float, d_plus: floa
     """``-log(1 - p) / lambda``: quantile of the limiting exponential law (``measure`` as above)."""
     q = check_probability(p)
     out = -np.log1p(-q) / exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
-    return float(out) if out.ndim == 0 else out
+    return as_output(out)
 
 
 def median_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float, *,
@@ -93,7 +93,7 @@ def survival(t, alpha: float, eps: float, d_minus: float, d_plus: float, *, meas
     """``P(sigma > t) -> exp(-lambda t)`` (paper 000, Thm 1; ``measure`` as in :func:`exit_rate`)."""
     tt = check_times(t)
     out = np.exp(-exit_rate(alpha, eps, d_minus, d_plus, measure=measure) * tt)
-    return float(out) if out.ndim == 0 else out
+    return as_output(out)
 
 
 def side_probability(side: int, alpha: float, eps: float, d_minus: float, d_plus: float, *,

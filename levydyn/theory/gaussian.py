@@ -58,7 +58,8 @@ def _potential_args(potential, lower, upper, x0):
 
     if isinstance(lower, Box):
         if upper is not None or lower.dim != 1:
-            raise ValueError(f"give a 1-D Box or the ends lower, upper, got {lower.describe()} and upper={upper!r}")
+            raise ValueError(f"give a 1-D Box or the ends lower, upper, got {lower.describe()} "
+                             f"and upper={upper!r}")
         lower, upper = float(lower.lower[0]), float(lower.upper[0])
     elif upper is None:
         raise ValueError(f"upper is missing: give the ends lower, upper or a 1-D Box, got lower={lower!r}")
@@ -74,7 +75,8 @@ def _potential_args(potential, lower, upper, x0):
             raise ValueError("x0 (the start point) is needed with a plain function U(x)")
         U = potential
     else:
-        raise ValueError(f"potential must be a function U(x) or a 1-D levydyn potential, got potential={potential!r}")
+        raise ValueError(f"potential must be a function U(x) or a 1-D levydyn potential, "
+                         f"got potential={potential!r}")
     a, b, x = _check_interval(lower, upper, x0)
     return U, a, b, x
 

@@ -238,6 +238,6 @@ def expected_occupation(horizon: float, alpha: float, eps: float, minima, maxima
     return occupation_from_generator(generator(alpha, eps, minima, maxima, measure=measure), start, horizon)
 
 
-__all__ = ["deviation_matrix", "occupation_from_generator", "expected_occupation", "generator", "jump_chain", "exit_rates", "stationary_from_generator",
-           "stationary_distribution", "two_well_stationary", "first_passage_from_generator",
-           "mean_first_passage_times"]
+__all__ = ["deviation_matrix", "occupation_from_generator", "expected_occupation", "generator",
+           "jump_chain", "exit_rates", "stationary_from_generator", "stationary_distribution",
+           "two_well_stationary", "first_passage_from_generator", "mean_first_passage_times"]

@@ -53,8 +53,8 @@ import numpy as np
 from scipy import integrate, optimize
 
 from levydyn.theory import box as _box
-from levydyn.theory._validate import (box_arrays, check_measure, check_nonnegative, check_rho,
-                                      check_positive, check_probability, check_times)
+from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_nonnegative,
+                                      check_positive, check_probability, check_rho, check_times)
 from levydyn.theory.levy_measure import measure_constant, measure_constants
 
 # --------------------------------------------------------------------------- sympy derivations
@@ -333,11 +333,6 @@ def _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, m
     return _Law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
 
 
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
-
-
 # --------------------------------------------------------------------------- public: exact law
 
 
@@ -351,7 +346,7 @@ def intensity(t, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0
     ``milestones``/``values`` (MultiStep). Source: paper 004, eqs. 12-13.
     """
     law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
-    return _out(law.intensity_axes(check_times(t)).sum(axis=-1))
+    return as_output(law.intensity_axes(check_times(t)).sum(axis=-1))
 
 
 def cumulative_intensity(t, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
@@ -359,7 +354,7 @@ def cumulative_intensity(t, alpha, eps, d_minus, d_plus, *, schedule=None, gamma
                          values=None, measure: str = "sas"):
     """``Lambda(t) = int_0^t lambda(u) du`` (closed form, integrated with sympy; ``measure`` as above)."""
     law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
-    return _out(law.Lambda(check_times(t)))
+    return as_output(law.Lambda(check_times(t)))
 
 
 def survival(u, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
@@ -370,7 +365,7 @@ def survival(u, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.
     Paper 004, Thm 4.5 / Cor 4.6 state upper bounds; this is the limit itself.
     """
     law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
-    return _out(np.exp(-law.Lambda(check_times(u))))
+    return as_output(np.exp(-law.Lambda(check_times(u))))
 
 
 def mean_exit_time(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
@@ -394,7 +389,7 @@ def exit_time_quantile(p, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=N
     """
     pp = check_probability(p)
     law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
-    return _out(law.quantile(pp))
+    return as_output(law.quantile(pp))
 
 
 def median_exit_time(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
@@ -414,7 +409,8 @@ def exit_axis_probabilities(alpha, eps, d_minus, d_plus, *, schedule=None, gamma
     or Power with equal alpha_l); otherwise a finite sum (MultiStep) or a quadrature
     (Power). ``measure`` as in :func:`intensity`.
     """
-    return _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure).axis_probabilities()
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return law.axis_probabilities()
 
 
 def exit_side_probabilities(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
@@ -551,7 +547,7 @@ def paper_survival(u, alpha, eps, d_minus, d_plus, *, gamma: float, rho: float,
     for idx, ui in np.ndenumerate(tt):
         out[idx] = sum(float(pref[l] * mpmath.gammainc(kappa[l], mp[l] * ui ** g[l]))
                        for l in range(pref.size))
-    return _out(out)
+    return as_output(out)
 
 
 def paper_survival_constant(u, alpha, eps, d_minus, d_plus, *, rho: float, measure: str = "sas"):
@@ -565,11 +561,12 @@ def paper_survival_constant(u, alpha, eps, d_minus, d_plus, *, rho: float, measu
     c = _paper_constants(alpha, eps, d_minus, d_plus, rho, measure)
     tt = check_times(u)[..., None]
     w = (c["beta"] / c["beta_S"]) / c["A"]
-    return _out((w * np.exp(-c["m"] * c["phi"] * tt)).sum(axis=-1))
+    return as_output((w * np.exp(-c["m"] * c["phi"] * tt)).sum(axis=-1))
 
 
 __all__ = [
-    "derive_power_law", "derive_segment_law", "schedule_kwargs", "intensity", "cumulative_intensity", "survival",
+    "derive_power_law", "derive_segment_law", "schedule_kwargs", "intensity", "cumulative_intensity",
+    "survival",
     "mean_exit_time", "exit_time_quantile", "median_exit_time", "exit_axis_probabilities",
     "exit_side_probabilities", "eps_scaling_exponent", "paper_mean_exit_time",
     "paper_mean_exit_time_constant", "paper_survival", "paper_survival_constant",
