@@ -135,3 +135,30 @@ def test_bad_schedule_input():
         sch.mean_exit_time(1.5, 0.1, 1, 1, gamma=-1.0)
     with pytest.raises(ValueError, match="value"):
         sch.mean_exit_time(1.5, 0.1, 1, 1, milestones=[1.0], values=[0.0])
+
+
+def test_numeric_forms_are_the_sympy_results():
+    # run time uses the formulas written out (no sympy); they must equal the derived expressions
+    import mpmath
+    import sympy as sp
+
+    from levydyn.theory import schedules as s
+
+    d = sch.derive_power_law()
+    k, g, t0, u, q = d["k"], d["g"], d["t0"], d["u"], d["q"]
+    lam = sp.lambdify((k, g, t0, u), d["Lambda"], modules="mpmath")
+    mean = sp.lambdify((k, g, t0), d["mean"], modules="mpmath")
+    quant = sp.lambdify((k, g, t0, q), d["quantile"], modules="mpmath")
+    with mpmath.workdps(40):
+        for kk, gg, tt in [(0.01, 0.75, 1.0), (2.0, 1.3, 0.5), (0.003, 0.4, 20.0), (0.5, 0.9, 0.0)]:
+            for uu in (1e-6, 0.3, 50.0):
+                assert s._power_cumulative(kk, gg, tt, uu) == pytest.approx(float(lam(kk, gg, tt, uu)), rel=1e-13)
+            assert s._power_quantile(kk, gg, tt, 0.7) == pytest.approx(float(quant(kk, gg, tt, 0.7)), rel=1e-13)
+            ref = mean(kk, gg, tt) if tt else mean(kk, gg, mpmath.mpf("1e-30"))
+            assert s._power_mean(kk, gg, tt) == pytest.approx(float(ref), rel=1e-12)
+    e = sch.derive_segment_law()
+    f = sp.lambdify((e["S0"], e["r"], e["Delta"]), e["mean"], modules="mpmath")
+    assert s._segment_mean(0.4, 0.02, 30.0) == pytest.approx(float(f(0.4, 0.02, 30.0)), rel=1e-14)
+    assert s._segment_mean(0.4, 0.02, math.inf) == pytest.approx(float(e["mean_last"].subs(
+        {e["S0"]: 0.4, e["r"]: 0.02})), rel=1e-14)
+    assert sp.simplify(e["axis"] - e["rl"] * e["mean"]) == 0      # axis term = r_l x mean term

@@ -88,20 +88,6 @@ def derive_power_law():
 
 
 @functools.lru_cache(maxsize=1)
-def _power_numeric():
-    import sympy as sp
-
-    d = derive_power_law()
-    k, g, t0, u, q = d["k"], d["g"], d["t0"], d["u"], d["q"]
-    return {
-        "Lambda": sp.lambdify((k, g, t0, u), d["Lambda"], modules="numpy"),
-        "mean": sp.lambdify((k, g, t0), d["mean"], modules="mpmath"),
-        "mean_t0_zero": sp.lambdify((k, g), sp.simplify(d["mean"].subs(t0, 0)), modules="mpmath"),
-        "quantile": sp.lambdify((k, g, t0, q), d["quantile"], modules="numpy"),
-    }
-
-
-@functools.lru_cache(maxsize=1)
 def derive_segment_law():
     """sympy derivation for one constant-rate segment of a multi-step schedule.
 
@@ -123,14 +109,47 @@ def derive_segment_law():
     }
 
 
-@functools.lru_cache(maxsize=1)
-def _segment_numeric():
-    import sympy as sp
+# --------------------------------------------------------------------------- numeric forms
+# The sympy results above, written out in double precision (no sympy at run time: deriving
+# them costs seconds per process). tests/test_theory_schedules.py checks each against its
+# sympy expression.
 
-    d = derive_segment_law()
-    args = (d["S0"], d["r"], d["rl"], d["Delta"])
-    return {key: sp.lambdify(args, d[key], modules="numpy")
-            for key in ("mean", "mean_last", "axis", "axis_last")}
+
+def _power_cumulative(k, g, t0: float, u):
+    """``Lambda(u) = k ((u + t0)^g - t0^g) / g`` (:func:`derive_power_law`); for t0 > 0 as
+    ``k t0^g expm1(g log1p(u / t0)) / g``, free of cancellation for small u."""
+    u = np.asarray(u, dtype=float)
+    if t0 == 0.0:
+        return k * u ** g / g
+    return k * t0 ** g * np.expm1(g * np.log1p(u / t0)) / g
+
+
+def _power_quantile(k: float, g: float, t0: float, q):
+    """The u with ``Lambda(u) = q``: ``(t0^g + g q / k)^(1/g) - t0`` (:func:`derive_power_law`)."""
+    q = np.asarray(q, dtype=float)
+    if t0 == 0.0:
+        return (g * q / k) ** (1.0 / g)
+    return t0 * np.expm1(np.log1p(g * q / (k * t0 ** g)) / g)
+
+
+def _power_mean(k: float, g: float, t0: float) -> float:
+    """``int_0^inf exp(-Lambda) = e^x B^(-1/g) Gamma(1/g, x) / g``, ``B = k / g``, ``x = B t0^g``
+    (:func:`derive_power_law`); ``(g / k)^(1/g) Gamma(1 + 1/g)`` at t0 = 0. The incomplete
+    gamma function in 30-digit mpmath arithmetic (local precision: the global is untouched)."""
+    if t0 == 0.0:
+        return (g / k) ** (1.0 / g) * math.gamma(1.0 + 1.0 / g)
+    import mpmath
+
+    with mpmath.workdps(30):
+        B = mpmath.mpf(k) / g
+        x = B * mpmath.mpf(t0) ** g
+        return float(mpmath.exp(x) * B ** (-1 / mpmath.mpf(g)) * mpmath.gammainc(1 / mpmath.mpf(g), x) / g)
+
+
+def _segment_mean(S0: float, r: float, delta: float) -> float:
+    """``int_0^Delta S0 e^(-r t) dt = S0 (1 - e^(-r Delta)) / r`` (:func:`derive_segment_law`);
+    ``Delta = inf`` for the last segment: ``S0 / r``."""
+    return S0 / r if math.isinf(delta) else -S0 * math.expm1(-r * delta) / r
 
 
 # --------------------------------------------------------------------------- schedule handling
@@ -190,7 +209,7 @@ class _Law:
         if self.kind == "constant":
             return self.k * t
         if self.kind == "power":
-            return _power_numeric()["Lambda"](self.k, self.g, self.t0, t)
+            return _power_cumulative(self.k, self.g, self.t0, t)
         idx = np.searchsorted(self.edges, t[..., 0], side="right") - 1
         start = self.edges[idx]
         before = np.zeros(self.edges.shape + (self.k.size,))
@@ -225,7 +244,7 @@ class _Law:
             return q / K
         if self.kind == "power":
             if self.common_g:
-                return _power_numeric()["quantile"](K, float(self.g[0]), self.t0, q)
+                return _power_quantile(K, float(self.g[0]), self.t0, q)
             out = np.empty(q.shape)
             for i, qi in np.ndenumerate(q):
                 if qi == 0:
@@ -267,17 +286,15 @@ class _Law:
         if self.kind == "power":
             if self.common_g:
                 g = float(self.g[0])
-                if self.t0 == 0.0:
-                    return float(_power_numeric()["mean_t0_zero"](K, g))
-                return float(_power_numeric()["mean"](K, g, self.t0))
+                return _power_mean(K, g, self.t0)
             return self._quad_power(lambda t: math.exp(-float(self.Lambda(np.array(t)))))
-        seg = _segment_numeric()
         tot = self.rates.sum(axis=1)
         S = np.exp(-self.cum)
-        out = 0.0
-        for j in range(tot.size - 1):
-            out += float(seg["mean"](S[j], tot[j], 0.0, self.edges[j + 1] - self.edges[j]))
-        return out + float(seg["mean_last"](S[-1], tot[-1], 0.0, 0.0))
+        return float(sum(_segment_mean(S[j], tot[j], width) for j, width in enumerate(self._widths())))
+
+    def _widths(self) -> np.ndarray:
+        """MultiStep segment lengths, the last one infinite."""
+        return np.append(np.diff(self.edges), np.inf)
 
     def axis_probabilities(self) -> np.ndarray:
         K = float(self.k.sum())
@@ -290,19 +307,11 @@ class _Law:
                     lambda t, l=l: float(self.intensity_axes(np.array(t))[l])
                     * math.exp(-float(self.Lambda(np.array(t)))))
             return out
-        seg = _segment_numeric()
         tot = self.rates.sum(axis=1)
         S = np.exp(-self.cum)
-        out = np.zeros(self.k.size)
-        for j in range(tot.size):
-            last = j == tot.size - 1
-            for l in range(self.k.size):
-                if last:
-                    out[l] += float(seg["axis_last"](S[j], tot[j], self.rates[j, l], 0.0))
-                else:
-                    out[l] += float(seg["axis"](S[j], tot[j], self.rates[j, l],
-                                                self.edges[j + 1] - self.edges[j]))
-        return out
+        # int over segment j of r_jl S_j e^(-r_j t) dt = r_jl * (segment j's term of the mean)
+        widths = self._widths()
+        return sum(self.rates[j] * _segment_mean(S[j], tot[j], widths[j]) for j in range(tot.size))
 
 
 def schedule_kwargs(schedule) -> dict:
