@@ -5,6 +5,7 @@ global basin (a box, paper 004). JSON schema (``--json``): :data:`JSON_SCHEMA`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import click
@@ -12,11 +13,9 @@ import numpy as np
 
 from cli.common import FLOATS, CliError, format_table, library_errors, write_json
 from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from cli.schedule import schedule_theory_kwargs
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule, simulate
 from levydyn.results import to_jsonable
-from levydyn.theory import exit_interval, gaussian
-from levydyn.theory import schedules as sched_theory
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -44,22 +43,23 @@ JSON_SCHEMA = {
 BROWNIAN_BUDGET = 4e7
 
 
-def _levy_mean(potential, alpha, eps, dm, dp, sched):
+def _levy_mean(problem):
     """Small-noise Levy mean exit time (None where it does not apply, e.g. alpha = 2)."""
+    cf = closed_forms(problem)
     try:
-        kw = schedule_theory_kwargs(sched)
-        if potential == "quadratic" and not kw:
-            return exit_interval.mean_exit_time(alpha, eps, dm, dp)
-        n = 1 if potential == "quadratic" else 2
-        return sched_theory.mean_exit_time(alpha, eps, [dm] * n, [dp] * n, **kw)
+        return cf.value("mean_exit_time") if cf.kind == "levy" else None
     except ValueError:
         return None
 
 
-def _brownian_mean(curvature, dm, dp, eps):
-    """Exact Brownian (alpha = 2) mean exit time of the quadratic basin, constant schedule."""
+def _brownian_mean(problem):
+    """Exact Brownian (alpha = 2) mean exit time of the problem at alpha = 2 (None where no
+    closed form applies: Ackley, a schedule; inf where it overflows)."""
+    cf = closed_forms(dataclasses.replace(problem, alpha=2.0))
+    if cf.kind != "brownian":
+        return None
     try:
-        return gaussian.quadratic_mean_exit_time(curvature, dm, dp, eps)
+        return cf.value("mean_exit_time")
     except (ValueError, OverflowError, ZeroDivisionError):
         return math.inf
 
@@ -146,8 +146,7 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
 
     brown_th = [None] * len(eps_list)
     if gaussian or alpha == 2.0:
-        if sched.is_constant and not is_ackley:
-            brown_th = [_brownian_mean(curvature, dm, dp, e) for e in eps_list]
+        brown_th = [_brownian_mean(p) for p in problems]
     brown_sim_ok = [gaussian and b is not None and math.isfinite(b) and b * paths / dt <= BROWNIAN_BUDGET
                     and b <= t_max / 20 and alpha != 2.0 for b in brown_th]
     total = paths * (len(problems) + sum(brown_sim_ok))
@@ -169,16 +168,18 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
     if not results:
         raise click.Abort()
 
-    levy_th = [_levy_mean(potential, alpha, e, dm, dp, sched) for e in eps_list]
+    levy_th = [_levy_mean(p) for p in problems]
     if alpha == 2.0:
         theory_main = brown_th
     else:
         theory_main = levy_th
+    # exit side (quadratic) or axis (ackley) of the small-noise law: independent of eps
+    forms = closed_forms(problems[0])
     if is_ackley:
-        side_th = 0.5 if alpha < 2 else None
+        side_th = float(forms.value("exit_axis_probabilities")[0]) if forms.kind == "levy" else None
         side_name = "P(exit along x1)"
     else:
-        side_th = (exit_interval.side_probability(+1, alpha, 1.0, dm, dp) if alpha < 2 else None)
+        side_th = float(forms.value("exit_side_probabilities")[0, 1]) if forms.kind == "levy" else None
         side_name = "P(exit right)"
     rows, theory_json = [], []
     for k, res in enumerate(results):
@@ -227,7 +228,7 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
     if plot_path:
         _plot(plot_path, eps_list[:len(results)], results, levy_th if alpha < 2 else None,
               brown, brown_th if (gaussian or alpha == 2.0) else None, alpha, potential, dm, dp,
-              curvature, sched, traj, dom, method)
+              curvature, sched, traj, dom, method, problems[0])
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "escape", "potential": potential,
@@ -259,16 +260,17 @@ def _record(problem, res, n, dt, t_max, seed, k, method, mean_th):
 
 
 def _plot(path, eps, results, levy_th, brown, brown_th, alpha, potential, dm, dp, curvature,
-          sched, traj, dom, method):
+          sched, traj, dom, method, problem):
     from levydyn import plots
 
     grid = np.geomspace(min(eps) / 1.5, max(eps) * 1.5, 60)
+    at = [dataclasses.replace(problem, eps=float(e)) for e in grid]
     lt = None
     if levy_th is not None and any(v is not None for v in levy_th):
-        lt = (grid, [_levy_mean(potential, alpha, e, dm, dp, sched) for e in grid])
+        lt = (grid, [_levy_mean(p) for p in at])
     bt = None
     if brown_th is not None and any(v is not None for v in brown_th):
-        bt = (grid, [_brownian_mean(curvature, dm, dp, e) for e in grid])
+        bt = (grid, [_brownian_mean(p) for p in at])
     shape = ("Ackley basin, box (-%g, %g)^2" % (dm, dp) if potential == "ackley"
              else "U = %g x^2/2 on (-%g, %g)" % (curvature, dm, dp))
     title = f"{shape}, schedule {sched}"

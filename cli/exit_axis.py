@@ -11,10 +11,9 @@ import numpy as np
 
 from cli.common import FLOATS, CliError, format_table, library_errors, write_json
 from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from cli.schedule import schedule_theory_kwargs
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule, simulate
 from levydyn.results import to_jsonable
-from levydyn.theory import schedules as sched_theory
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -39,11 +38,13 @@ JSON_SCHEMA = {
 }
 
 
-def _theory(alpha, eps, dm, dp, kw):
+def _theory(problem):
     """``(P(exit along axis l), E tau)`` of the small-noise law, or ``(None, None)``."""
+    cf = closed_forms(problem)
+    if cf.kind != "levy":
+        return None, None
     try:
-        return (sched_theory.exit_axis_probabilities(alpha, eps, dm, dp, **kw),
-                sched_theory.mean_exit_time(alpha, eps, dm, dp, **kw))
+        return cf.value("exit_axis_probabilities"), cf.value("mean_exit_time")
     except ValueError:
         return None, None
 
@@ -149,8 +150,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
         problems = [Problem(pot, alpha=a, eps=eps_v, domain=dom, schedule=sched)
                     for a in alpha_sets]
         simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed, method=method)
-    kw = schedule_theory_kwargs(sched)
-    theory = [_theory(a, eps_v, dm, dm, kw) for a in alpha_sets]
+    theory = [_theory(p) for p in problems]
 
     results = []
     with Runs(paths * len(problems)) as runs:
@@ -219,7 +219,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
             traj = None
     if plot_path:
         _plot(plot_path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha2, sched,
-              traj, dom)
+              traj, dom, problems[0])
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "exit-axis", "potential": potential,
@@ -230,14 +230,15 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
 
 
 def _plot(path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha2, sched, traj,
-          dom):
+          dom, problem):
+    import dataclasses
+
     from levydyn import plots
 
-    kw = schedule_theory_kwargs(sched)
     if is_ackley:
         d = np.asarray(deltas[:len(results)], dtype=float)
         grid = np.linspace(min(d.min(), 0.0), d.max(), 80)
-        th = [_theory([alpha2 - g, alpha2], eps_v, dm, dm, kw)[0] for g in grid]
+        th = [_theory(dataclasses.replace(problem, alpha=[alpha2 - g, alpha2]))[0] for g in grid]
         ok = [t is not None for t in th]
         series = [{"label": f"eps = {eps_v[0]:g}", "x": d,
                    "estimates": [r.axis_probability(0) for r in results],

@@ -13,9 +13,10 @@ import numpy as np
 
 from cli.common import FLOATS, CliError, format_table, library_errors, write_json
 from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from levydyn import Box, Constant, MultiStep, Power, Problem, Quadratic, parse_schedule, simulate
+from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule, simulate
 from levydyn.results import to_jsonable
-from levydyn.theory import schedules as theory
+from levydyn.theory import closed_forms
+from levydyn.theory.schedules import schedule_kwargs as schedule_theory_kwargs  # noqa: F401 (public name)
 
 JSON_SCHEMA = {
     "type": "object",
@@ -39,19 +40,14 @@ JSON_SCHEMA = {
 }
 
 
-def schedule_theory_kwargs(schedule) -> dict:
-    """Keyword arguments of :mod:`levydyn.theory.schedules` for a schedule object."""
-    if isinstance(schedule, Power):
-        return {"gamma": schedule.gamma, "t0": schedule.t0}
-    if isinstance(schedule, MultiStep):
-        return {"milestones": list(schedule.milestones), "values": list(schedule.values)}
-    return {}
-
-
-def _theory(fn, *args, **kwargs):
-    """A closed form, or None where it does not apply (alpha = 2: no large jumps)."""
+def _theory(forms, quantity, *args):
+    """A Levy closed form of the problem (a curve evaluated at ``args``), or None where it
+    does not apply (alpha = 2: no large jumps) or cannot be evaluated."""
+    if forms.kind != "levy" or quantity not in forms:
+        return None
     try:
-        return fn(*args, **kwargs)
+        value = forms.value(quantity)
+        return value(*args) if args else value
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
 
@@ -127,10 +123,10 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
         problems = [Problem(Quadratic([curvature]), alpha=alpha, eps=eps, domain=box, schedule=s)
                     for s in scheds]
     dm, dp = widths
-    th = [schedule_theory_kwargs(s) for s in scheds]
-    means = [_theory(theory.mean_exit_time, alpha, eps, dm, dp, **kw) for kw in th]
+    th = [closed_forms(p) for p in problems]
+    means = [_theory(cf, "mean_exit_time") for cf in th]
     if t_max is None:
-        q = [_theory(theory.exit_time_quantile, 0.999, alpha, eps, dm, dp, **kw) for kw in th]
+        q = [_theory(cf, "exit_time_quantile", 0.999) for cf in th]
         q = [v for v in q if v is not None and math.isfinite(v)]
         t_max = 1.5 * max(q) if q else 1e4
         t_max = float(f"{t_max:.2g}")
@@ -154,12 +150,12 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
 
     rows, runs_json, curves = [], [], []
     grid = np.linspace(0.0, t_max, 400)
-    for s, kw, mean_th, res in zip(scheds, th, means, results):
+    for s, cf, mean_th, res in zip(scheds, th, means, results):
         sv_u = res.survival(np.asarray(u_list))
-        th_u = _theory(theory.survival, np.asarray(u_list), alpha, eps, dm, dp, **kw)
-        med_th = _theory(theory.median_exit_time, alpha, eps, dm, dp, **kw)
+        th_u = _theory(cf, "survival", np.asarray(u_list))
+        med_th = _theory(cf, "median_exit_time")
         curve = res.survival(grid)
-        th_curve = _theory(theory.survival, grid, alpha, eps, dm, dp, **kw)
+        th_curve = _theory(cf, "survival", grid)
         row = [str(s), str(res.n_paths), fmt_est(res.mean_exit_time()), fmt(mean_th),
                fmt(res.median_exit_time()), fmt(med_th)]
         for k in range(len(u_list)):

@@ -13,7 +13,7 @@ from cli.common import FLOATS, CliError, format_table, library_errors, write_jso
 from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition, simulate
 from levydyn.results import to_jsonable
-from levydyn.theory import gaussian, markov_chain
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -37,30 +37,24 @@ JSON_SCHEMA = {
 }
 
 
-def _curvature(pot, x: float) -> float:
-    h = 1e-5 * max(1.0, abs(x))
-    return float((pot.gradient([x + h])[0] - pot.gradient([x - h])[0]) / (2 * h))
+SOURCES = {"levy": "Theorem 2 (Levy, width-driven)", "brownian": "Eyring-Kramers (Brownian, height-driven)"}
+
+
+def theory_forms(problem):
+    """The closed forms of a wells problem (:func:`levydyn.theory.closed_forms`) and their
+    source line: alpha < 2, Theorem 2 of Simsekli et al. 2019 (SaS(1) measure), jumps to
+    any well; alpha = 2, Eyring-Kramers rates between neighbours (noise eps*N(0, 2) per
+    unit time, D = eps^2)."""
+    forms = closed_forms(problem)
+    if "generator" not in forms:
+        raise ValueError(f"no closed-form generator for this problem: {forms.reason}")
+    return forms, SOURCES[forms.kind]
 
 
 def theory_generator(pot: MultiWell1D, alpha: float, eps: float) -> tuple[np.ndarray, str]:
-    """Limiting generator in natural time and its source.
-
-    alpha < 2: Theorem 2 of Simsekli et al. 2019 (``levydyn.theory.markov_chain``, SaS(1)
-    measure), jumps to any well. alpha = 2: Eyring-Kramers rates between neighbours
-    (``levydyn.theory.gaussian``, noise eps*N(0, 2) per unit time, D = eps^2).
-    """
-    m, s = np.asarray(pot.minima), np.asarray(pot.maxima)
-    if alpha < 2:
-        return markov_chain.generator(m, s, alpha, eps), "Theorem 2 (Levy, width-driven)"
-    heights = pot.heights()
-    Q = np.zeros((m.size, m.size))
-    for i in range(m.size):
-        for j, side, sj in ((i - 1, 0, i - 1), (i + 1, 1, i)):
-            if 0 <= j < m.size:
-                Q[i, j] = gaussian.kramers_transition_rate(
-                    eps, _curvature(pot, m[i]), abs(_curvature(pot, s[sj])), heights[i, side])
-        Q[i, i] = -Q[i].sum()
-    return Q, "Eyring-Kramers (Brownian, height-driven)"
+    """Limiting generator in natural time and its source (see :func:`theory_forms`)."""
+    forms, source = theory_forms(Problem(pot, alpha=alpha, eps=eps, domain=WellPartition.of(pot)))
+    return forms.value("generator"), source
 
 
 def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
@@ -126,7 +120,8 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         pot = MultiWell1D(tuple(minima), tuple(maxima), scale)
         dom = WellPartition.of(pot, core)
         problems = [Problem(pot, alpha=alpha, eps=e, domain=dom) for e in eps_list]
-        theory = [theory_generator(pot, alpha, float(p.eps[0])) for p in problems]
+        forms = [theory_forms(p) for p in problems]
+        theory = [(f.value("generator"), source) for f, source in forms]
         horizons = [t_max if t_max is not None else _auto_t_max(Q, cycles) for Q, _ in theory]
         for h in horizons:
             if not math.isfinite(h):
@@ -155,9 +150,9 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         Q, source = theory[k]
         q, lo, hi = res.generator()
         counts = res.transition_counts()
-        pi = markov_chain.stationary_from_generator(Q)
+        pi = forms[k][0].value("stationary_distribution")
         pis.append(pi)
-        occ_th = markov_chain.occupation_from_generator(Q, 0, T)
+        occ_th = forms[k][0].value("expected_occupation")(T)
         for i in range(n_w):
             for j in range(n_w):
                 if i != j and (Q[i, j] > 0 or counts[i, j] > 0):
@@ -199,7 +194,7 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         except KeyboardInterrupt:
             traj = None
     if plot_path:
-        _plot(plot_path, pot, alpha, eps_list[:len(results)], results, theory, horizons,
+        _plot(plot_path, pot, alpha, eps_list[:len(results)], results, forms, horizons,
               pis if alpha == 2 else pis[0], traj)
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
@@ -212,13 +207,12 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         write_json(json_path, to_jsonable(payload))
 
 
-def _plot(path, pot, alpha, eps, results, theory, horizons, pi, traj):
+def _plot(path, pot, alpha, eps, results, forms, horizons, pi, traj):
     from levydyn import plots
 
     n_w = len(pot.minima)
     occupation = [r.occupation() for r in results]
-    finite = [markov_chain.occupation_from_generator(theory[k][0], 0, horizons[k])
-              for k in range(len(results))]
+    finite = [forms[k][0].value("expected_occupation")(horizons[k]) for k in range(len(results))]
     grid = np.geomspace(min(eps) / 1.3, max(eps) * 1.3, 40)
     rates = {}
     gens = [r.generator() for r in results]

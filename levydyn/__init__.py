@@ -19,3 +19,12 @@ __all__ = [
     "c_alpha", "parse_schedule", "sas_rvs", "simulate",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``levydyn.theory`` on first use (its modules import scipy and sympy lazily)."""
+    if name == "theory":
+        import importlib
+
+        return importlib.import_module("levydyn.theory")
+    raise AttributeError(f"module 'levydyn' has no attribute {name!r}")

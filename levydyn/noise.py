@@ -210,14 +210,21 @@ def check_seed(seed) -> int:
 def c_alpha(alpha):
     """Levy-measure constant of SaS(1): ``nu(dy) = c_alpha |y|^(-1-alpha) dy``.
 
-    ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi``; vectorised over ``alpha``;
-    ``c_2 = 0`` (Brownian motion has no jumps), ``c_1 = 1/pi`` (Cauchy).
-    The symbolic derivation and its check live in :mod:`levydyn.theory.levy_measure`.
+    ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi`` for 0 < alpha <= 2, the one numeric
+    implementation in levydyn (theory, solvers and CLI import it). A float gives a float, an
+    array an array of the same shape. Exact at the special points: ``c_1 = 1/pi`` (Cauchy)
+    and ``c_2 = 0`` (Brownian motion has no jumps). Plain double arithmetic (``lgamma``,
+    ``sin``), so the value does not depend on any mpmath precision setting. The symbolic
+    derivation from the characteristic function and its check live in
+    :mod:`levydyn.theory.levy_measure`. Source: Sato (1999), Lemma 14.11.
     """
-    a = np.asarray(alpha, dtype=float)
-    if np.any(~((a > 0) & (a <= 2))):
-        bad = a[~((a > 0) & (a <= 2))].ravel()[0]
-        raise ValueError(f"alpha must lie in (0, 2], got alpha={bad!r}")
-    c = np.exp(np.vectorize(math.lgamma)(1.0 + a)) * np.sin(np.pi * a / 2.0) / np.pi
-    c = np.where(a == 2.0, 0.0, c)
+    try:
+        a = np.asarray(alpha, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a number in (0, 2], got alpha={alpha!r}") from None
+    ok = (a > 0) & (a <= 2)
+    if not np.all(ok):
+        raise ValueError(f"alpha must lie in (0, 2], got alpha={float(a[~ok].ravel()[0])!r}")
+    c = np.exp(np.vectorize(math.lgamma, otypes=[float])(1.0 + a)) * np.sin(np.pi * a / 2.0) / np.pi
+    c = np.where(a == 2.0, 0.0, np.where(a == 1.0, 1.0 / np.pi, c))
     return float(c) if c.ndim == 0 else c

@@ -57,7 +57,7 @@ import numpy as np
 from levydyn.domains import Box
 from levydyn.potentials import Quadratic
 from levydyn.problem import Problem
-from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
+from levydyn.schedules import MultiStep, Power, parse_schedule
 from levydyn.solvers import METHODS
 
 try:  # fcntl is POSIX-only; without it two sweeps on one table are not kept apart
@@ -323,7 +323,8 @@ def table_columns(dim: int) -> dict:
 
 
 def theory_columns(params: Mapping) -> dict:
-    """Closed forms for one cell (SaS(1) noise, i.e. Levy measure ``c_alpha |y|^(-1-alpha)``).
+    """Closed forms for one cell: :func:`levydyn.theory.closed_forms` of its Problem (SaS(1)
+    noise, i.e. Levy measure ``c_alpha |y|^(-1-alpha)``).
 
     * every alpha_l < 2: the small-noise limit -- :mod:`levydyn.theory.exit_interval`
       (1-D, paper 000 Thm 1), :mod:`levydyn.theory.box` (N-D, paper 004), or
@@ -332,55 +333,26 @@ def theory_columns(params: Mapping) -> dict:
       probability of :mod:`levydyn.theory.gaussian`;
     * otherwise (alpha = 2 axes mixed with jumps, or Brownian with a schedule): NaN.
 
-    The limits hold as eps -> 0; at moderate eps expect the simulation to sit off them.
+    The ``theory`` column names the model (``ClosedForms.model``). The limits hold as
+    eps -> 0; at moderate eps expect the simulation to sit off them.
     """
-    a, e = np.asarray(params["alpha"]), np.asarray(params["eps"])
-    dm, dp = np.asarray(params["d_minus"]), np.asarray(params["d_plus"])
-    dim = a.size
-    sched = parse_schedule(params["schedule"])
+    from levydyn.theory import closed_forms
+
+    dim = len(params["alpha"])
     out = {"theory_mean_exit_time": math.nan, "theory_p_upper": math.nan}
     if dim > 1:
         out.update({f"theory_p_axis_{l}": math.nan for l in range(dim)})
     try:
-        if np.all(a < 2.0):
-            if isinstance(sched, Constant) and dim == 1:
-                from levydyn.theory import exit_interval
-
-                args = (float(a[0]), float(e[0]), float(dm[0]), float(dp[0]))
-                out["theory_mean_exit_time"] = exit_interval.mean_exit_time(*args, measure="sas")
-                out["theory_p_upper"] = exit_interval.side_probability(1, *args, measure="sas")
-                out["theory"] = "exit_interval small-noise limit"
-                return out
-            if isinstance(sched, Constant):
-                from levydyn.theory import box
-
-                mean = box.mean_exit_time(a, e, dm, dp, measure="sas")
-                sides = box.exit_side_probabilities(a, e, dm, dp, measure="sas")
-                source = "box small-noise limit"
-            else:
-                from levydyn.theory import schedules
-
-                kw = ({"gamma": sched.gamma, "t0": sched.t0} if isinstance(sched, Power) else
-                      {"milestones": list(sched.milestones), "values": list(sched.values)})
-                mean = schedules.mean_exit_time(a, e, dm, dp, measure="sas", **kw)
-                sides = schedules.exit_side_probabilities(a, e, dm, dp, measure="sas", **kw)
-                source = "schedules small-noise limit"
-            sides = np.asarray(sides)
-            out["theory_mean_exit_time"] = float(mean)
-            out["theory_p_upper"] = float(sides[:, 1].sum())
-            if dim > 1:
-                out.update({f"theory_p_axis_{l}": float(sides[l].sum()) for l in range(dim)})
-            out["theory"] = source
-        elif np.all(a == 2.0) and dim == 1 and isinstance(sched, Constant):
-            from levydyn.theory import gaussian
-
-            h, d1, d2, eps = (float(params["curvature"][0]), float(dm[0]), float(dp[0]), float(e[0]))
-            out["theory_mean_exit_time"] = gaussian.quadratic_mean_exit_time(h, d1, d2, eps)
-            out["theory_p_upper"] = gaussian.exit_side_probability(
-                lambda x: 0.5 * h * x * x, -d1, d2, 0.0, eps, side=1)
-            out["theory"] = "gaussian exact"
-        else:
+        cf = closed_forms(build_problem(params))
+        if "mean_exit_time" not in cf:
             out["theory"] = "none"
+            return out
+        sides = np.asarray(cf.value("exit_side_probabilities"))
+        out["theory_mean_exit_time"] = float(cf.value("mean_exit_time"))
+        out["theory_p_upper"] = float(sides[:, 1].sum())
+        if dim > 1:
+            out.update({f"theory_p_axis_{l}": float(sides[l].sum()) for l in range(dim)})
+        out["theory"] = cf.model
     except (ValueError, ImportError) as err:
         out["theory"] = "unavailable: " + " ".join(str(err).split())
     return out

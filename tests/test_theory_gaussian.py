@@ -12,8 +12,8 @@ def test_free_brownian_motion_closed_form():
     # U = 0: eps^2 T'' = -1, T = (x - a)(b - x) / (2 eps^2); sides linear in x
     eps, a, b = 0.3, -1.0, 2.0
     for x in (-0.5, 0.0, 1.5):
-        assert gs.mean_exit_time(lambda y: 0.0, a, b, x, eps) == pytest.approx((x - a) * (b - x) / (2 * eps ** 2), rel=1e-10)
-        assert gs.exit_side_probability(lambda y: 0.0, a, b, x, eps) == pytest.approx((x - a) / (b - a), rel=1e-12)
+        assert gs.mean_exit_time(eps, a, b, potential=lambda y: 0.0, x0=x) == pytest.approx((x - a) * (b - x) / (2 * eps ** 2), rel=1e-10)
+        assert gs.exit_side_probability(1, eps, a, b, potential=lambda y: 0.0, x0=x) == pytest.approx((x - a) / (b - a), rel=1e-12)
 
 
 def test_linear_potential_against_sympy_ode_solution():
@@ -25,7 +25,7 @@ def test_linear_potential_against_sympy_ode_solution():
     sol = sp.dsolve(eps ** 2 * T(x).diff(x, 2) - mu * T(x).diff(x) + 1, T(x), ics={T(a): 0, T(b): 0}).rhs
     for x0 in (-0.5, 0.5, 1.5):
         exact = float(sol.subs(x, x0))
-        assert gs.mean_exit_time(lambda y: float(mu) * y, a, b, x0, float(eps)) == pytest.approx(exact, rel=1e-9)
+        assert gs.mean_exit_time(float(eps), a, b, potential=lambda y: float(mu) * y, x0=x0) == pytest.approx(exact, rel=1e-9)
 
 
 def test_quadratic_against_boundary_value_solver():
@@ -38,24 +38,24 @@ def test_quadratic_against_boundary_value_solver():
     sol = integrate.solve_bvp(rhs, lambda za, zb: np.array([za[0], zb[0]]), y, np.zeros((2, y.size)),
                               tol=1e-10, max_nodes=200000)
     assert sol.success
-    assert gs.mean_exit_time(lambda v: 0.5 * k * v * v, a, b, 0.0, eps) == pytest.approx(float(sol.sol(0.0)[0]), rel=1e-6)
+    assert gs.mean_exit_time(eps, a, b, potential=lambda v: 0.5 * k * v * v, x0=0.0) == pytest.approx(float(sol.sol(0.0)[0]), rel=1e-6)
 
 
 def test_side_probability_quadratic_by_symmetry_and_scale_function():
     U = lambda v: 0.5 * v * v  # noqa: E731
-    assert gs.exit_side_probability(U, -1.0, 1.0, 0.0, 0.3) == pytest.approx(0.5, rel=1e-12)
+    assert gs.exit_side_probability(1, 0.3, -1.0, 1.0, potential=U, x0=0.0) == pytest.approx(0.5, rel=1e-12)
     eps = 0.5
     phi = lambda v: math.exp(U(v) / eps ** 2)  # noqa: E731
     s = integrate.quad(phi, -1, 0.2)[0] / integrate.quad(phi, -1, 1.5)[0]
-    assert gs.exit_side_probability(U, -1.0, 1.5, 0.2, eps) == pytest.approx(s, rel=1e-10)
-    assert gs.exit_side_probability(U, -1.0, 1.5, 0.2, eps, side=-1) == pytest.approx(1 - s, rel=1e-10)
+    assert gs.exit_side_probability(1, eps, -1.0, 1.5, potential=U, x0=0.2) == pytest.approx(s, rel=1e-10)
+    assert gs.exit_side_probability(-1, eps, -1.0, 1.5, potential=U, x0=0.2) == pytest.approx(1 - s, rel=1e-10)
 
 
 def test_kramers_asymptotic_error_is_order_eps_squared():
     errs = []
     for eps in (0.3, 0.15):
-        exact = gs.quadratic_mean_exit_time(1.0, 1.0, 2.0, eps)
-        asym = gs.quadratic_mean_exit_time(1.0, 1.0, 2.0, eps, asymptotic=True)
+        exact = gs.quadratic_mean_exit_time(eps, 1.0, 2.0, curvature=1.0)
+        asym = gs.quadratic_mean_exit_time(eps, 1.0, 2.0, curvature=1.0, asymptotic=True)
         errs.append(abs(asym / exact - 1))
     assert errs[1] < 0.1
     assert errs[0] / errs[1] == pytest.approx(4.0, rel=0.25)   # halving eps quarters the error
@@ -66,25 +66,25 @@ def test_kramers_saddle_rate_double_well():
     # from -1 approximated on (-3, 0) with the saddle as the absorbing end.
     U = lambda v: (v * v - 1) ** 2 / 4  # noqa: E731
     eps = 0.15
-    exact = gs.mean_exit_time(U, -3.0, 0.0, -1.0, eps)
-    rate = gs.boundary_rate(eps, 2.0, 0.25, saddle_curvature=1.0)
+    exact = gs.mean_exit_time(eps, -3.0, 0.0, potential=U, x0=-1.0)
+    rate = gs.boundary_rate(eps, curvature_min=2.0, height=0.25, saddle_curvature=1.0)
     assert exact * rate == pytest.approx(1.0, rel=0.05)
-    assert gs.kramers_transition_rate(eps, 2.0, 1.0, 0.25) == pytest.approx(rate / 2, rel=1e-14)
+    assert gs.kramers_transition_rate(eps, curvature_min=2.0, saddle_curvature=1.0, height=0.25) == pytest.approx(rate / 2, rel=1e-14)
 
 
 def test_bad_input():
     with pytest.raises(ValueError, match="measure"):
-        gs.mean_exit_time(lambda v: 0.0, -1, 1, 0, 0.1, measure="unit")
+        gs.mean_exit_time(0.1, -1, 1, potential=lambda v: 0.0, x0=0, measure="unit")
     with pytest.raises(ValueError, match="x0"):
-        gs.mean_exit_time(lambda v: 0.0, -1, 1, 2, 0.1)
+        gs.mean_exit_time(0.1, -1, 1, potential=lambda v: 0.0, x0=2)
     with pytest.raises(ValueError, match="slope"):
-        gs.boundary_rate(0.1, 1.0, 0.5)
+        gs.boundary_rate(0.1, curvature_min=1.0, height=0.5)
 
 
 def test_far_wall_does_not_overflow_the_quadrature():
     # The wall at -3 (U = 16, 16/eps^2 = 711) must not swamp the saddle-dominated answer:
     # moving it from -2 to -3 changes T by a relative e^(-(2.25 - 0.25)/eps^2) ~ 1e-39.
     U = lambda v: (v * v - 1) ** 2 / 4  # noqa: E731
-    t2 = gs.mean_exit_time(U, -2.0, 0.0, -1.0, 0.15)
-    t3 = gs.mean_exit_time(U, -3.0, 0.0, -1.0, 0.15)
+    t2 = gs.mean_exit_time(0.15, -2.0, 0.0, potential=U, x0=-1.0)
+    t3 = gs.mean_exit_time(0.15, -3.0, 0.0, potential=U, x0=-1.0)
     assert np.isfinite(t3) and t3 == pytest.approx(t2, rel=1e-9)
