@@ -188,3 +188,14 @@ def test_empirical_noise_resamples_the_values():
     p = ld.Problem(ld.Quadratic([1.0, 1.0]), domain=ld.Box([-1, -1], [1, 1]),
                    noise=EmpiricalNoise([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
     assert p.alpha is None and p.noise.dim == 2
+
+
+def test_theory_door_refuses_other_noise_laws():
+    from levydyn.theory import closed_forms
+
+    stable = ld.Problem(ld.Quadratic([1.0]), alpha=1.5, eps=0.1, domain=ld.Box([-1.0], [2.0]))
+    assert "mean_exit_time" in closed_forms(stable).forms
+    capped = ld.Problem(ld.Quadratic([1.0]), domain=ld.Box([-1.0], [2.0]),
+                        noise=TruncatedStable(1.5, 0.1, 0.5))
+    cf = closed_forms(capped)
+    assert cf.model == "none" and not cf.forms and "TruncatedStable" in cf.reason

@@ -32,8 +32,8 @@ its one-line ``ValueError`` when read. Curves are functions: ``survival`` and
 of the horizon ``T``.
 
 The noise is read from ``problem.alpha`` and ``problem.eps`` (symmetric alpha-stable,
-SaS(1) per axis) in :func:`_stable_noise`, the one place to change when the Problem
-carries a noise object.
+SaS(1) per axis) in :func:`_stable_noise`; a Problem whose noise law is not
+``StableNoise`` (truncated, tempered, empirical) gets no closed form, with the reason.
 """
 from __future__ import annotations
 
@@ -387,8 +387,13 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
     (why nothing applies, when nothing does). See the module docstring for the table.
     """
     check_measure(measure)
-    alpha, eps = _stable_noise(problem)
     F = _Forms(CONVENTIONS[measure])
+    law = getattr(problem, "noise", None)
+    if law is not None and law.name != "stable":
+        return ClosedForms(problem, measure, "none",
+                           f"no closed form for {type(law).__name__} noise: the theorems assume "
+                           "symmetric alpha-stable (or Brownian) noise", {})
+    alpha, eps = _stable_noise(problem)
     try:
         model, reason = _dispatch(F, problem, alpha, eps, measure)
     except ValueError as err:            # e.g. the attractor x* outside the domain
