@@ -371,7 +371,14 @@ def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particl
                 logn[i] = math.exp(logn[i] - top)
                 tot += logn[i]
             if k >= n_burn:
-                acc += top + math.log(tot / K)
+                # log of the mean weight, with the delta-method correction of its
+                # O(1/K) bias: E log(mean w) = log E w - Var w / (2 K (E w)^2) + O(K^-2)
+                mw = tot / K
+                var = 0.0
+                for i in range(K):
+                    var += (logn[i] - mw) * (logn[i] - mw)
+                var /= K - 1
+                acc += top + math.log(mw) + var / (2.0 * K * mw * mw)
             # systematic resampling: slot i takes the particle whose cumulative weight
             # interval contains (i + U) / K
             u0 = uniform(rkey, k)

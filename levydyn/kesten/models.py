@@ -80,7 +80,7 @@ def _finite_array(name: str, value, ndim: tuple[int, ...]) -> np.ndarray:
     if bad.size:
         idx = np.unravel_index(bad[0], a.shape)
         raise ValueError(f"{name} must be finite, got {name}[{', '.join(map(str, idx))}]="
-                         f"{a[idx]!r}")
+                         f"{float(a[idx])!r}")
     return a
 
 
