@@ -122,6 +122,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.5)
     ap.add_argument("--radius", type=float, default=1.0)
     ap.add_argument("--paths", type=int, default=None, help="paths per law sample")
+    ap.add_argument("--phase", action="store_true",
+                    help="also print lambda_1 (and the regime) on nn_bridge's (B, lr) grid")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
@@ -136,6 +138,13 @@ def main() -> None:
                                 weight_decay=cfg.weight_decay)
     lam = kz.lyapunov_exponent(law, args.lr, n_paths=64, n_steps=500)
     print(f"lambda_1(lr={args.lr}, B={args.batch}) = {lam} per iteration")
+    if args.phase:
+        for B in (4, 8, 16):
+            row = []
+            for lr in (0.2, 0.3, 0.5, 0.8):
+                e = kz.lyapunov_exponent(law.with_batch(B), lr, n_paths=64, n_steps=500)
+                row.append(f"lr={lr}: {e}")
+            print(f"lambda_1 B={B:<3d} " + "  ".join(row))
     tor = TorchRecursion(flat, w, X, p, G, args.batch, args.lr, cfg.weight_decay, seed=1)
 
     # speed: nobody exits (radius huge), fixed steps

@@ -76,7 +76,7 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     n_paths = 100 if quick else 400
-    max_steps = 5000 if quick else 50_000
+    max_steps = 5000 if quick else 20_000
     lrs = [0.3, 0.6, 0.9, 1.2] if quick else [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4]
     batches = [1, 2, 4, 8] if quick else [1, 2, 4, 8, 16]
     radii = [0.5, 1, 2, 4] if quick else [0.5, 1, 2, 4, 8, 16]
