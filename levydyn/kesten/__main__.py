@@ -48,6 +48,10 @@ def main() -> None:
         _row(f"least squares eta={eta}: Lambda(2)",
              kz.generalized_lyapunov(ls, eta, [2.0], seed=8)[0],
              math.log(st.moment_growth(2.0, eta, 2, 3)))
+        if eta == 0.5:      # alpha_K = 4 here: Lambda(4) = 0, weights very skewed
+            _row("least squares eta=0.5: Lambda(4)",
+                 kz.generalized_lyapunov(ls, eta, [4.0], seed=8)[0],
+                 math.log(st.moment_growth(4.0, eta, 2, 3)))
         _row(f"least squares eta={eta}: alpha_K (cloning)",
              kz.tail_index(ls, eta, method="cloning", seed=9), st.tail_index(eta, 2, 3))
     unstable = kz.ScalarAffine.from_ab([0.5, 3.0], [0.5, 0.5])
