@@ -15,6 +15,8 @@ minimum ``w*`` of ``U = CE + (wd/2)||w||^2``, with per-sample deviations
   ``torch.func.jvp`` (``J_n v``), the ``Lambda_n`` product and ``torch.func.vjp``
   (``J_n^T c``): per-sample Gauss-Newton-vector products through the network.
 
+``--phase`` first prints, on nn_bridge's study grid of ``(B, lr)``, the regime from
+``lambda_1`` and the model's mean escape iterations from the ball (200 paths).
 Both run single-threaded by default (``--threads``). Speed: path-steps per second with a
 huge radius (nobody exits), best of 3. Law: escape times from a ball of radius ``--radius``
 (same lr, B), two-sample KS. The last line reads ``speed-up: <N> x``.
@@ -138,13 +140,18 @@ def main() -> None:
                                 weight_decay=cfg.weight_decay)
     lam = kz.lyapunov_exponent(law, args.lr, n_paths=64, n_steps=500)
     print(f"lambda_1(lr={args.lr}, B={args.batch}) = {lam} per iteration")
-    if args.phase:
+    if args.phase:      # nn_bridge's study grid: regime and mean escape iterations
         for B in (4, 8, 16):
-            row = []
             for lr in (0.2, 0.3, 0.5, 0.8):
-                e = kz.lyapunov_exponent(law.with_batch(B), lr, n_paths=64, n_steps=500)
-                row.append(f"lr={lr}: {e}")
-            print(f"lambda_1 B={B:<3d} " + "  ".join(row))
+                lb = law.with_batch(B)
+                pred = kz.escape_law(lb, lr, tail=False,
+                                     lyapunov_kw={"n_paths": 64, "n_steps": 500})
+                r = kz.simulate(kz.Recursion(lb, lr, domain=Ball(np.zeros(law.dim),
+                                                                 args.radius)),
+                                n_paths=200, max_steps=20_000, prediction=pred)
+                print(f"B={B:<3d} lr={lr}: lambda_1 = {pred.lyapunov} ({pred.regime}); "
+                      f"E tau(R={args.radius}) = {r.mean_exit_time()} iterations, "
+                      f"{r.censored_fraction:.0%} censored")
     tor = TorchRecursion(flat, w, X, p, G, args.batch, args.lr, cfg.weight_decay, seed=1)
 
     # speed: nobody exits (radius huge), fixed steps
