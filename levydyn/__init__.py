@@ -16,15 +16,16 @@ __all__ = [
     "Ackley2D", "Ball", "Box", "Constant", "Custom", "EmpiricalNoise", "EscapeResult", "Estimate",
     "MultiStep", "MultiWell1D", "Power", "Problem", "Quadratic", "Recording", "StableNoise",
     "TemperedStable", "TransitionResult", "TruncatedStable", "WellPartition",
-    "c_alpha", "parse_schedule", "sas_rvs", "simulate",
+    "c_alpha", "kesten", "parse_schedule", "sas_rvs", "simulate", "theory",
 ]
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """``levydyn.theory`` on first use (its modules import scipy and sympy lazily)."""
-    if name == "theory":
+    """``levydyn.theory`` and ``levydyn.kesten`` (random linear recursions: multiplicative
+    noise) on first use, so ``import levydyn`` does not pay for them."""
+    if name in ("theory", "kesten"):
         import importlib
 
-        return importlib.import_module("levydyn.theory")
+        return importlib.import_module(f"levydyn.{name}")
     raise AttributeError(f"module 'levydyn' has no attribute {name!r}")
