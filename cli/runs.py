@@ -8,6 +8,22 @@ import click
 
 from cli.common import CliError, library_errors
 from levydyn import simulate
+from levydyn.run_limits import check_run
+from levydyn.seeding import run_seed
+
+
+def row_seed(seed: int, problem, method: str, dt: float, t_max: float) -> int:
+    """The seed of one table row: derived from the base seed and what the row simulates
+    (:func:`levydyn.seeding.run_seed`, the rule ``levydyn sweep`` uses for its cells)."""
+    return run_seed(seed, problem, method=str(method), dt=float(dt), t_max=float(t_max))
+
+
+def check_runs(runs) -> None:
+    """Check every ``(problem, simulate kwargs)`` a command is about to run, in plain
+    Python, before the first one compiles (one-line error, exit 2)."""
+    with library_errors():
+        for problem, kwargs in runs:
+            check_run(problem, **kwargs)
 
 
 class Runs:

@@ -36,7 +36,7 @@ class Box:
         bad = np.flatnonzero(~(hi > lo))
         if bad.size:
             i = int(bad[0])
-            raise reject(f"upper[{i}]", f"exceed lower[{i}]={float(lo[i])!r}", float(hi[i]))
+            raise reject("upper", f"exceed lower={float(lo[i])!r} on axis {i}", float(hi[i]))
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 

@@ -64,9 +64,8 @@ class Problem:
         bad = np.flatnonzero(~(power <= _MAX_EPS_POWER))
         if bad.size:
             i = int(bad[0])
-            raise reject("eps" if dim == 1 else f"eps[{i}]",
-                         f"keep eps**alpha below {_MAX_EPS_POWER:g} (alpha={alpha[i]:g})",
-                         float(eps[i]))
+            raise reject("eps", f"keep eps**alpha below {_MAX_EPS_POWER:g} (alpha={alpha[i]:g}"
+                         + (f", axis {i})" if dim > 1 else ")"), float(eps[i]))
         if not isinstance(self.schedule, Schedule):
             raise ValueError(f"schedule must be a levydyn schedule, got schedule={self.schedule!r}")
         if not isinstance(self.domain, (Box, Ball, WellPartition)):

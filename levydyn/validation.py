@@ -168,8 +168,8 @@ def _float_array(field: str, value) -> np.ndarray:
 def _check_entries(field: str, arr: np.ndarray, constraint: Constraint) -> None:
     for i, v in enumerate(arr.ravel()):
         if not constraint.holds(float(v)):
-            name = field if arr.size == 1 else f"{field}[{i}]"
-            raise reject(name, constraint.requirement, float(v))
+            err = reject(field, constraint.requirement, float(v))
+            raise err if arr.size == 1 else ValueError(f"{err} (entry {i})")
 
 
 def check_choice(field: str, value, choices) -> object:
