@@ -56,7 +56,7 @@ def summary_table(report) -> str:
 
 @click.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--out", required=True, type=OutputFile((".csv", ".parquet", ".pq"), "out"),
+@click.option("--out", required=True, type=OutputFile(None, "out"),
               help="Table to write: .csv (or .parquet with pyarrow). Cells already in it are skipped.")
 @click.option("--scheduler", type=SchedulerAddress(), default=None, metavar="ADDRESS",
               help="Address of a running Dask scheduler (tcp://HOST:8786). Default: a LocalCluster.")

@@ -12,7 +12,7 @@ import click
 from levydyn.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "Int", "Number", "OutputFile", "Seed", "ALPHA_T", "FINITE_T", "FLOATS",
+__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T", "FLOATS",
            "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
 
 
@@ -133,6 +133,30 @@ class OutputFile(click.ParamType):
             check_output_path(name, value, self.suffixes)
         except ValueError as err:
             self.fail(str(err), param, ctx)
+        return str(value)
+
+
+class OutputDir(click.ParamType):
+    """A folder the command writes into: an existing writable folder, or a new one in an
+    existing writable folder (checked before the run)."""
+
+    name = "DIR"
+
+    def __init__(self, field: str | None = None):
+        self.field = field
+
+    def convert(self, value, param, ctx):
+        import os
+        from pathlib import Path
+
+        name = _field(self.field, param)
+        p = Path(str(value))
+        target = p if p.exists() else (p.parent if str(p.parent) else Path("."))
+        if p.exists() and not p.is_dir():
+            self.fail(str(reject(name, "be a folder, not a file", str(value))), param, ctx)
+        if not target.is_dir() or not os.access(target, os.W_OK | os.X_OK):
+            self.fail(str(reject(name, f"be a writable folder or a new one in one ({str(target)!r} "
+                                 "is not)", str(value))), param, ctx)
         return str(value)
 
 

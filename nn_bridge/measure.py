@@ -121,11 +121,12 @@ class Measurement:
 
 
 def _check_fits(config: MeasureConfig, data: Dataset) -> None:
-    if config.sampling == "epoch":
-        big = [b for b in config.batch_sizes if b > data.n_train]
-        if big:
-            raise ValueError(f"batch_size={big[0]}: exceeds the {data.n_train} training samples, "
-                             "which sampling='epoch' needs; use sampling='iid'")
+    """A minibatch larger than the training set is not a minibatch (with iid sampling it
+    would repeat samples to fill itself; with epoch sampling it cannot be drawn)."""
+    big = [b for b in config.batch_sizes if b > data.n_train]
+    if big:
+        raise ValueError(f"batch_size must not exceed the {data.n_train} training samples "
+                         f"(sampling={config.sampling!r}), got batch_size={big[0]}")
 
 
 def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig = MeasureConfig(),
