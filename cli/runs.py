@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import click
 
@@ -42,7 +43,7 @@ class Runs:
 
     def __enter__(self):
         self._bar = click.progressbar(length=self.total, label=self.label,
-                                      file=click.get_text_stream("stderr"))
+                                      file=sys.stderr)
         self._bar.__enter__()
         return self
 

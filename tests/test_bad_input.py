@@ -256,6 +256,25 @@ def test_api_bad_input_one_line_value_error(call, needles):
         assert needle in msg, (needle, msg)
 
 
+def test_nn_batch_larger_than_the_training_set_and_garbage_weights(tmp_path):
+    """`nn measure --batch-size 100000` on 455 samples and `--weights garbage.npy`."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    from types import SimpleNamespace
+
+    from nn_bridge.measure import MeasureConfig, _check_fits
+    from nn_bridge.train import load_weights
+
+    with pytest.raises(ValueError, match=r"batch_size must not exceed the 455 training "
+                                         r"samples .*got batch_size=100000$"):
+        _check_fits(MeasureConfig(batch_sizes=(32, 100000)), SimpleNamespace(n_train=455))
+    garbage = tmp_path / "garbage.npy"
+    np.save(garbage, np.arange(5.0))
+    with pytest.raises(ValueError) as err:
+        load_weights(garbage)
+    assert "\n" not in str(err.value) and f"weights={str(garbage)!r}" in str(err.value)
+
+
 def test_battery_size():
     """Issue 18 asks for at least 60 cases over the CLI and the API."""
     assert len(CLI_CASES) + len(API_CASES) >= 60
