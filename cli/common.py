@@ -81,6 +81,21 @@ def output_errors(path):
         raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
 
 
+def schema_option(schema: dict):
+    """``--schema``: print the JSON schema of the command's ``--json`` file and exit."""
+    def show(ctx, param, value):
+        if value and not ctx.resilient_parsing:
+            import json
+
+            click.echo(json.dumps(schema, indent=2))
+            ctx.exit()
+
+    return click.option("--schema", is_flag=True, expose_value=False, is_eager=True,
+                        callback=show,
+                        help="Print the JSON schema of the --json file (non-finite numbers "
+                             "are the strings \"inf\", \"-inf\", \"nan\") and exit.")
+
+
 def exit_if_interrupted(interrupted: bool) -> None:
     """After the finished part of an interrupted run is printed and written: exit 130."""
     if interrupted:

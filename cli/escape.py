@@ -10,8 +10,8 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors,
-                        output_errors, write_json)
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
 from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
                        json_file)
@@ -69,6 +69,7 @@ def _brownian_mean(curvature, dm, dp, eps):
 
 
 @click.command("escape")
+@schema_option(JSON_SCHEMA)
 @click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
               show_default=True,
               help="quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box (-d-, d+)^2 "

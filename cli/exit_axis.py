@@ -9,8 +9,8 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors,
-                        output_errors, write_json)
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
 from cli.schedule import schedule_theory_kwargs
 from cli.types import (ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
@@ -59,6 +59,7 @@ def _broadcast(name, values, n):
 
 
 @click.command("exit-axis")
+@schema_option(JSON_SCHEMA)
 @click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
               show_default=True,
               help="quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: paper "

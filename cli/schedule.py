@@ -11,8 +11,8 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors,
-                        output_errors, write_json)
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est
 from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, SEED, Int, image_file,
                        json_file)
@@ -73,6 +73,7 @@ def _parse_schedules(gamma, t0, extra):
 
 
 @click.command("schedule")
+@schema_option(JSON_SCHEMA)
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True, help="Tail index in (0, 2).")
 @click.option("--eps", type=POSITIVE_T, default=0.1, show_default=True, help="Noise level eps.")
 @click.option("--widths", type=FLOATS, default="1,2", show_default=True,

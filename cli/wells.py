@@ -10,7 +10,7 @@ import click
 import numpy as np
 
 from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
-                        write_json)
+                        schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
 from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, UNIT_OPEN_T, FloatList, Int,
                        image_file, json_file)
@@ -76,6 +76,7 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
 
 
 @click.command("wells")
+@schema_option(JSON_SCHEMA)
 @click.option("--minima", type=FLOATS, default="-1,2", show_default=True,
               help="Minima m_1 < m_2 < ... of U.")
 @click.option("--maxima", type=FLOATS, default="0", show_default=True,
