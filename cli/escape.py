@@ -78,13 +78,15 @@ def _brownian_mean(curvature, dm, dp, eps):
               help="Tail index in (0, 2]; 2 is Brownian noise.")
 @click.option("--widths", type=FLOATS, default=None,
               help="Distances d-,d+ from the minimum to the boundary [default 1,2; ackley 0.5,0.5].")
-@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.5,0.2,0.1,0.05", show_default=True,
+@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.5,0.2,0.1,0.05",
+              show_default=True,
               help="Noise levels eps to simulate.")
 @click.option("--curvature", type=POSITIVE_T, default=None,
               help="h in U(x) = h x^2 / 2 [default 1; quadratic only].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=Int(1, field="n_paths"), default=2000, show_default=True, help="Paths per noise level.")
+@click.option("--paths", type=Int(1, field="n_paths"), default=2000, show_default=True,
+              help="Paths per noise level.")
 @click.option("--dt", type=POSITIVE_T, default=None,
               help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the minimum)].")
 @click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
@@ -95,7 +97,8 @@ def _brownian_mean(curvature, dm, dp, eps):
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Record this many sample paths at the smallest eps (Euler paths of the same "
                    "seed) and draw them next to the plot.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
@@ -221,7 +224,7 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
                       if skipped else ""))
 
     traj = None
-    if n_traj:
+    if n_traj and not interrupted:
         traj = _record(problems[len(results) - 1], results[-1], n_traj, dt, t_max,
                        seeds[len(results) - 1], method, theory_main[len(results) - 1])
         interrupted = interrupted or traj is None

@@ -89,7 +89,8 @@ def _broadcast(name, values, n):
               show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed; each row's stream is derived from it and the row's parameters.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths in the (x1, x2) plane in the plot.")
 @click.option("--plot", "plot_path", type=image_file(),
               help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to this PNG.")
@@ -210,7 +211,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
                "(d-_l^-alpha_l + d+_l^-alpha_l) / alpha_l (paper 004, small-noise limit)")
 
     traj = None
-    if n_traj and plot_path:
+    if n_traj and plot_path and not interrupted:
         from levydyn.trajectories import record_paths
 
         k = len(results) - 1

@@ -78,7 +78,8 @@ def _parse_schedules(gamma, t0, extra):
 @click.option("--eps", type=POSITIVE_T, default=0.1, show_default=True, help="Noise level eps.")
 @click.option("--widths", type=FLOATS, default="1,2", show_default=True,
               help="Distances d-,d+ from the minimum of U = h x^2/2 to the exit points.")
-@click.option("--curvature", type=POSITIVE_T, default=1.0, show_default=True, help="h in U = h x^2 / 2.")
+@click.option("--curvature", type=POSITIVE_T, default=1.0, show_default=True,
+              help="h in U = h x^2 / 2.")
 @click.option("--gamma", type=float, default=0.5, show_default=True,
               help="Power schedule s_t = (t + t0)^(gamma - 1), gamma in (0, 1]; 1 = no power run.")
 @click.option("--t0", type=NONNEGATIVE_T, default=1.0, show_default=True,
@@ -88,7 +89,8 @@ def _parse_schedules(gamma, t0, extra):
 @click.option("--u", "u_list", type=FLOATS, default=None,
               help="Times u at which to report P(sigma > u) [default: the constant schedule's "
                    "theoretical mean exit time].")
-@click.option("--paths", type=Int(1, field="n_paths"), default=1000, show_default=True, help="Paths per schedule.")
+@click.option("--paths", type=Int(1, field="n_paths"), default=1000, show_default=True,
+              help="Paths per schedule.")
 @click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
 @click.option("--t-max", type=POSITIVE_T, default=None,
               help="Horizon [default: 1.5 x the theoretical 99.9% quantile of the slowest schedule].")
@@ -96,7 +98,8 @@ def _parse_schedules(gamma, t0, extra):
               show_default=True, help="Solver (jump_adapted for small eps).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed; every schedule uses the same per-path streams.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths per schedule (same seed) in the plot.")
 @click.option("--plot", "plot_path", type=image_file(),
               help="Write schedules and survival curves (with theory) to this PNG.")
@@ -193,7 +196,7 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
                "(d-^-alpha + d+^-alpha) / alpha (paper 004; levydyn.theory.schedules)")
 
     traj = None
-    if n_traj and plot_path:
+    if n_traj and plot_path and not interrupted:
         from levydyn.trajectories import record_paths
 
         horizon = min(t_max, 4 * max(v for v in means if v is not None) if any(means) else t_max)

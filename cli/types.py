@@ -12,7 +12,8 @@ import click
 from levydyn.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T", "FLOATS",
+__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
+           "FLOATS",
            "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
 
 

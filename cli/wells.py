@@ -83,14 +83,16 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
               help="Maxima s_1 < ... between them (one fewer than minima).")
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 compares with Eyring-Kramers.")
-@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.2,0.1", show_default=True,
+@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.2,0.1",
+              show_default=True,
               help="Noise levels eps.")
 @click.option("--scale", type=POSITIVE_T, default=1.0, show_default=True,
               help="U'(x) = scale * prod_k (x - r_k) over the minima and maxima.")
 @click.option("--core", type=UNIT_OPEN_T, default=0.5, show_default=True,
               help="A transition counts when the path enters the core |x - m_j| < core * "
                    "(distance to the nearer maximum) of another well.")
-@click.option("--paths", type=Int(1, field="n_paths"), default=100, show_default=True, help="Paths per eps.")
+@click.option("--paths", type=Int(1, field="n_paths"), default=100, show_default=True,
+              help="Paths per eps.")
 @click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
 @click.option("--t-max", type=POSITIVE_T, default=None,
               help="Length of each path [default: --cycles x the theoretical sum of the mean "
@@ -99,7 +101,8 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
               help="Cycles through all wells per path for the automatic --t-max.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed; each row's stream is derived from it and the row's parameters.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths (smallest eps) in the plot.")
 @click.option("--plot", "plot_path", type=image_file(),
               help="Write landscape, occupation and rates (with theory and CIs) to this PNG.")
@@ -193,7 +196,7 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
                + "; the chain starts in well 1")
 
     traj = None
-    if n_traj and plot_path:
+    if n_traj and plot_path and not interrupted:
         from levydyn.trajectories import record_paths
 
         k = len(results) - 1

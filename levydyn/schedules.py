@@ -199,7 +199,8 @@ def parse_schedule(text: str) -> Schedule:
         ms = [_number("schedule", p, text) for p in parts[0].split(",")]
         vs = [_number("schedule", p, text) for p in parts[1].split(",")]
         return MultiStep(tuple(ms), tuple(vs))
-    raise ValueError(f"unknown schedule {text!r}: {reject('schedule', f'be one of {SCHEDULE_FORMS}', text)}")
+    err = reject("schedule", f"be one of {SCHEDULE_FORMS}", text)
+    raise ValueError(f"unknown schedule {text!r}: {err}")
 
 
 def _number(field: str, part: str, whole: str) -> float:
