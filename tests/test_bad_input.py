@@ -268,6 +268,9 @@ def test_nn_batch_larger_than_the_training_set_and_garbage_weights(tmp_path):
 
     with pytest.raises(ValueError, match=r"batch_size must not exceed the 455 training "
                                          r"samples .*got batch_size=100000$"):
+        _check_fits(MeasureConfig(batch_sizes=(32, 100000), sampling="epoch"),
+                    SimpleNamespace(n_train=455))
+    with pytest.warns(UserWarning, match=r"batch_size=100000 exceeds the 455 training samples"):
         _check_fits(MeasureConfig(batch_sizes=(32, 100000)), SimpleNamespace(n_train=455))
     garbage = tmp_path / "garbage.npy"
     np.save(garbage, np.arange(5.0))
