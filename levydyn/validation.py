@@ -16,7 +16,6 @@ rejected, not coerced (``float(True)`` is 1.0, a silent wrong answer).
 """
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 from typing import Callable
@@ -46,10 +45,13 @@ def _show(value) -> str:
 
 @dataclass(frozen=True)
 class Constraint:
-    """A predicate on a float with the words that describe it (``"lie in (0, 2]"``)."""
+    """A predicate on floats with the words that describe it (``"lie in (0, 2]"``).
+
+    ``holds`` works elementwise on numpy arrays as well as on one float.
+    """
 
     requirement: str
-    holds: Callable[[float], bool]
+    holds: Callable
 
     def check(self, field: str, value: float, shown=None) -> float:
         if not self.holds(value):
@@ -57,24 +59,25 @@ class Constraint:
         return value
 
 
-ANY = Constraint("be a number", lambda v: not math.isnan(v))
-FINITE = Constraint("be a finite number", math.isfinite)
-POSITIVE = Constraint("be a positive finite number", lambda v: math.isfinite(v) and v > 0)
-NONNEGATIVE = Constraint("be a non-negative finite number", lambda v: math.isfinite(v) and v >= 0)
-ALPHA = Constraint("lie in (0, 2]", lambda v: 0.0 < v <= 2.0)
-UNIT_OPEN = Constraint("lie in (0, 1)", lambda v: 0.0 < v < 1.0)
-PROBABILITY_LEVEL = Constraint("lie in (0, 1)", lambda v: 0.0 < v < 1.0)
+ANY = Constraint("be a number", lambda v: ~np.isnan(v))
+FINITE = Constraint("be a finite number", np.isfinite)
+POSITIVE = Constraint("be a positive finite number", lambda v: np.isfinite(v) & (v > 0))
+NONNEGATIVE = Constraint("be a non-negative finite number",
+                         lambda v: np.isfinite(v) & (v >= 0))
+ALPHA = Constraint("lie in (0, 2]", lambda v: (v > 0.0) & (v <= 2.0))
+UNIT_OPEN = Constraint("lie in (0, 1)", lambda v: (v > 0.0) & (v < 1.0))
+PROBABILITY_LEVEL = Constraint("lie in (0, 1)", lambda v: (v > 0.0) & (v < 1.0))
 POSITIVE_OR_INF = Constraint("be positive (inf allowed)", lambda v: v > 0)
 
 
 def closed_interval(lo: float, hi: float) -> Constraint:
     """``lo <= v <= hi``."""
-    return Constraint(f"lie in [{lo:g}, {hi:g}]", lambda v: lo <= v <= hi)
+    return Constraint(f"lie in [{lo:g}, {hi:g}]", lambda v: (v >= lo) & (v <= hi))
 
 
 def half_open(lo: float, hi: float) -> Constraint:
     """``lo < v <= hi``."""
-    return Constraint(f"lie in ({lo:g}, {hi:g}]", lambda v: lo < v <= hi)
+    return Constraint(f"lie in ({lo:g}, {hi:g}]", lambda v: (v > lo) & (v <= hi))
 
 
 def _is_number(value) -> bool:
@@ -145,6 +148,9 @@ def per_axis(field: str, value, dim: int, constraint: Constraint = FINITE) -> np
     return np.broadcast_to(arr, (dim,)).copy()
 
 
+_NOT_NUMBERS = {bool, np.bool_, str, bytes, type(None)}
+
+
 def _float_array(field: str, value) -> np.ndarray:
     """A float array from numbers / nested sequences of numbers (no bools, no strings)."""
     if isinstance(value, np.ndarray):
@@ -155,6 +161,10 @@ def _float_array(field: str, value) -> np.ndarray:
         return np.asarray(float(value))
     if isinstance(value, (str, bytes)) or value is None or isinstance(value, (bool, np.bool_)):
         raise reject(field, "be a number or a sequence of numbers", value)
+    if isinstance(value, (list, tuple)) and not set(map(type, value)) & _NOT_NUMBERS:
+        arr = np.asarray(value) if value else np.zeros(0)       # fast path: numbers only
+        if arr.dtype.kind in "fiu":
+            return arr.astype(float)
     try:
         items = list(value)
     except TypeError:
@@ -166,10 +176,13 @@ def _float_array(field: str, value) -> np.ndarray:
 
 
 def _check_entries(field: str, arr: np.ndarray, constraint: Constraint) -> None:
-    for i, v in enumerate(arr.ravel()):
-        if not constraint.holds(float(v)):
-            err = reject(field, constraint.requirement, float(v))
-            raise err if arr.size == 1 else ValueError(f"{err} (entry {i})")
+    flat = arr.ravel()
+    with np.errstate(invalid="ignore"):
+        ok = np.asarray(constraint.holds(flat), dtype=bool)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        err = reject(field, constraint.requirement, float(flat[i]))
+        raise err if arr.size == 1 else ValueError(f"{err} (entry {i})")
 
 
 def check_choice(field: str, value, choices) -> object:
