@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cli.common import CliError, library_errors
+from cli.common import library_errors
 from levydyn import simulate
 from levydyn.run_limits import check_run
 from levydyn.seeding import run_seed
@@ -89,15 +89,3 @@ def fmt_est(e) -> str:
     if e is None:
         return "-"
     return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
-
-
-def positive_int(name: str, value: int) -> int:
-    if value < 1:
-        raise CliError(f"{name} must be a positive integer, got {name}={value}")
-    return value
-
-
-def check_trajectories(n: int) -> int:
-    if not 0 <= n <= 50:
-        raise CliError(f"--trajectories must lie in 0..50 (paths drawn), got {n}")
-    return n
