@@ -49,8 +49,6 @@ def check_output_path(field: str, path, suffixes: tuple[str, ...] | None = None)
         raise reject(field, "name a file, not a directory", str(path))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise reject(field, f"be in a writable directory ({str(parent)!r} is not)", str(path))
-    if p.exists() and not os.access(p, os.W_OK) and not os.access(parent, os.W_OK):
-        raise reject(field, "be a writable file", str(path))
     return p
 
 

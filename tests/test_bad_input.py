@@ -229,6 +229,7 @@ API_CASES = [
     (lambda: check_run(_box_problem(alpha=2.0), method="jump_adapted"), ["method='jump_adapted'"]),
     (lambda: simulate(_box_problem(), dt=0.0), ["dt=0.0"]),
     (lambda: simulate(_box_problem(), seed=-3), ["seed=-3"]),
+    (lambda: simulate(_box_problem(), n_paths=0), ["n_paths=0"]),
     (lambda: _escape_result().mean_exit_time(level=1.5), ["level=1.5"]),
     (lambda: _escape_result().axis_probability(5), ["axis=5"]),
     (lambda: _escape_result(2).axis_probability(-1), ["axis=-1"]),
