@@ -30,6 +30,9 @@ class App(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as err:         # BadParameter, NoSuchOption, missing values
+            if type(err).__name__ == "NoArgsIsHelpError":     # bare `levydyn`: the help
+                click.echo(err.ctx.get_help() if err.ctx is not None else str(err), err=True)
+                sys.exit(err.exit_code)
             hint = ""
             if err.ctx is not None and not isinstance(err, click.BadParameter):
                 hint = f" (try '{err.ctx.command_path} --help')"
