@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from levydyn.validation import (NONNEGATIVE, POSITIVE, _float_array, as_float, as_int, as_vector,
+from levydyn.validation import (NONNEGATIVE, POSITIVE, as_array, as_float, as_int, as_vector,
                                 reject)
 
 
@@ -89,7 +89,7 @@ class Quadratic(Potential):
     center: object = None
 
     def __post_init__(self):
-        h = _float_array("hessian", self.hessian)
+        h = as_array("hessian", self.hessian)
         if h.ndim == 0:
             h = h.reshape(1)
         if h.ndim == 1:
@@ -229,7 +229,7 @@ class Custom(Potential):
                          self.grad_kernel)
         dim = as_int("dim", self.dim, 1)
         params = (np.zeros(0) if self.params is None
-                  else as_vector("params", np.ravel(_float_array("params", self.params)),
+                  else as_vector("params", np.ravel(as_array("params", self.params)),
                                  min_size=0))
         mn = np.zeros(dim) if self.minimum is None else as_vector("minimum", self.minimum, dim)
         object.__setattr__(self, "scale", as_float("scale", self.scale, POSITIVE))

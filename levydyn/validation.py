@@ -23,9 +23,9 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "PROBABILITY_LEVEL",
-    "UNIT_OPEN", "as_float", "as_int", "as_vector", "check_choice", "check_index",
-    "check_seed", "closed_interval", "per_axis", "reject",
+    "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "POSITIVE_OR_INF",
+    "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector", "check_choice",
+    "check_index", "check_seed", "half_open", "per_axis", "reject",
 ]
 
 
@@ -68,11 +68,6 @@ ALPHA = Constraint("lie in (0, 2]", lambda v: (v > 0.0) & (v <= 2.0))
 UNIT_OPEN = Constraint("lie in (0, 1)", lambda v: (v > 0.0) & (v < 1.0))
 PROBABILITY_LEVEL = Constraint("lie in (0, 1)", lambda v: (v > 0.0) & (v < 1.0))
 POSITIVE_OR_INF = Constraint("be positive (inf allowed)", lambda v: v > 0)
-
-
-def closed_interval(lo: float, hi: float) -> Constraint:
-    """``lo <= v <= hi``."""
-    return Constraint(f"lie in [{lo:g}, {hi:g}]", lambda v: (v >= lo) & (v <= hi))
 
 
 def half_open(lo: float, hi: float) -> Constraint:
@@ -124,7 +119,7 @@ def as_vector(field: str, value, dim: int | None = None, constraint: Constraint 
     A scalar becomes a length-1 vector; ``dim`` fixes the length; ``min_size`` rejects
     shorter (by default empty) vectors.
     """
-    arr = _float_array(field, value)
+    arr = as_array(field, value)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
@@ -140,7 +135,7 @@ def as_vector(field: str, value, dim: int | None = None, constraint: Constraint 
 def per_axis(field: str, value, dim: int, constraint: Constraint = FINITE) -> np.ndarray:
     """A number (broadcast to every axis) or one number per axis, each satisfying
     ``constraint``; the result has shape ``(dim,)``."""
-    arr = _float_array(field, value)
+    arr = as_array(field, value)
     arr = np.atleast_1d(arr)
     if arr.ndim != 1 or arr.size not in (1, dim):
         raise reject(field, f"be a number or have one entry per axis ({dim})", value)
@@ -151,8 +146,9 @@ def per_axis(field: str, value, dim: int, constraint: Constraint = FINITE) -> np
 _NOT_NUMBERS = {bool, np.bool_, str, bytes, type(None)}
 
 
-def _float_array(field: str, value) -> np.ndarray:
-    """A float array from numbers / nested sequences of numbers (no bools, no strings)."""
+def as_array(field: str, value) -> np.ndarray:
+    """A float array of any shape from numbers / nested sequences of numbers (no bools, no
+    strings, not ragged); entries are not checked (see :func:`as_vector`)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fiu":
             return value.astype(float)
@@ -169,7 +165,7 @@ def _float_array(field: str, value) -> np.ndarray:
         items = list(value)
     except TypeError:
         raise reject(field, "be a number or a sequence of numbers", value) from None
-    parts = [_float_array(field, v) if not _is_number(v) else np.asarray(float(v)) for v in items]
+    parts = [as_array(field, v) if not _is_number(v) else np.asarray(float(v)) for v in items]
     if any(p.shape != parts[0].shape for p in parts):
         raise reject(field, "be a regular (non-ragged) array of numbers", value)
     return np.array(parts, dtype=float) if parts else np.zeros(0)
