@@ -24,8 +24,8 @@ import numpy as np
 
 __all__ = [
     "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "POSITIVE_OR_INF",
-    "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector", "check_choice",
-    "check_index", "check_seed", "half_open", "per_axis", "reject",
+    "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector",
+    "check_choice", "check_index", "check_seed", "half_open", "per_axis", "reject",
 ]
 
 
