@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from cli.common import library_errors, write_json
+from cli.common import library_errors, save_figure, write_json
+from cli.types import SEED, image_file, json_file
 from levydyn import estimators as est
 
 METHODS = ("cf", "mcculloch", "mohammadi", "mohammadi-median", "hill")
@@ -69,8 +70,8 @@ def _alpha_scale(method: str, x: np.ndarray):
 
 
 def _num(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
+    """A float for the JSON (non-finite values follow :func:`levydyn.results.to_jsonable`)."""
+    return float(v)
 
 
 def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str) -> None:
@@ -90,7 +91,7 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
     ax.set_title(f"{Path(source).name}: {fin.size} coordinates")
     ax.legend(loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 @click.command("tail-index")
@@ -110,11 +111,11 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
               help="Gauss-vs-SaS fit errors on this many random coordinates (0: skip).")
 @click.option("--bins", type=click.IntRange(min=2), default=50, show_default=True,
               help="Histogram bins for the fit errors.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for choosing the fit-error coordinates.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write a histogram of alpha_i to this PNG.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+@click.option("--json", "json_path", type=json_file(),
               help="Write all results (per-coordinate alpha and scale included) to this JSON file.")
 def tail_index(file, key, transpose, method, center, level, batch_size, fit_columns, bins, seed,
                plot_path, json_path):
@@ -146,6 +147,11 @@ def tail_index(file, key, transpose, method, center, level, batch_size, fit_colu
         i, j = np.argwhere(bad)[0]
         raise click.BadParameter(f"non-finite value {x[i, j]} at sample {i}, coordinate {j}",
                                  param_hint="FILE")
+    spread = np.any(x != x[0], axis=0)
+    if not spread.any():
+        raise click.BadParameter(f"FILE must have spread: all {d} coordinate(s) are constant "
+                                 f"(a tail index and a Gaussianity test are undefined), got "
+                                 f"FILE={file!r}", param_hint="FILE")
     if center:
         x = x - np.median(x, axis=0)
 
@@ -189,7 +195,9 @@ def tail_index(file, key, transpose, method, center, level, batch_size, fit_colu
                      f"multivariate (norms) = {multi:.4f}")
     lines.append(f"Gaussian coordinates (Shapiro-Wilk, level {level:g}, {gauss.n_samples} samples):"
                  f" {100 * gauss.fraction:.1f}% (95% CI {100 * gauss.fraction_ci[0]:.1f}-"
-                 f"{100 * gauss.fraction_ci[1]:.1f}%)")
+                 f"{100 * gauss.fraction_ci[1]:.1f}%)"
+                 + (f"; {gauss.n_constant} constant coordinate(s) have no test and count as "
+                    "not rejected" if gauss.n_constant else ""))
     if be is not None:
         ratio = np.atleast_1d(be.ratio)
         bound = np.atleast_1d(be.bound)

@@ -310,6 +310,13 @@ def _as_columns(x, axis: int = 0, min_n: int = MIN_SAMPLES, name: str = "x"):
     return np.ascontiguousarray(a), one_d
 
 
+def _reject_constant_sample(a: np.ndarray, one_d: bool, name: str = "x") -> None:
+    """A 1-D sample with no spread has no tail index: one ValueError naming it."""
+    if one_d and not np.any(a != a[0, 0]):
+        raise ValueError(f"{name} must not be constant (no spread: the tail index is undefined), "
+                         f"got {name}=[{float(a[0, 0])!r}] * {a.shape[0]}")
+
+
 def _out(v, one_d):
     v = np.asarray(v, dtype=float)
     return float(v[0]) if one_d else v
@@ -388,7 +395,8 @@ def mohammadi_alpha(x, axis: int = 0, K1: int | None = None):
     Returns
     -------
     alpha_hat (float for 1-D input, else one per column); ``1/alpha_hat`` below 1/2 is
-    clipped so that ``alpha_hat <= 2``; all-zero columns give nan.
+    clipped so that ``alpha_hat <= 2``; constant columns (all-zero included) give nan, and a
+    constant 1-D sample is an error (no spread: the tail index is undefined).
     """
     a, one_d = _as_columns(x, axis)
     n = a.shape[0]
@@ -399,10 +407,11 @@ def mohammadi_alpha(x, axis: int = 0, K1: int | None = None):
                 or not 2 <= K1 <= n // 2:
             raise ValueError(f"K1 must be an integer in [2, n/2 = {n // 2}], got K1={K1!r}")
         k1, k2 = int(K1), n // int(K1)
+    _reject_constant_sample(a, one_d)
     k = k1 * k2
     a = a[:k]
     y = a.reshape(k2, k1, a.shape[1]).sum(axis=1)
-    dead = ~np.any(a != 0.0, axis=0)
+    dead = ~np.any(a != a[0], axis=0)
     alpha = _inv_to_alpha(_mohammadi_inv(_safe_log_abs(a), _safe_log_abs(y), k1))
     alpha[dead] = np.nan
     return _out(alpha, one_d)

@@ -46,6 +46,8 @@ import math
 import numba as nb
 import numpy as np
 
+from levydyn.validation import ALPHA, as_float, check_seed  # noqa: F401  (check_seed re-exported)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -163,13 +165,6 @@ def _sas_fill(alpha, seed, out2d):
             out2d[s, j] = sas_draw(alpha, key, 2 * j)
 
 
-def _check_alpha(alpha: float) -> float:
-    a = float(alpha)
-    if not (0.0 < a <= 2.0):
-        raise ValueError(f"alpha must lie in (0, 2], got alpha={alpha!r}")
-    return a
-
-
 def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarray:
     """Draw i.i.d. SaS(1) variates (``E exp(iwZ) = exp(-|w|^alpha)``).
 
@@ -185,7 +180,7 @@ def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarr
     -------
     ndarray of float64 with the requested shape.
     """
-    a = _check_alpha(alpha)
+    a = as_float("alpha", alpha, ALPHA)
     seed = check_seed(seed)
     shape = (size,) if np.isscalar(size) else tuple(size)
     n = int(np.prod(shape, dtype=np.int64))
@@ -196,15 +191,6 @@ def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarr
     buf = np.empty((n_streams, n_per))
     _sas_fill(a, seed, buf)
     return buf.reshape(-1)[:n].reshape(shape)
-
-
-def check_seed(seed) -> int:
-    """Validate a seed: a non-negative integer below 2^64."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be a non-negative integer, got seed={seed!r}")
-    if not 0 <= int(seed) < 2**64:
-        raise ValueError(f"seed must be a non-negative integer below 2^64, got seed={seed!r}")
-    return int(seed)
 
 
 def c_alpha(alpha):

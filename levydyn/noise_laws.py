@@ -33,6 +33,7 @@ import numpy as np
 from scipy import special
 
 from levydyn.noise import c_alpha
+from levydyn.validation import ALPHA, POSITIVE, Constraint, per_axis
 
 LAW_STABLE = 0
 LAW_TRUNCATED = 1
@@ -63,24 +64,6 @@ class NoiseEncoding:
     def base_scale(self, dt: float) -> np.ndarray:
         """Increment scale of a step under a constant schedule: ``eps dt^power``."""
         return self.eps * dt ** self.power
-
-
-def _per_axis(name: str, value, dim: int) -> np.ndarray:
-    try:
-        arr = np.atleast_1d(np.asarray(value, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or one number per axis, got {name}={value!r}") from None
-    if arr.ndim != 1 or arr.size not in (1, dim):
-        raise ValueError(f"{name} must be a number or have one entry per axis ({dim}), "
-                         f"got {name}={np.asarray(value).tolist()!r}")
-    return np.broadcast_to(arr, (dim,)).copy()
-
-
-def _check_range(name: str, arr: np.ndarray, ok: np.ndarray, what: str) -> None:
-    bad = np.flatnonzero(~ok)
-    if bad.size:
-        axis = f" on axis {bad[0]}" if arr.size > 1 else ""
-        raise ValueError(f"{name} must {what}, got {name}={float(arr[bad[0]])!r}{axis}")
 
 
 class Noise:
@@ -129,17 +112,14 @@ class StableNoise(Noise):
     name = "stable"
 
     def __post_init__(self):
-        dim = max(np.atleast_1d(np.asarray(self.alpha, dtype=object)).size,
-                  np.atleast_1d(np.asarray(self.eps, dtype=object)).size)
-        alpha = _per_axis("alpha", self.alpha, dim)
-        _check_range("alpha", alpha, (alpha > 0) & (alpha <= 2), "lie in (0, 2]")
-        eps = _per_axis("eps", self.eps, dim)
-        _check_range("eps", eps, (eps > 0) & np.isfinite(eps), "be a positive finite number")
+        dim = max(np.size(self.alpha), np.size(self.eps))
+        alpha = per_axis("alpha", self.alpha, dim, ALPHA)
+        eps = per_axis("eps", self.eps, dim, POSITIVE)
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "eps", eps)
 
     def broadcast(self, dim: int) -> "StableNoise":
-        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim))
+        return type(self)(per_axis("alpha", self.alpha, dim, ALPHA), per_axis("eps", self.eps, dim, POSITIVE))
 
     def encode(self) -> NoiseEncoding:
         d = self.dim
@@ -163,13 +143,13 @@ class _ModifiedStable(StableNoise):
 
     def __post_init__(self):
         super().__post_init__()
-        v = _per_axis(self._param, getattr(self, self._param), self.dim)
-        _check_range(self._param, v, (v > 0) & np.isfinite(v), "be a positive finite number")
-        object.__setattr__(self, self._param, v)
+        object.__setattr__(self, self._param,
+                           per_axis(self._param, getattr(self, self._param), self.dim, POSITIVE))
 
     def broadcast(self, dim: int):
-        return type(self)(_per_axis("alpha", self.alpha, dim), _per_axis("eps", self.eps, dim),
-                          _per_axis(self._param, getattr(self, self._param), dim))
+        return type(self)(per_axis("alpha", self.alpha, dim, ALPHA),
+                          per_axis("eps", self.eps, dim, POSITIVE),
+                          per_axis(self._param, getattr(self, self._param), dim, POSITIVE))
 
     def encode(self) -> NoiseEncoding:
         e = super().encode()
@@ -241,8 +221,8 @@ class TemperedStable(_ModifiedStable):
 
     def __post_init__(self):
         super().__post_init__()
-        _check_range("alpha", self.alpha, self.alpha < 1.0,
-                     "lie in (0, 1) for TemperedStable (exact sampler)")
+        per_axis("alpha", self.alpha, self.dim,
+                 Constraint("lie in (0, 1) for TemperedStable (exact sampler)", lambda v: v < 1.0))
 
     def jump_intensity(self, level) -> np.ndarray:
         """``2 c_alpha eps^alpha int_a^inf y^(-1-alpha) e^(-rate y) dy
@@ -304,8 +284,7 @@ class EmpiricalNoise(Noise):
             if not np.all(np.isfinite(c)):
                 raise ValueError(f"values must be finite, got {float(c[~np.isfinite(c)][0])!r} "
                                  f"in column {l}")
-        eps = _per_axis("eps", self.eps, len(cols) if len(cols) > 1 else np.size(self.eps))
-        _check_range("eps", eps, (eps > 0) & np.isfinite(eps), "be a positive finite number")
+        eps = per_axis("eps", self.eps, len(cols) if len(cols) > 1 else np.size(self.eps), POSITIVE)
         object.__setattr__(self, "values", cols)
         object.__setattr__(self, "eps", eps)
 
@@ -315,12 +294,12 @@ class EmpiricalNoise(Noise):
 
     def broadcast(self, dim: int) -> "EmpiricalNoise":
         if len(self.values) == dim and self.eps.size in (1, dim):
-            return type(self)(list(self.values), _per_axis("eps", self.eps, dim))
+            return type(self)(list(self.values), per_axis("eps", self.eps, dim, POSITIVE))
         cols = self.values if len(self.values) == dim else (
             self.values * dim if len(self.values) == 1 else None)
         if cols is None:
             raise ValueError(f"values has {len(self.values)} columns but the problem has {dim} axes")
-        return type(self)(list(cols), _per_axis("eps", self.eps, dim))
+        return type(self)(list(cols), per_axis("eps", self.eps, dim, POSITIVE))
 
     def encode(self) -> NoiseEncoding:
         d = len(self.values)

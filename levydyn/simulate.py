@@ -1,7 +1,6 @@
 """``simulate(problem, ...)``: the one entry point from a Problem to a Result."""
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from typing import Callable
@@ -10,9 +9,11 @@ import numpy as np
 
 from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
-from levydyn.problem import Problem, check_positive
+from levydyn.run_limits import check_run
+from levydyn.validation import as_int
+from levydyn.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
-from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted, resolve_method
+from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted
 from levydyn.solvers.encoding import domain_args, kernel_inputs
 from levydyn.trajectories import Recording, Trajectories
 
@@ -52,29 +53,12 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     became non-finite is *diverged*: never an exit, censored at that time, counted in
     ``n_diverged`` and warned about.
     """
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a levydyn Problem, got problem={problem!r}")
-    method = resolve_method(method)
-    if method.name not in problem.noise.methods:
-        raise ValueError(f"method {method.name} does not support {type(problem.noise).__name__} "
-                         f"noise; use one of {', '.join(sorted(problem.noise.methods))}")
-    if isinstance(max_visits, bool) or not isinstance(max_visits, (int, np.integer)) or max_visits < 1:
-        raise ValueError(f"max_visits must be a positive integer, got max_visits={max_visits!r}")
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer))
-                              or chunk < 1):
-        raise ValueError(f"chunk must be a positive integer, got chunk={chunk!r}")
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
-    dt = check_positive("dt", dt)
-    t_max = check_positive("t_max", t_max)
-    if dt > t_max:
-        raise ValueError(f"dt must not exceed t_max, got dt={dt} t_max={t_max}")
-    seed = check_seed(seed)
-    if isinstance(first_path, bool) or not isinstance(first_path, (int, np.integer)) or first_path < 0:
-        raise ValueError(f"first_path must be a non-negative integer, got first_path={first_path!r}")
-    n_paths = int(n_paths)
+    plan = check_run(problem, n_paths, dt, t_max, seed, method, max_visits=max_visits,
+                     chunk=chunk)
+    method, n_paths, dt, t_max, seed = plan.method, plan.n_paths, plan.dt, plan.t_max, plan.seed
+    n_steps, max_visits, chunk = plan.n_steps, plan.max_visits, plan.chunk
+    first_path = as_int("first_path", first_path, 0)
     chunk_given = chunk is not None
-    n_steps = int(math.ceil(t_max / dt - 1e-9))
     chunk = max(1, int(chunk) if chunk else max(256, -(-n_paths // 8)))
     if problem.is_transition and not chunk_given:
         chunk = min(chunk, max(256, 4_000_000 // max_visits))   # visit buffer <= ~64 MB

@@ -112,8 +112,15 @@ def test_stable_noise_is_the_default():
     r1, r2 = (ld.simulate(p, 300, t_max=1e3, seed=4) for p in (p1, p2))
     assert np.array_equal(r1.times, r2.times)
     with pytest.raises(ValueError, match="not both"):
-        ld.Problem(ld.Quadratic([1.0]), alpha=1.4, eps=0.3, domain=ld.Box([-1.0], [1.0]),
-                   noise=StableNoise(1.4, 0.3))
+        ld.Problem(ld.Quadratic([1.0]), alpha=1.5, eps=0.3, domain=ld.Box([-1.0], [1.0]),
+                   noise=TruncatedStable(1.4, 0.3, 1.0))
+    # replace() changes the level of stable noise, or the law
+    import dataclasses
+
+    p3 = dataclasses.replace(p1, eps=0.6)
+    assert p3.eps[0] == 0.6 and p3.alpha[0] == 1.4 and isinstance(p3.noise, StableNoise)
+    p4 = dataclasses.replace(p1, noise=TruncatedStable(1.4, 0.3, 1.0))
+    assert isinstance(p4.noise, TruncatedStable)
 
 
 def test_truncated_stable_increments():
@@ -139,8 +146,8 @@ def test_truncated_stable_increments():
     with pytest.raises(ValueError, match="too large"):
         _one_step(TruncatedStable(alpha, eps, 0.001), 10, 1.0)
     p = ld.Problem(ld.Quadratic([1.0]), domain=ld.Box([-1.0], [1.0]), noise=TruncatedStable(alpha, eps, radius))
-    with pytest.raises(ValueError, match="does not support"):
-        ld.simulate(p, 10, method="jump_adapted")
+    with pytest.raises(ValueError, match="support TruncatedStable"):
+        ld.simulate(p, 10, method="jump_adapted")  # noqa
 
 
 def test_tempered_stable_characteristic_function():
