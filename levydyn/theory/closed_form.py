@@ -300,6 +300,11 @@ def _brownian_exit(F: _Forms, problem, eps) -> str:
               "Laplace's method on the exact formula (gaussian module docstring)",
               "levydyn.theory.gaussian.quadratic_mean_exit_time", BROWNIAN)
     else:
+        F.add("mean_exit_time_laplace", lambda: gaussian.laplace_mean_exit_time(e, dom, potential=pot),
+              LAPLACE, "started at (or relaxed to) the minimum of U, which rises from it to both "
+              "ends; needs potential.value",
+              "Laplace's method on the exact formula (gaussian module docstring)",
+              "levydyn.theory.gaussian.laplace_mean_exit_time", BROWNIAN)
         F.add("mean_exit_time", lambda: gaussian.mean_exit_time(e, dom, potential=pot, x0=x0),
               EXACT, a + " (needs potential.value)", src, "levydyn.theory.gaussian.mean_exit_time", BROWNIAN)
         F.add("exit_side_probabilities",
