@@ -1,6 +1,7 @@
 """alpha = 2 (Brownian, N(0, 2) normalisation): exact exit times and the Kramers asymptotics."""
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import integrate
@@ -88,3 +89,28 @@ def test_far_wall_does_not_overflow_the_quadrature():
     t2 = gs.mean_exit_time(0.15, -2.0, 0.0, potential=U, x0=-1.0)
     t3 = gs.mean_exit_time(0.15, -3.0, 0.0, potential=U, x0=-1.0)
     assert np.isfinite(t3) and t3 == pytest.approx(t2, rel=1e-9)
+
+
+def test_laplace_mean_exit_time_general_potential():
+    from levydyn import Box, Custom, MultiWell1D, Quadratic
+
+    # a quadratic through the general route equals the quadratic closed form
+    q = Quadratic([1.0])
+    assert gs.laplace_mean_exit_time(0.4, -1.0, 2.0, potential=q) == pytest.approx(
+        gs.quadratic_mean_exit_time(0.4, 1.0, 2.0, curvature=1.0, asymptotic=True), rel=1e-9)
+    # U = x^4/4 - x^2/2 on (-3, 0) from -1: a slope end at -3 (negligible) and a saddle end at 0;
+    # the relative error against the exact mean is O(eps^2) (ratio of errors ~ ratio of eps^2)
+    p = MultiWell1D((-1.0, 1.0), (0.0,))
+    err = [gs.laplace_mean_exit_time(e, -3.0, 0.0, potential=p) / gs.mean_exit_time(e, -3.0, 0.0, potential=p,
+                                                                                   x0=-1.0) - 1
+           for e in (0.2, 0.1)]
+    assert abs(err[1]) < abs(err[0]) < 0.1 and abs(err[1] / err[0]) == pytest.approx(0.25, abs=0.1)
+    with pytest.raises(ValueError, match="barrier inside"):
+        gs.laplace_mean_exit_time(0.3, Box([-3.0], [0.5]), potential=p)
+    with pytest.raises(ValueError, match="value"):
+        gs.mean_exit_time(0.3, -1.0, 1.0, potential=Custom(_linear_grad, 1))
+
+
+@numba.njit("void(float64[::1], float64[::1], float64[::1])", cache=True)
+def _linear_grad(x, params, out):
+    out[0] = x[0]

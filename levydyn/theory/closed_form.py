@@ -9,21 +9,21 @@ here, so one problem gets one answer everywhere.
 
 What applies (``alpha`` per axis):
 
-===========================================  ==============================================
-problem                                      closed forms (module)
-===========================================  ==============================================
-Box/Ball, every alpha_l < 2, constant s, 1-D  Thm 1 of paper 000 (``exit_interval``); first
-                                             order in eps^alpha (``small_noise``)
-Box/Ball, every alpha_l < 2, constant s, N-D  paper 004 at s = 1 (``box``); first order per
-                                             axis for a diagonal Quadratic (``small_noise``)
-Box/Ball, every alpha_l < 2, Power/MultiStep  paper 004, exact small-noise law (``schedules``)
-Box, alpha = 2, 1-D, constant s              exact Brownian exit (``gaussian``); Laplace
-                                             asymptotic for a Quadratic
-WellPartition, alpha < 2, constant s         Thm 2 of paper 000 (``markov_chain``); first
-                                             order (``small_noise.well_generator``)
-WellPartition, alpha = 2, constant s         Eyring-Kramers chain (``gaussian``)
-anything else                                nothing (``reason`` says why)
-===========================================  ==============================================
+==============================================  ============================================
+problem                                         closed forms (module)
+==============================================  ============================================
+Box/Ball, every alpha_l < 2, constant s, 1-D    Thm 1 of paper 000 (``exit_interval``); first
+                                                order in eps^alpha (``small_noise``)
+Box/Ball, every alpha_l < 2, constant s, N-D    paper 004 at s = 1 (``box``); first order per
+                                                axis for a diagonal Quadratic (``small_noise``)
+Box/Ball, every alpha_l < 2, Power/MultiStep    paper 004, exact small-noise law (``schedules``)
+Box, alpha = 2, 1-D, constant s                 exact Brownian exit (``gaussian``); Laplace
+                                                asymptotic for a Quadratic
+WellPartition, alpha < 2, constant s            Thm 2 of paper 000 (``markov_chain``); first
+                                                order (``small_noise.well_generator``)
+WellPartition, alpha = 2, constant s            Eyring-Kramers chain (``gaussian``)
+anything else (and non-stable noise laws)       nothing (``reason`` says why)
+==============================================  ============================================
 
 Values are computed when first read (a closed form that needs quadrature costs nothing
 until asked for) and then kept; one that cannot be evaluated for these parameters raises
@@ -57,7 +57,7 @@ CONVENTIONS = {
     "unit": "unit Levy measure |y|^(-1-alpha) dy (the papers); rates of SaS(1) noise are c_alpha times these",
 }
 BROWNIAN = "alpha = 2: SaS(1) = N(0, 2), noise eps sqrt(2) dB (variance 2 eps^2 t)"
-ANY = "none (linear algebra on the chain above)"
+ANY = "independent of the Levy-measure convention (C only scales Q)"
 
 _EXIT = ("x* = potential.minimum is the only attractor of -grad U in the domain, which it "
          "leaves invariant; start in its basin; exit by one large jump from near x*")
@@ -300,6 +300,11 @@ def _brownian_exit(F: _Forms, problem, eps) -> str:
               "Laplace's method on the exact formula (gaussian module docstring)",
               "levydyn.theory.gaussian.quadratic_mean_exit_time", BROWNIAN)
     else:
+        F.add("mean_exit_time_laplace", lambda: gaussian.laplace_mean_exit_time(e, dom, potential=pot),
+              LAPLACE, "started at (or relaxed to) the minimum of U, which rises from it to both "
+              "ends; needs potential.value",
+              "Laplace's method on the exact formula (gaussian module docstring)",
+              "levydyn.theory.gaussian.laplace_mean_exit_time", BROWNIAN)
         F.add("mean_exit_time", lambda: gaussian.mean_exit_time(e, dom, potential=pot, x0=x0),
               EXACT, a + " (needs potential.value)", src, "levydyn.theory.gaussian.mean_exit_time", BROWNIAN)
         F.add("exit_side_probabilities",
@@ -340,12 +345,12 @@ def _levy_wells(F: _Forms, problem, alpha, eps, measure) -> str:
     Q = _cached(lambda: mc.generator(a, e, dom, measure=measure))
     F.add("generator", Q, SMALL_NOISE, _WELLS, src, "levydyn.theory.markov_chain.generator")
     F.add("jump_chain", lambda: mc.jump_chain(a, e, dom, measure=measure), SMALL_NOISE, _WELLS,
-          src + " (q_ij / q_i)", "levydyn.theory.markov_chain.jump_chain")
-    _chain_forms(F, Q, SMALL_NOISE, _WELLS, src, start, F.convention)
+          src + " (q_ij / q_i)", "levydyn.theory.markov_chain.jump_chain", ANY)
+    _chain_forms(F, Q, SMALL_NOISE, _WELLS, src, start)
     if dom.n_wells == 2:
         F.add("two_well_stationary", lambda: np.array(mc.two_well_stationary(a, e, dom, measure=measure)),
               SMALL_NOISE, _WELLS, "paper 000, after eq. 14",
-              "levydyn.theory.markov_chain.two_well_stationary")
+              "levydyn.theory.markov_chain.two_well_stationary", ANY)
     F.add("generator_first_order",
           _cached(lambda: small_noise.well_generator(a, e, dom, grad=problem.potential, measure=measure)[1]),
           FIRST_ORDER, _WELLS + "; " + _RELAX, "levydyn.theory.small_noise (first-order expansion)",

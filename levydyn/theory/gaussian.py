@@ -69,6 +69,11 @@ def _potential_args(potential, lower, upper, x0):
         pot = potential
         if x0 is None:
             x0 = float(pot.minimum[0])
+        try:
+            pot.value([x0])
+        except NotImplementedError:
+            raise ValueError(f"potential {type(pot).__name__} defines no value(); the Brownian "
+                             "closed forms need U itself") from None
         U = lambda v: pot.value([v])  # noqa: E731
     elif callable(potential):
         if x0 is None:
@@ -252,6 +257,45 @@ def quadratic_mean_exit_time(eps: float, d_minus: float, d_plus: float, *, curva
     return mean_exit_time(e, -dm, dp, potential=lambda x: 0.5 * k * x * x, x0=0.0, measure=measure)
 
 
+def laplace_mean_exit_time(eps: float, lower, upper=None, *, potential, measure: str = "sas") -> float:
+    """Small-noise (Laplace) asymptotic of ``E sigma`` from the minimum ``m`` of a 1-D potential.
+
+    ``1 / (r_a + r_b)`` with the end rates of :func:`boundary_rate`: an end ``c`` with
+    ``U'(c) != 0`` gives ``|U'(c)| sqrt(U''(m) / (2 pi eps^2)) exp(-(U(c) - U(m)) / eps^2)``,
+    an end at a critical point of U (a saddle, ``|U'(c)| <= 1e-8 max(1, U''(m) |c - m|)``)
+    gives ``sqrt(U''(m) |U''(c)|) / pi exp(-(U(c) - U(m)) / eps^2)``; relative error
+    ``O(eps^2)`` (Laplace's method on the exact formula, module docstring). U must rise
+    from ``m`` to each end (checked on a grid: one basin, no barrier inside). ``potential``
+    is a 1-D levydyn potential (``value``, ``gradient`` and ``minimum``; curvatures by
+    central differences); ``(lower, upper)`` the ends or a 1-D Box; ``measure`` must be "sas".
+    """
+    _check_sas(measure)
+    e = check_positive(eps, "eps")
+    from levydyn.potentials import Potential
+
+    if not isinstance(potential, Potential):
+        raise ValueError(f"potential must be a 1-D levydyn potential, got potential={potential!r}")
+    U, a, b, m = _potential_args(potential, lower, upper, None)
+    k = _curvature(potential, m)
+    if not k > 0:
+        raise ValueError(f"the minimum m={m!r} needs U''(m) > 0, got U''(m)={k!r}")
+    for c in (a, b):        # the law needs U rising from m to each end (no barrier inside)
+        u = np.array([float(U(v)) for v in np.linspace(m, c, 2001)])
+        if np.any(u[1:] < np.maximum.accumulate(u)[:-1] - 1e-12 * (1.0 + abs(u).max())):
+            raise ValueError(f"the Laplace asymptotic needs U rising from the minimum m={m:g} to the "
+                             f"end {c:g}; U falls on the way (a barrier inside the interval)")
+    rate = 0.0
+    for c in (a, b):
+        slope = abs(float(potential.gradient([c])[0]))
+        h = float(U(c)) - float(U(m))
+        if slope <= 1e-8 * max(1.0, k * abs(c - m)):
+            rate += boundary_rate(e, curvature_min=k, height=h,
+                                  saddle_curvature=abs(_curvature(potential, c)), measure=measure)
+        else:
+            rate += boundary_rate(e, curvature_min=k, height=h, slope=slope, measure=measure)
+    return 1.0 / rate
+
+
 def eyring_kramers_generator(eps: float, minima, maxima=None, *, potential,
                              measure: str = "sas") -> np.ndarray:
     """Generator of the Brownian (alpha = 2) well chain: Eyring-Kramers rates between neighbours.
@@ -285,4 +329,4 @@ def eyring_kramers_generator(eps: float, minima, maxima=None, *, potential,
 
 
 __all__ = ["mean_exit_time", "exit_side_probability", "boundary_rate", "kramers_transition_rate",
-           "quadratic_mean_exit_time", "eyring_kramers_generator"]
+           "quadratic_mean_exit_time", "laplace_mean_exit_time", "eyring_kramers_generator"]

@@ -175,10 +175,13 @@ def mean_first_passage_times(alpha: float, eps: float, minima, maxima=None, *,
 def deviation_matrix(Q) -> np.ndarray:
     """Deviation matrix ``D = int_0^inf (e^(Q t) - 1 pi^T) dt = (1 pi^T - Q)^-1 - 1 pi^T``.
 
-    The continuous-time form of Kemeny & Snell's fundamental matrix ``Z = (I - P + 1 pi^T)^-1``
-    (``D = Z - 1 pi^T``; Coolen-Schrijner & van Doorn 2002, "The deviation matrix of a
-    continuous-time Markov chain", Thm 2.1). ``D 1 = 0`` and ``pi^T D = 0``. Pure linear
-    algebra on an irreducible generator (time unit the caller's).
+    The continuous-time counterpart of Kemeny & Snell's fundamental matrix
+    ``Z = (I - P + 1 pi^T)^-1`` of a discrete chain (Kemeny & Snell 1960, Finite Markov
+    Chains, Sec. 4.3; for generators see Coolen-Schrijner & van Doorn 2002, "The deviation
+    matrix of a continuous-time Markov chain"). The inverse exists because ``1 pi^T - Q``
+    has the eigenvalue 1 on ``1`` and ``-lambda`` on the other eigenvectors of ``Q``.
+    ``D 1 = 0`` and ``pi^T D = 0``. Pure linear algebra on an irreducible generator (time
+    unit the caller's).
     """
     return _stationary_and_deviation(Q)[1]
 
