@@ -59,7 +59,7 @@ def _levy_mean(problem):
 def _brownian_mean(problem):
     """Exact Brownian (alpha = 2) mean exit time of the problem at alpha = 2 (None where no
     closed form applies: Ackley, a schedule; inf where it overflows)."""
-    cf = closed_forms(dataclasses.replace(problem, noise=None, alpha=2.0))
+    cf = closed_forms(dataclasses.replace(problem, alpha=2.0))
     if cf.kind != "brownian":
         return None
     try:
@@ -278,7 +278,7 @@ def _plot(path, eps, results, levy_th, brown, brown_th, alpha, potential, dm, dp
     from levydyn import plots
 
     grid = np.geomspace(min(eps) / 1.5, max(eps) * 1.5, 60)
-    at = [dataclasses.replace(problem, noise=None, eps=float(e)) for e in grid]
+    at = [dataclasses.replace(problem, eps=float(e)) for e in grid]
     lt = None
     if levy_th is not None and any(v is not None for v in levy_th):
         lt = (grid, [_levy_mean(p) for p in at])

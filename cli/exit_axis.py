@@ -249,7 +249,7 @@ def _plot(path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha
     if is_ackley:
         d = np.asarray(deltas[:len(results)], dtype=float)
         grid = np.linspace(min(d.min(), 0.0), d.max(), 80)
-        th = [_theory(dataclasses.replace(problem, noise=None, alpha=[alpha2 - g, alpha2]))[0] for g in grid]
+        th = [_theory(dataclasses.replace(problem, alpha=[alpha2 - g, alpha2]))[0] for g in grid]
         ok = [t is not None for t in th]
         series = [{"label": f"eps = {eps_v[0]:g}", "x": d,
                    "estimates": [r.axis_probability(0) for r in results],
