@@ -195,7 +195,7 @@ class NoiseMoments:
             kurt_sqrt = np.sqrt(st["s4"] / n) / m2
         # an atom: half the minibatches share a gradient value (no SaS law fits)
         bad = degenerate | (atom >= ATOM_FRACTION) | (st["n_log"] < (n - 1) * (1 - ATOM_FRACTION)) \
-            | (st["n_log"] < est.MIN_SAMPLES)
+            | (st["n_log"] < 2)
         for a in (alpha, sigma):
             a[bad] = np.nan
         third[degenerate] = np.nan
