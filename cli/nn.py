@@ -60,11 +60,40 @@ def _common(f):
     return f
 
 
-def _train_config(lr, train_batch_size, max_epochs, grad_tol, seed):
+def _train_config(lr, train_batch_size, max_epochs, grad_tol, seed, **schedule):
     from nn_bridge.train import TrainConfig
 
     return TrainConfig(lr=lr, batch_size=train_batch_size, max_epochs=max_epochs,
-                       grad_tol=grad_tol, seed=seed)
+                       grad_tol=grad_tol, seed=seed, **schedule)
+
+
+def _schedule_options(f):
+    """SGD as the papers' large networks were trained: momentum, weight decay, steps."""
+    opts = [
+        click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+                     show_default=True, help="SGD momentum (PyTorch convention)"),
+        click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
+                     show_default=True, help="L2 weight decay added to the gradient"),
+        click.option("--milestones", type=IntList(), default=None,
+                     help="epochs at which the lr (or batch size) steps, e.g. 30,60"),
+        click.option("--decay", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     default=0.1, show_default=True, help="lr factor at each milestone"),
+        click.option("--decay-mode", type=click.Choice(["lr", "batch"]), default="lr",
+                     show_default=True,
+                     help="lr: lr x decay; batch: batch size / decay instead (paper 004)"),
+        click.option("--track-every", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="every K iterations, streamed alpha_i/sigma_i of the SGD noise "
+                          "(0: off; K >= 3)"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _schedule_kwargs(momentum, weight_decay, milestones, decay, decay_mode, track_every):
+    return dict(momentum=momentum, weight_decay=weight_decay,
+                milestones=tuple(milestones or ()), decay=decay, decay_mode=decay_mode,
+                track_every=track_every)
 
 
 @click.group("nn")
@@ -78,10 +107,12 @@ def nn():
               help="atomic checkpoint file; rerunning resumes from it")
 @click.option("--out", type=click.Path(dir_okay=False), default="weights.pt", show_default=True,
               help="trained weights (+ spec, config, history)")
+@_schedule_options
 @click.option("-v", "--verbose", is_flag=True)
 def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
-              test_fraction, seed, device, checkpoint, out, verbose):
-    """Train with plain SGD (no momentum, no weight decay) to a local minimum."""
+              test_fraction, seed, device, checkpoint, out, momentum, weight_decay, milestones,
+              decay, decay_mode, track_every, verbose):
+    """Train with SGD (plain by default; momentum, weight decay, steps optional)."""
     need_nn_extra()
     from nn_bridge.data import load_dataset
     from nn_bridge.device import resolve_device
@@ -93,7 +124,9 @@ def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, gr
         data = load_dataset(dataset, test_fraction=test_fraction, seed=seed)
         spec = ModelSpec(kind=model, in_features=data.n_features, n_classes=data.n_classes,
                          width=width, depth=depth, image_shape=data.image_shape, seed=seed)
-        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed)
+        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
+                            **_schedule_kwargs(momentum, weight_decay, milestones, decay,
+                                               decay_mode, track_every))
         click.echo(f"training {model} on {data.name} ({data.n_train} samples) on {dev}", err=True)
         res = train(data, spec, cfg, device=dev, checkpoint=checkpoint, verbose=verbose)
     save_weights(res, out, data)
@@ -104,6 +137,64 @@ def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, gr
                f"{s['train_acc']:.3f}  test acc {s['test_acc']:.3f}")
     click.echo(f"stopped: {s['reason']}  converged: {s['converged']}")
     click.echo(f"weights sha256 {s['weights_sha256'][:16]}...  -> {out}")
+    if res.tracking:
+        rows = [[str(r["iteration"]), str(r["epoch"]), f"{r['lr']:g}", str(r["batch_size"]),
+                 _fmt(r["alpha_all_median"]), _fmt(r["sigma_all_median"], ".3e")]
+                for r in res.tracking]
+        click.echo("streamed noise of the SGD minibatches (median over parameters):")
+        click.echo(format_table(["iteration", "epoch", "lr", "batch", "alpha_i", "sigma_i"],
+                                rows))
+
+
+@nn.command("lr-decay")
+@_common
+@_schedule_options
+@click.option("--milestone", type=click.IntRange(min=1), required=True,
+              help="epoch of the lr decay / batch-size increase")
+@click.option("--windows", type=click.IntRange(min=1), default=3, show_default=True,
+              help="tracking windows averaged before and after the milestone")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
+def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
+                 test_fraction, seed, device, momentum, weight_decay, milestones, decay,
+                 decay_mode, track_every, milestone, windows, json_path):
+    """Paper 004's experiment: noise amplitude before/after an lr decay vs a batch increase.
+
+    Three runs of --max-epochs epochs (lr decay at --milestone, batch size / decay instead,
+    constant); --track-every K (default 20 here) streams alpha_i, sigma_i of the SGD noise.
+    """
+    need_nn_extra()
+    from nn_bridge.checkpoint import atomic_write_json
+    from nn_bridge.data import load_dataset
+    from nn_bridge.device import resolve_device
+    from nn_bridge.lr_decay import lr_decay_experiment
+    from nn_bridge.models import ModelSpec
+
+    with library_errors():
+        dev = resolve_device(device)
+        data = load_dataset(dataset, test_fraction=test_fraction, seed=seed)
+        spec = ModelSpec(kind=model, in_features=data.n_features, n_classes=data.n_classes,
+                         width=width, depth=depth, image_shape=data.image_shape, seed=seed)
+        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
+                            **_schedule_kwargs(momentum, weight_decay, milestones, decay,
+                                               decay_mode, track_every or 20))
+        out = lr_decay_experiment(data, spec, cfg, milestone, n_windows=windows, device=dev)
+    rows = []
+    for run, r in out.items():
+        for when in ("before", "after"):
+            a = r[when]
+            rows.append([run, when, str(a["windows"]), f"{a.get('lr', float('nan')):g}",
+                         str(a.get("batch_size", "")), _fmt(a["alpha"]), _fmt(a["sigma"], ".3e"),
+                         _fmt(a["step_amplitude"], ".3e"), _fmt(a["sde_eps"], ".3e")])
+    click.echo(f"{dataset}, {model}: milestone epoch {milestone}, decay {decay}, "
+               f"{max_epochs} epochs; medians over parameters, mean over windows")
+    click.echo(format_table(["run", "", "windows", "lr", "batch", "alpha_i", "sigma_i",
+                             "lr x sigma_i", "eps_i (dt = lr)"], rows))
+    for run, r in out.items():
+        f = r["final"]
+        click.echo(f"{run:9s} final loss {f['loss']:.4g}, train acc {f['train_acc']:.3f}, "
+                   f"test acc {f['test_acc']:.3f}")
+    if json_path:
+        click.echo(f"wrote {atomic_write_json(json_path, out)}", err=True)
 
 
 def _fmt(x, spec=".2f"):
