@@ -33,6 +33,7 @@ extrapolation to M = 1000, N = 50000 and says that it is one).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -75,6 +76,22 @@ def plain_step(model, X, y, dev, B, repeat=3) -> float:
     return best
 
 
+def update_time(P: int, dev, repeat: int = 5) -> float:
+    """Median time of one ``NoiseMoments.update`` (all per-parameter statistics) on P values."""
+    from nn_bridge.stream import NoiseMoments
+
+    acc = NoiseMoments(P, dev)
+    g = torch.randn(P, device=dev)
+    times = []
+    for _ in range(repeat):
+        _sync(dev)
+        t0 = time.perf_counter()
+        acc.update(g.to(torch.float64), (g == 0).to(torch.float64))
+        _sync(dev)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
     dev = torch.device(device)
     model, loss = load_model_file(f"{MODEL_FILE}:build")
@@ -82,6 +99,7 @@ def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
     X, y = synthetic_cifar(N)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     t_plain = plain_step(model, X, y, dev, B)
+    t_update = update_time(P, dev)
     model.load_state_dict(before)               # the timing pass moved BatchNorm statistics
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -101,6 +119,7 @@ def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
     peak = (torch.cuda.max_memory_allocated(dev) if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return {"device": str(dev), "P": P, "M": M, "N": N, "B": B, "t_plain": t_plain,
+            "t_update": t_update,
             "per_mb": per_mb, "t_center": t_center, "t_finish": t_finish, "t_total": t_total,
             "peak_bytes": peak, "stats": st}
 
@@ -108,11 +127,12 @@ def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
 def report(r: dict, M_target: int, N_target: int) -> None:
     st = r["stats"]
     n_center = -(-r["N"] // r["B"])
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (shared machine)")
     print(f"\n== {r['device']}: ResNet-18, {r['P']:,} parameters, B = {r['B']}, "
           f"M = {r['M']} minibatches, centring pass over N = {r['N']} ({n_center} minibatches)")
-    print(f"plain forward/backward per minibatch   {r['t_plain']:8.3f} s")
-    print(f"streamed minibatch (fwd/bwd + stats)   {r['per_mb']:8.3f} s  "
-          f"(overhead {r['per_mb'] - r['t_plain']:+.3f} s)")
+    print(f"plain forward/backward per minibatch   {r['t_plain']:8.3f} s  (best of 3)")
+    print(f"streamed minibatch (fwd/bwd + stats)   {r['per_mb']:8.3f} s  (mean of {r['M'] - 1})")
+    print(f"  of which the statistics update       {r['t_update']:8.3f} s  (median of 5, alone)")
     print(f"centring pass (incl. setup)            {r['t_center']:8.1f} s")
     print(f"full estimators + summaries            {r['t_finish']:8.1f} s  "
           f"({st.sampled_index.size} sampled parameters)")
@@ -134,6 +154,11 @@ def report(r: dict, M_target: int, N_target: int) -> None:
               f"{a['bias']:+.3f}, rmse {a['rmse']:.3f}, median |diff| {a['median_abs']:.3f}, "
               f"corr {a['corr']:.3f}; log-moment sd on SaS data at alpha "
               f"{a['alpha_full_median']:.2f}: {a['sas_sd_at_median']:.3f} (n = M)")
+    la = [(s.name, s.alpha_median, s.sampled_alpha_median) for s in st.layers]
+    dl = np.array([x - y for _, x, y in la if np.isfinite(x) and np.isfinite(y)])
+    print(f"per-tensor median alpha_i, streaming (all parameters) - cf_regression (sampled): "
+          f"median |d| {np.median(np.abs(dl)):.3f}, max |d| {np.max(np.abs(dl)):.3f} over "
+          f"{dl.size} tensors")
     gf = [s.gaussian_fraction for s in st.layers]
     print(f"Shapiro-Wilk Gaussian share over sampled parameters, per tensor: median "
           f"{np.nanmedian(gf):.2f}; beta/sigma^3 median over all: "

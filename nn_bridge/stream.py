@@ -553,7 +553,7 @@ def stream_noise(model: nn.Module, data, loss_fn: Callable = nn.functional.cross
 
         if done == 0:
             save()
-        for x, t in src.batches(done):
+        for x, t in (src.batches(done) if done < M else ()):
             if done >= M:
                 break
             model.zero_grad(set_to_none=True)
