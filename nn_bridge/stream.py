@@ -466,7 +466,8 @@ def stream_noise(model: nn.Module, data, loss_fn: Callable = nn.functional.cross
     Parameters
     ----------
     model : any ``torch.nn.Module``; its trainable parameters are measured (float32 models
-        measure in float32; accumulation is float64).
+        measure in float32; accumulation is float64). It is moved to ``device`` and left
+        there, in its original train/eval mode with its buffers restored.
     data : ``(X, y)`` tensors or arrays (i.i.d. minibatches of ``config.batch_size``) or a
         ``DataLoader``/iterable of ``(inputs, targets)`` batches.
     loss_fn : ``loss_fn(model(inputs), targets)`` -> scalar mean over the minibatch.
