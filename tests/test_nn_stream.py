@@ -238,6 +238,23 @@ def test_data_loader_resume_and_centre(tmp_path):
         np.testing.assert_array_equal(res.arrays()[k], v, err_msg=k)
 
 
+def test_stream_never_builds_per_sample_gradients(monkeypatch):
+    """The streaming path uses minibatch backward passes only: the N x P machinery of
+    nn_bridge.noise (per-sample gradients, selection matrix) is never called."""
+    import nn_bridge.noise as noise_mod
+
+    def boom(*a, **k):
+        raise AssertionError("N x P path used")
+
+    for name in ("per_sample_gradients", "collect_noise", "selection_matrix",
+                 "_per_sample_grad_fn"):
+        monkeypatch.setattr(noise_mod, name, boom)
+    X, y = _mlp_data()
+    st = stream_noise(_mlp(), (X, y), config=StreamConfig(n_minibatches=16, batch_size=8,
+                                                          n_fit=0), device="cpu")
+    assert st.sampled_noise.shape == (16, st.sampled_index.size)
+
+
 def test_batchnorm_buffers_untouched_and_mode_restored():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
