@@ -31,7 +31,7 @@ delta method, with ``n`` samples,
 
     sd(alpha_hat) = (3 alpha^3 / pi^2) sqrt((kappa_4 + 2 kappa_2^2) / n),
 
-about 0.11 at alpha = 1.5 and 0.23 at alpha = 2 for n = 1000 -- two to four times the
+about 0.06 at alpha = 1.1, 0.11 at 1.5 and 0.23 at 2 for n = 1000 -- one to five times the
 error of ``levydyn.estimators.cf_regression`` on the same n, which is why the streaming
 measurement also runs the full estimators on a sampled subset of parameters.
 """
