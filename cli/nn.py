@@ -61,11 +61,40 @@ def _common(f):
     return f
 
 
-def _train_config(lr, train_batch_size, max_epochs, grad_tol, seed):
+def _train_config(lr, train_batch_size, max_epochs, grad_tol, seed, **schedule):
     from nn_bridge.train import TrainConfig
 
     return TrainConfig(lr=lr, batch_size=train_batch_size, max_epochs=max_epochs,
-                       grad_tol=grad_tol, seed=seed)
+                       grad_tol=grad_tol, seed=seed, **schedule)
+
+
+def _schedule_options(f):
+    """SGD as the papers' large networks were trained: momentum, weight decay, steps."""
+    opts = [
+        click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+                     show_default=True, help="SGD momentum (PyTorch convention)"),
+        click.option("--weight-decay", type=click.FloatRange(min=0), default=0.0,
+                     show_default=True, help="L2 weight decay added to the gradient"),
+        click.option("--milestones", type=IntList(), default=None,
+                     help="epochs at which the lr (or batch size) steps, e.g. 30,60"),
+        click.option("--decay", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     default=0.1, show_default=True, help="lr factor at each milestone"),
+        click.option("--decay-mode", type=click.Choice(["lr", "batch"]), default="lr",
+                     show_default=True,
+                     help="lr: lr x decay; batch: batch size / decay instead (paper 004)"),
+        click.option("--track-every", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="every K iterations, streamed alpha_i/sigma_i of the SGD noise "
+                          "(0: off; K >= 3)"),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _schedule_kwargs(momentum, weight_decay, milestones, decay, decay_mode, track_every):
+    return dict(momentum=momentum, weight_decay=weight_decay,
+                milestones=tuple(milestones or ()), decay=decay, decay_mode=decay_mode,
+                track_every=track_every)
 
 
 @click.group("nn")
@@ -79,10 +108,12 @@ def nn():
               help="atomic checkpoint file; rerunning resumes from it")
 @click.option("--out", type=OutputFile(None, "out"), default="weights.pt", show_default=True,
               help="trained weights (+ spec, config, history)")
+@_schedule_options
 @click.option("-v", "--verbose", is_flag=True)
 def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
-              test_fraction, seed, device, checkpoint, out, verbose):
-    """Train with plain SGD (no momentum, no weight decay) to a local minimum."""
+              test_fraction, seed, device, checkpoint, out, momentum, weight_decay, milestones,
+              decay, decay_mode, track_every, verbose):
+    """Train with SGD (plain by default; momentum, weight decay, steps optional)."""
     need_nn_extra()
     from nn_bridge.data import load_dataset
     from nn_bridge.device import resolve_device
@@ -94,7 +125,9 @@ def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, gr
         data = load_dataset(dataset, test_fraction=test_fraction, seed=seed)
         spec = ModelSpec(kind=model, in_features=data.n_features, n_classes=data.n_classes,
                          width=width, depth=depth, image_shape=data.image_shape, seed=seed)
-        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed)
+        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
+                            **_schedule_kwargs(momentum, weight_decay, milestones, decay,
+                                               decay_mode, track_every))
         click.echo(f"training {model} on {data.name} ({data.n_train} samples) on {dev}", err=True)
         res = train(data, spec, cfg, device=dev, checkpoint=checkpoint, verbose=verbose)
     save_weights(res, out, data)
@@ -105,6 +138,64 @@ def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, gr
                f"{s['train_acc']:.3f}  test acc {s['test_acc']:.3f}")
     click.echo(f"stopped: {s['reason']}  converged: {s['converged']}")
     click.echo(f"weights sha256 {s['weights_sha256'][:16]}...  -> {out}")
+    if res.tracking:
+        rows = [[str(r["iteration"]), str(r["epoch"]), f"{r['lr']:g}", str(r["batch_size"]),
+                 _fmt(r["alpha_all_median"]), _fmt(r["sigma_all_median"], ".3e")]
+                for r in res.tracking]
+        click.echo("streamed noise of the SGD minibatches (median over parameters):")
+        click.echo(format_table(["iteration", "epoch", "lr", "batch", "alpha_i", "sigma_i"],
+                                rows))
+
+
+@nn.command("lr-decay")
+@_common
+@_schedule_options
+@click.option("--milestone", type=click.IntRange(min=1), required=True,
+              help="epoch of the lr decay / batch-size increase")
+@click.option("--windows", type=click.IntRange(min=1), default=3, show_default=True,
+              help="tracking windows averaged before and after the milestone")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
+def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
+                 test_fraction, seed, device, momentum, weight_decay, milestones, decay,
+                 decay_mode, track_every, milestone, windows, json_path):
+    """Paper 004's experiment: noise amplitude before/after an lr decay vs a batch increase.
+
+    Three runs of --max-epochs epochs (lr decay at --milestone, batch size / decay instead,
+    constant); --track-every K (default 20 here) streams alpha_i, sigma_i of the SGD noise.
+    """
+    need_nn_extra()
+    from nn_bridge.checkpoint import atomic_write_json
+    from nn_bridge.data import load_dataset
+    from nn_bridge.device import resolve_device
+    from nn_bridge.lr_decay import lr_decay_experiment
+    from nn_bridge.models import ModelSpec
+
+    with library_errors():
+        dev = resolve_device(device)
+        data = load_dataset(dataset, test_fraction=test_fraction, seed=seed)
+        spec = ModelSpec(kind=model, in_features=data.n_features, n_classes=data.n_classes,
+                         width=width, depth=depth, image_shape=data.image_shape, seed=seed)
+        cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
+                            **_schedule_kwargs(momentum, weight_decay, milestones, decay,
+                                               decay_mode, track_every or 20))
+        out = lr_decay_experiment(data, spec, cfg, milestone, n_windows=windows, device=dev)
+    rows = []
+    for run, r in out.items():
+        for when in ("before", "after"):
+            a = r[when]
+            rows.append([run, when, str(a["windows"]), f"{a.get('lr', float('nan')):g}",
+                         str(a.get("batch_size", "")), _fmt(a["alpha"]), _fmt(a["sigma"], ".3e"),
+                         _fmt(a["step_amplitude"], ".3e"), _fmt(a["sde_eps"], ".3e")])
+    click.echo(f"{dataset}, {model}: milestone epoch {milestone}, decay {decay}, "
+               f"{max_epochs} epochs; medians over parameters, mean over windows")
+    click.echo(format_table(["run", "", "windows", "lr", "batch", "alpha_i", "sigma_i",
+                             "lr x sigma_i", "eps_i (dt = lr)"], rows))
+    for run, r in out.items():
+        f = r["final"]
+        click.echo(f"{run:9s} final loss {f['loss']:.4g}, train acc {f['train_acc']:.3f}, "
+                   f"test acc {f['test_acc']:.3f}")
+    if json_path:
+        click.echo(f"wrote {atomic_write_json(json_path, out)}", err=True)
 
 
 def _fmt(x, spec=".2f"):
@@ -165,12 +256,33 @@ def _print_stats(st) -> None:
               help="report: provenance and every batch size's summaries")
 @click.option("--profile", type=OutputFile((".json", ".npz"), "profile"), default=None,
               help="noise profile(s) PATH.json|.npz; written as PATH_b<B>.<ext> per batch size")
+@click.option("--model-file", default=None, metavar="FILE.py[:FUNC]",
+              help="your own network: FUNC() (default build) returns an nn.Module or "
+                   "(module, loss_fn); measured as built, streaming, in bounded memory")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), default=None,
+              help="with --model-file: .npz with X (inputs, fed as they are) and y (targets)")
+@click.option("--sampled", type=click.IntRange(min=1), default=100, show_default=True,
+              help="with --model-file: parameters per tensor kept for the full estimators")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True,
+              help="with --model-file: minibatches between resumable checkpoints")
 @click.option("-v", "--verbose", is_flag=True)
 def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
                 test_fraction, seed, device, batch_sizes, minibatches, sampling, estimator,
-                n_fit, level, weights, workdir, plot, json_path, profile, verbose):
-    """Train (or load) a network, then measure alpha_i, sigma_i, Gaussianity, fit errors."""
+                n_fit, level, weights, workdir, plot, json_path, profile, model_file, data_file,
+                sampled, checkpoint_every, verbose):
+    """Train (or load) a network, then measure alpha_i, sigma_i, Gaussianity, fit errors.
+
+    With --model-file and --data: measure your own network on your own data, streaming
+    (per-parameter log-moment alpha_i, beta/sigma^3; full estimators on a sample).
+    """
     need_nn_extra()
+    if model_file is not None or data_file is not None:
+        if model_file is None or data_file is None:
+            raise click.BadParameter("--model-file and --data go together",
+                                     param_hint="'--model-file'/'--data'")
+        return _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator,
+                               n_fit, level, seed, device, sampled, checkpoint_every, workdir,
+                               lr, json_path, profile, verbose)
     from nn_bridge.checkpoint import atomic_write_json
     from nn_bridge.device import resolve_device
     from nn_bridge.measure import MeasureConfig, run_measurement
@@ -211,6 +323,71 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
         for b in batch_sizes:
             q = p.with_name(f"{p.stem}_b{b}{p.suffix}")
             click.echo(f"wrote {save_profile(m.profile(b), q)}", err=True)
+
+
+def _print_stream(st) -> None:
+    rows = [[s.name, str(s.n_params), str(s.n_degenerate), str(s.n_nan),
+             f"{_fmt(s.alpha_median)} [{_fmt(s.alpha_q10)}, {_fmt(s.alpha_q90)}]",
+             _fmt(s.sigma_median, ".2e"), _fmt(s.third_ratio_median), str(s.n_sampled),
+             _fmt(s.sampled_alpha_median), _fmt(100 * s.gaussian_fraction, ".1f")]
+            for s in st.layers]
+    click.echo(f"\nbatch size {st.batch_size}: {st.n_minibatches} minibatches, "
+               f"{st.n_params} parameters, mean loss {st.mean_loss:.4g}")
+    click.echo(format_table(["tensor", "params", "degen", "nan",
+                             "alpha_i (log-moment) median [q10, q90]", "sigma_i median",
+                             "beta/sigma^3", "sampled", f"alpha ({st.config.estimator})",
+                             "Gauss %"], rows))
+    a = st.accuracy()
+    if a.get("n"):
+        click.echo(f"streaming vs {st.config.estimator} on {a['n']} sampled parameters: "
+                   f"bias {a['bias']:+.3f}, rmse {a['rmse']:.3f}, corr {a['corr']:.2f} "
+                   f"(log-moment sd on SaS data at alpha {a['alpha_full_median']:.2f}: "
+                   f"{a['sas_sd_at_median']:.3f})")
+    f = st.fit
+    if f is not None:
+        click.echo(f"fit errors over {f.n} sampled parameters: chi2 Gauss median "
+                   f"{f.gauss_chi2[2]:.3g}, SaS median {f.sas_chi2[2]:.3g}; SaS fits better "
+                   f"{100 * f.sas_better_fraction:.0f} % by chi2")
+
+
+def _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator, n_fit, level,
+                    seed, device, sampled, checkpoint_every, workdir, lr, json_path, profile,
+                    verbose):
+    import levydyn
+    from nn_bridge.checkpoint import atomic_write_json
+    from nn_bridge.device import resolve_device
+    from nn_bridge.profile import save_profile
+    from nn_bridge.stream import StreamConfig, stream_noise
+    from nn_bridge.user_model import load_model_file, load_npz_data
+
+    if profile is not None and Path(profile).suffix.lower() not in (".json", ".npz"):
+        raise click.BadParameter(f"{profile!r}: must end in .json or .npz",
+                                 param_hint="'--profile'")
+    results = []
+    with library_errors():
+        dev = resolve_device(device)
+        net, loss_fn = load_model_file(model_file)
+        X, y = load_npz_data(data_file)
+        click.echo(f"model {model_file}, data {data_file} ({X.shape[0]} samples), device {dev}, "
+                   f"workdir {workdir}", err=True)
+        for b in batch_sizes:
+            cfg = StreamConfig(n_minibatches=minibatches, batch_size=b, n_sampled=sampled,
+                               estimator=estimator, level=level, n_fit=n_fit, seed=seed,
+                               checkpoint_every=checkpoint_every)
+            results.append(stream_noise(net, (X, y), loss_fn, cfg, device=dev, workdir=workdir,
+                                        verbose=verbose))
+    for st in results:
+        _print_stream(st)
+    if json_path:
+        rep = {"levydyn_version": levydyn.__version__, "model_file": model_file,
+               "data": data_file, "results": [st.summary() for st in results]}
+        click.echo(f"wrote {atomic_write_json(json_path, rep)}", err=True)
+    if profile:
+        p = Path(profile)
+        for st in results:
+            q = p.with_name(f"{p.stem}_b{st.batch_size}{p.suffix}")
+            prof = st.profile(lr, dataset=str(data_file), model={"model_file": model_file})
+            click.echo(f"wrote {save_profile(prof, q)}", err=True)
 
 
 # escape experiments and prediction vs measurement (nn_bridge part 2)

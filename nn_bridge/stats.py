@@ -36,7 +36,7 @@ import numpy as np
 from levydyn import estimators as est
 from nn_bridge.noise import GradientNoise, derive_seed, pooled_noise
 
-__all__ = ["ESTIMATORS", "LayerSummary", "FitSummary", "NoiseStats", "noise_stats",
+__all__ = ["ESTIMATORS", "LayerSummary", "FitSummary", "NoiseStats", "fit_summary", "noise_stats",
            "gaussian_alpha_quantile"]
 
 ESTIMATORS = ("cf_regression", "mcculloch")
@@ -193,6 +193,33 @@ def _mean_std_median(v) -> tuple[float, float, float]:
     return mean, std, float(np.median(v))
 
 
+def fit_summary(U: np.ndarray, pick: np.ndarray) -> FitSummary | None:
+    """``FitSummary`` of ``levydyn.estimators.fit_errors`` over the columns ``pick`` of ``U``.
+
+    Each column is standardised by its ``IQR / 1.349`` first (see ``FitSummary``); columns
+    whose fit fails or gives non-finite errors are left out. ``None`` when none is left.
+    """
+    errs = []
+    for j in pick:
+        q25, q75 = np.quantile(U[:, j], [0.25, 0.75])
+        try:
+            e = est.fit_errors(U[:, j] / ((q75 - q25) / 1.349))
+        except ValueError:       # no spread between the tail quantiles: skip
+            continue
+        if np.all(np.isfinite([e.gauss_sse, e.sas_sse, e.gauss_chi2, e.sas_chi2])):
+            errs.append(e)
+    if not errs:
+        return None
+    return FitSummary(n=len(errs), n_drawn=int(len(pick)),
+                      gauss_sse=_mean_std_median([e.gauss_sse for e in errs]),
+                      sas_sse=_mean_std_median([e.sas_sse for e in errs]),
+                      gauss_chi2=_mean_std_median([e.gauss_chi2 for e in errs]),
+                      sas_chi2=_mean_std_median([e.sas_chi2 for e in errs]),
+                      sas_better_fraction=float(np.mean([e.better == "sas" for e in errs])),
+                      sas_better_fraction_sse=float(np.mean([e.better_sse == "sas"
+                                                             for e in errs])))
+
+
 def noise_stats(noise: GradientNoise, *, estimator: str = "cf_regression", level: float = 0.05,
                 n_fit: int = 100, seed: int = 0) -> NoiseStats:
     """alpha_i, sigma_i per parameter; per-layer summaries, Gaussianity, fit errors, pooled alpha.
@@ -251,24 +278,7 @@ def noise_stats(noise: GradientNoise, *, estimator: str = "cf_regression", level
     if n_fit and fit_ok.size:
         rng = np.random.default_rng(derive_seed(seed, noise.batch_size, 4))
         pick = np.sort(rng.choice(fit_ok, size=min(n_fit, fit_ok.size), replace=False))
-        errs = []
-        for j in pick:
-            q25, q75 = np.quantile(U[:, j], [0.25, 0.75])
-            try:
-                e = est.fit_errors(U[:, j] / ((q75 - q25) / 1.349))
-            except ValueError:       # no spread between the tail quantiles: skip
-                continue
-            if np.all(np.isfinite([e.gauss_sse, e.sas_sse, e.gauss_chi2, e.sas_chi2])):
-                errs.append(e)
-        if errs:
-            fit = FitSummary(n=len(errs), n_drawn=int(pick.size),
-                             gauss_sse=_mean_std_median([e.gauss_sse for e in errs]),
-                             sas_sse=_mean_std_median([e.sas_sse for e in errs]),
-                             gauss_chi2=_mean_std_median([e.gauss_chi2 for e in errs]),
-                             sas_chi2=_mean_std_median([e.sas_chi2 for e in errs]),
-                             sas_better_fraction=float(np.mean([e.better == "sas" for e in errs])),
-                             sas_better_fraction_sse=float(np.mean([e.better_sse == "sas"
-                                                                    for e in errs])))
+        fit = fit_summary(U, pick)
     return NoiseStats(batch_size=noise.batch_size, n_minibatches=M, sampling=noise.sampling,
                       estimator=estimator, level=float(level), alpha=alpha, sigma=sigma,
                       pvalues=pvals, degenerate=deg, layers=layers, overall=overall,

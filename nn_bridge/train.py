@@ -1,11 +1,29 @@
 """Plain SGD training to a (numerical) local minimum, with atomic checkpoints and resume.
 
-SGD as in papers 000/003/004: no momentum, no weight decay, constant learning rate
-``lr`` (paper 004: 0.05), minibatches of ``batch_size`` (paper 004: 128) drawn by
+SGD as in papers 000/003/004: by default no momentum, no weight decay, constant learning
+rate ``lr`` (paper 004: 0.05), minibatches of ``batch_size`` (paper 004: 128) drawn by
 reshuffling the training set each epoch (``torch.randperm`` with a seeded
 ``torch.Generator``; the last, smaller batch of an epoch is kept). One iteration is one
 step ``w <- w - lr * g_d``; in the SDE picture an iteration is ``dt = lr`` of continuous
-time, so ``TrainResult.sde_time = iterations * lr``.
+time, so ``TrainResult.sde_time = sum over iterations of lr`` (the lr of each step).
+
+As the papers' large networks were trained (paper 004 Sec. 5 ResNets; paper 003):
+
+- ``momentum`` mu and ``weight_decay`` lambda, PyTorch's SGD convention (dampening 0):
+  ``b <- mu b + (g_d + lambda w)``, ``w <- w - lr b``;
+- a multi-step schedule: at each epoch in ``milestones`` either the learning rate is
+  multiplied by ``decay`` (``decay_mode="lr"``) or, instead, the batch size is divided by
+  it (``decay_mode="batch"``: x10 for decay 0.1) -- paper 004's learning-rate-decay and
+  batch-size-increase runs (Sec. 5, "Learning rate decay");
+- ``track_every = K``: every K iterations, the per-parameter tail index alpha_i and scale
+  sigma_i of the gradient noise over the last K SGD minibatches, streamed from the
+  training gradients themselves with the log-moment estimator on consecutive differences
+  ``g_d - g_{d-1}`` (``nn_bridge.stream.NoiseMoments``; O(P) memory, no extra backward
+  pass). The weights move during the window, so the difference also holds
+  ``grad U(w_d) - grad U(w_{d-1})``, of order ``lr |H g|``: small against the noise near
+  a minimum, not early in training. Per tensor, the median alpha_i and sigma_i go into
+  ``TrainResult.tracking`` with the iteration, epoch, lr and batch size. Windows restart at
+  each milestone and skip an epoch's short last batch; a resumed run restarts its window.
 
 Convergence criterion (checked on the full training loss ``U`` after every epoch):
 
@@ -28,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,8 +71,32 @@ class TrainConfig:
     patience: int = 100
     seed: int = 0
     checkpoint_every: int = 50
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    milestones: tuple[int, ...] = ()
+    decay: float = 0.1
+    decay_mode: str = "lr"
+    track_every: int = 0
 
     def __post_init__(self):
+        object.__setattr__(self, "milestones", tuple(self.milestones))
+        if not isinstance(self.momentum, (int, float)) or not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum={self.momentum!r}: must be a number in [0, 1)")
+        if not isinstance(self.weight_decay, (int, float)) or not (
+                math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay={self.weight_decay!r}: must be a finite number >= 0")
+        if any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in self.milestones) \
+                or list(self.milestones) != sorted(set(self.milestones)):
+            raise ValueError(f"milestones={list(self.milestones)!r}: must be increasing "
+                             "positive epochs")
+        if not isinstance(self.decay, (int, float)) or not 0.0 < self.decay < 1.0:
+            raise ValueError(f"decay={self.decay!r}: must lie in (0, 1)")
+        if self.decay_mode not in ("lr", "batch"):
+            raise ValueError(f"decay_mode={self.decay_mode!r}: must be lr or batch")
+        if isinstance(self.track_every, bool) or not isinstance(self.track_every, int) \
+                or self.track_every < 0 or 0 < self.track_every < 3:
+            raise ValueError(f"track_every={self.track_every!r}: must be 0 (off) or an "
+                             "integer >= 3")
         if not isinstance(self.lr, (int, float)) or not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr={self.lr!r}: must be a positive finite number")
         for f in ("batch_size", "max_epochs", "patience", "checkpoint_every"):
@@ -68,7 +111,16 @@ class TrainConfig:
             raise ValueError(f"seed={self.seed!r}: must be a non-negative integer")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    def schedule(self, epoch: int) -> tuple[float, int]:
+        """``(lr, batch_size)`` used in epoch ``epoch`` (0-based) under the multi-step schedule."""
+        k = sum(1 for m in self.milestones if epoch >= m)
+        if self.decay_mode == "lr":
+            return self.lr * self.decay ** k, self.batch_size
+        return self.lr, int(round(self.batch_size / self.decay ** k))
 
 
 @dataclass
@@ -84,11 +136,8 @@ class TrainResult:
     converged: bool = False
     reason: str = ""
     weights_sha256: str = ""
-
-    @property
-    def sde_time(self) -> float:
-        """Continuous SDE time covered: one SGD iteration is ``dt = lr``."""
-        return self.iterations * self.config.lr
+    sde_time: float = 0.0
+    tracking: list[dict] = field(default_factory=list)
 
     @property
     def final(self) -> dict:
@@ -151,9 +200,13 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
     model = build_model(spec)
     gen = torch.Generator().manual_seed(config.seed)
     history: list[dict] = []
+    tracking: list[dict] = []
     epoch = iteration = 0
+    sde_time = 0.0
     done = False
     reason = ""
+    params = list(model.parameters())
+    bufs = [torch.zeros_like(p) for p in params] if config.momentum else []
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -164,12 +217,18 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         gen.set_state(state["generator"])
         history, epoch, iteration = state["history"], state["epoch"], state["iteration"]
         done, reason = state["done"], state["reason"]
+        sde_time = state.get("sde_time", iteration * config.lr)
+        tracking = state.get("tracking", [])
+        for b, v in zip(bufs, state.get("momentum", [])):
+            b.copy_(v)
     model.to(dev)
+    bufs = [b.to(dev) for b in bufs]
     Xtr = torch.as_tensor(data.X_train, device=dev)
     ytr = torch.as_tensor(data.y_train, device=dev)
     Xte = torch.as_tensor(data.X_test, device=dev)
     yte = torch.as_tensor(data.y_test, device=dev)
-    n, B, lr = data.n_train, config.batch_size, config.lr
+    n = data.n_train
+    tracker = _Tracker(model, dev, config.track_every) if config.track_every else None
 
     def save() -> None:
         if ckpt is None:
@@ -178,20 +237,37 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         torch.save({"key": key, "model": weights,
                     "generator": gen.get_state(), "history": history, "epoch": epoch,
-                    "iteration": iteration, "done": done, "reason": reason}, buf)
+                    "iteration": iteration, "done": done, "reason": reason,
+                    "sde_time": sde_time, "tracking": tracking,
+                    "momentum": [b.detach().cpu() for b in bufs]}, buf)
         atomic_write_bytes(ckpt, buf.getvalue())
 
-    params = list(model.parameters())
     while not done:
+        lr, B = config.schedule(epoch)
+        B = min(B, n)
         perm = torch.randperm(n, generator=gen).to(dev)
+        if tracker is not None and epoch in config.milestones:
+            tracker.reset()              # a window never spans a change of lr or batch size
         for start in range(0, n, B):
             batch = perm[start:start + B]
             model.zero_grad(set_to_none=True)
             nn.functional.cross_entropy(model(Xtr[batch]), ytr[batch]).backward()
+            if tracker is not None and batch.shape[0] == B:
+                rec = tracker.add()
+                if rec is not None:
+                    tracking.append({"iteration": iteration + 1, "epoch": epoch, "lr": lr,
+                                     "batch_size": B, **rec})
             with torch.no_grad():
-                for p in params:
-                    p.sub_(p.grad, alpha=lr)
+                for k, p in enumerate(params):
+                    d = p.grad
+                    if config.weight_decay:
+                        d = d.add(p, alpha=config.weight_decay)
+                    if config.momentum:
+                        bufs[k].mul_(config.momentum).add_(d)
+                        d = bufs[k]
+                    p.sub_(d, alpha=lr)
             iteration += 1
+            sde_time += lr
         epoch += 1
         loss, gnorm, acc = full_loss_and_grad(model, Xtr, ytr)
         rec = {"epoch": epoch, "loss": loss, "grad_norm": gnorm, "train_acc": acc,
@@ -216,7 +292,50 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
     converged = reason.startswith(("grad_norm", "plateau"))
     return TrainResult(model=model, spec=spec, config=config, history=history, epochs=epoch,
                        iterations=iteration, converged=converged, reason=reason,
-                       weights_sha256=weights_checksum(model))
+                       weights_sha256=weights_checksum(model), sde_time=sde_time,
+                       tracking=tracking)
+
+
+class _Tracker:
+    """alpha_i, sigma_i over windows of K training minibatches (module docstring)."""
+
+    def __init__(self, model: nn.Module, dev: torch.device, every: int):
+        from nn_bridge.noise import parameter_layout
+        from nn_bridge.stream import NoiseMoments
+
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.layout = parameter_layout(model)
+        self.every = every
+        self.P = self.layout.n_params
+        self.dev = dev
+        self._moments = NoiseMoments
+        self.g = torch.empty(self.P, dtype=self.params[0].dtype, device=dev)
+        self.reset()
+
+    def reset(self) -> None:
+        self.acc = self._moments(self.P, self.dev)
+
+    def add(self) -> dict | None:
+        from nn_bridge.stream import _flat_grad
+
+        g = _flat_grad(self.params, self.g)
+        self.acc.update(g.to(torch.float64), (g == 0).to(torch.float64))
+        if self.acc.n < self.every:
+            return None
+        per = self.acc.finish(np.zeros(self.P))
+        self.reset()
+        lidx = self.layout.layer_index()
+        out: dict = {"alpha_median": {}, "sigma_median": {}}
+        for k, name in enumerate(self.layout.names):
+            a, s = per["alpha"][lidx == k], per["sigma"][lidx == k]
+            out["alpha_median"][name] = float(np.nanmedian(a)) if np.isfinite(a).any() \
+                else float("nan")
+            out["sigma_median"][name] = float(np.nanmedian(s)) if np.isfinite(s).any() \
+                else float("nan")
+        fin = np.isfinite(per["alpha"])
+        out["alpha_all_median"] = float(np.median(per["alpha"][fin])) if fin.any() else float("nan")
+        out["sigma_all_median"] = float(np.median(per["sigma"][fin])) if fin.any() else float("nan")
+        return out
 
 
 def save_weights(result: TrainResult, path: str | Path, data: Dataset | None = None) -> Path:

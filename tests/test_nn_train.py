@@ -145,3 +145,104 @@ def test_bad_device_and_batch(wine):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             train(wine, _spec(wine), TrainConfig(max_epochs=1), device="cuda")
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(momentum=1.0), "momentum=1.0"), (dict(weight_decay=-1e-4), "weight_decay=-0.0001"),
+    (dict(milestones=(5, 3)), r"milestones=\[5, 3\]"), (dict(decay=1.5), "decay=1.5"),
+    (dict(decay_mode="cosine"), "decay_mode='cosine'"), (dict(track_every=2), "track_every=2"),
+])
+def test_bad_train_config_schedule(kw, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kw)
+
+
+def test_momentum_weight_decay_and_lr_steps_match_torch_sgd(wine):
+    """Our loop vs torch.optim.SGD + MultiStepLR on the same reshuffled minibatches."""
+    cfg = TrainConfig(lr=0.05, batch_size=32, max_epochs=6, grad_tol=0.0, momentum=0.9,
+                      weight_decay=1e-3, milestones=(2, 4), decay=0.5)
+    res = train(wine, _spec(wine), cfg, device="cpu")
+    model = build_model(_spec(wine))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-3)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.5)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.as_tensor(wine.X_train), torch.as_tensor(wine.y_train)
+    its = 0
+    for _ in range(6):
+        perm = torch.randperm(wine.n_train, generator=gen)
+        for s in range(0, wine.n_train, 32):
+            b = perm[s:s + 32]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(X[b]), y[b]).backward()
+            opt.step()
+            its += 1
+        sched.step()
+    for p, q in zip(res.model.parameters(), model.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-6)
+    per_epoch = -(-wine.n_train // 32)
+    assert res.iterations == its
+    assert res.sde_time == pytest.approx(per_epoch * 0.05 * (2 + 2 * 0.5 + 2 * 0.25))
+    assert cfg.schedule(3) == (0.025, 32)
+    assert TrainConfig(batch_size=16, milestones=(2,), decay_mode="batch").schedule(2) == (0.05, 160)
+
+
+def test_batch_increase_and_streamed_alpha_tracking(wine, tmp_path):
+    """decay_mode='batch': after the milestone the batch is 10 x larger, the lr unchanged;
+    tracking records alpha_i/sigma_i medians every K full minibatches (windows restart at
+    the milestone), and a killed run with momentum resumes bit-identically."""
+    cfg = TrainConfig(lr=0.05, batch_size=8, max_epochs=8, grad_tol=0.0, momentum=0.5,
+                      milestones=(4,), decay_mode="batch", track_every=10, checkpoint_every=2)
+    res = train(wine, _spec(wine), cfg, device="cpu")
+    n = wine.n_train
+    assert res.iterations == 4 * -(-n // 8) + 4 * -(-n // 80)
+    tr = res.tracking
+    assert tr and {r["batch_size"] for r in tr} <= {8, 80}
+    assert len([r for r in tr if r["batch_size"] == 8]) == (4 * (n // 8)) // 10
+    for r in tr:
+        assert set(r["alpha_median"]) == {"net.fc1.weight", "net.fc1.bias", "net.fc2.weight",
+                                          "net.fc2.bias", "net.fc3.weight", "net.fc3.bias"}
+        assert 0 < r["alpha_all_median"] <= 2 and r["sigma_all_median"] > 0
+
+    def kill(rec):
+        if rec["epoch"] == 3:
+            raise _Kill
+
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(_Kill):
+        train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck, callback=kill)
+    resumed = train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck)
+    assert resumed.weights_sha256 == res.weights_sha256 and resumed.history == res.history
+
+
+def test_lr_decay_experiment_and_cli(wine, tmp_path):
+    """Three runs share everything before the milestone (identical tracked noise); after
+    it the decay run's step amplitude lr x sigma_i is the decayed lr times its sigma_i,
+    the batch run uses 10 x the batch (capped at the training set) at the same lr."""
+    from click.testing import CliRunner
+
+    from cli.nn import nn as nn_cli
+    from nn_bridge.lr_decay import lr_decay_experiment
+
+    cfg = TrainConfig(lr=0.05, batch_size=16, max_epochs=9, track_every=5)
+    out = lr_decay_experiment(wine, _spec(wine), cfg, 3, n_windows=2, device="cpu")
+    b = [out[r]["before"] for r in ("decay", "batch", "constant")]
+    assert b[0] == b[1] == b[2] and b[0]["windows"] == 2
+    da, ba = out["decay"]["after"], out["batch"]["after"]
+    assert da["lr"] == pytest.approx(0.005) and da["batch_size"] == 16
+    assert da["step_amplitude"] == pytest.approx(0.005 * da["sigma"])
+    assert ba["lr"] == 0.05 and ba["batch_size"] == min(160, wine.n_train)
+    assert ba["windows"] == 1                    # 6 epochs of one full batch of 142
+    with pytest.raises(ValueError, match="max_epochs=9"):
+        lr_decay_experiment(wine, _spec(wine), cfg, 9)
+    r = CliRunner().invoke(nn_cli, ["lr-decay", "--dataset", "wine", "--width", "8",
+                                    "--train-batch-size", "16", "--max-epochs", "4",
+                                    "--milestone", "2", "--track-every", "5", "--device", "cpu",
+                                    "--json", str(tmp_path / "o.json")])
+    assert r.exit_code == 0, r.output
+    assert "lr x sigma_i" in r.output and (tmp_path / "o.json").exists()
+    r = CliRunner().invoke(nn_cli, ["train", "--dataset", "wine", "--width", "8", "--max-epochs",
+                                    "3", "--train-batch-size", "16", "--momentum", "0.9",
+                                    "--milestones", "2", "--track-every", "5", "--device", "cpu",
+                                    "--out", str(tmp_path / "w.pt")])
+    assert r.exit_code == 0, r.output
+    assert "streamed noise of the SGD minibatches" in r.output
