@@ -103,8 +103,8 @@ def check_run(problem, n_paths=1000, dt=1e-2, t_max=1e4, seed=0, method="euler",
             raise reject("method", "be euler for a WellPartition (jump_adapted supports Box and "
                          "Ball domains)", method.name)
         if all(a == 2.0 for a in problem.alpha):
-            raise reject("method", "be euler when every alpha is 2 (Brownian exits have no "
-                         "large jumps to adapt to)", method.name)
+            raise reject("method", "be euler when every alpha is 2 (jump_adapted needs an axis "
+                         "with alpha < 2: Brownian exits have no large jumps)", method.name)
     need = result_bytes(problem, n_paths, max_visits)
     have = physical_memory() if memory is None else int(memory)
     if have and need > have:
