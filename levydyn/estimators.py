@@ -48,10 +48,23 @@ __all__ = [
     "mohammadi_alpha",
     "mohammadi_alpha_multivariate",
     "mohammadi_alpha_median",
+    "mohammadi_order_alpha",
+    "median_block_sizes",
+    "AUTHORS_BLOCK_SIZES",
+    "MIN_BLOCKS",
     "mcculloch",
     "cf_regression",
     "hill_alpha",
     "hill_k",
+    "ZEROS",
+    "AtomWarning",
+    "atom_fraction",
+    "ALPHA_METHODS",
+    "AlphaCI",
+    "alpha_ci",
+    "HillCurve",
+    "hill_curve",
+    "hill_plot",
     "GaussianityResult",
     "shapiro_gaussian_fraction",
     "BerryEsseenBound",
@@ -1293,14 +1306,16 @@ def hill_plot(curve: HillCurve, path=None, *, references: dict | None = None, ti
 class GaussianityResult:
     """Share of columns that a per-column Shapiro-Wilk test does not reject.
 
-    fraction : share of columns with p-value > level ("percentage of Gaussian
-        coordinates" of paper 003, as a fraction).
-    fraction_ci : 95 % Wilson interval for that share over the columns.
-    pvalues : per-column Shapiro-Wilk p-values.
+    fraction : share of the *non-constant* columns with p-value > level ("percentage of
+        Gaussian coordinates" of paper 003, as a fraction); nan when every column is
+        constant (no Gaussianity to test).
+    fraction_ci : 95 % Wilson interval for that share over the non-constant columns.
+    pvalues : per-column Shapiro-Wilk p-values (scipy's p = 1 for constant columns).
     level : test level.
     n_samples : samples per column used by the test.
-    n_constant : columns with zero range (scipy gives them p = 1, i.e. "Gaussian",
-        as paper 003 notes for point masses).
+    n_constant : columns with zero range (point masses, e.g. dead ReLU units).
+    fraction_with_constant : share counting constant columns as Gaussian, as paper 003
+        does ("the Shapiro-Wilk test also recognizes point mass data as Gaussian").
     """
 
     fraction: float
@@ -1309,6 +1324,7 @@ class GaussianityResult:
     level: float
     n_samples: int
     n_constant: int
+    fraction_with_constant: float = float("nan")
 
 
 def _wilson(k: int, m: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -1326,7 +1342,9 @@ def shapiro_gaussian_fraction(X, level: float = 0.05, axis: int = 0,
     The statistic ``W = (sum a_i x_(i))^2 / sum (x_i - xbar)^2`` (Shapiro & Wilk 1965)
     with Royston's AS R94 p-values (scipy.stats.shapiro), as used for gradient noise
     in paper 003 ("percentage of Gaussianity"). Scale- and location-free. Under
-    Gaussian data the expected fraction is ``1 - level``. AS R94 is valid up to 5000
+    Gaussian data the expected fraction is ``1 - level``. Constant columns (point
+    masses) are not counted as Gaussian in ``fraction`` (scipy gives them p = 1);
+    ``fraction_with_constant`` is paper 003's share that counts them. AS R94 is valid up to 5000
     samples: longer columns are cut to their first ``max_samples`` samples.
     """
     from scipy.stats import shapiro  # local: keeps module import light
@@ -1343,10 +1361,14 @@ def shapiro_gaussian_fraction(X, level: float = 0.05, axis: int = 0,
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*range zero.*")
         p = np.atleast_1d(np.asarray(shapiro(a, axis=0).pvalue, dtype=float))
-    m = p.size
-    k = int(np.sum(p > level))
-    return GaussianityResult(fraction=k / m, fraction_ci=_wilson(k, m), pvalues=p,
-                             level=level, n_samples=a.shape[0], n_constant=int(constant.sum()))
+    live = ~constant
+    m = int(live.sum())
+    k = int(np.sum(p[live] > level))
+    return GaussianityResult(fraction=k / m if m else float("nan"),
+                             fraction_ci=_wilson(k, m) if m else (float("nan"), float("nan")),
+                             pvalues=p, level=level, n_samples=a.shape[0],
+                             n_constant=int(constant.sum()),
+                             fraction_with_constant=float(np.mean(p > level)))
 
 
 def standardized_third_abs_moment(x, axis: int = 0):
