@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import asdict
 
@@ -177,7 +178,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
 
     rows = []
     t_start = time.perf_counter()
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     settings = [(b, e) for b in batches for e in etas]
     with click.progressbar(settings, label="sgd-tails (data set)", file=err) as bar:
         for k, (b, eta) in enumerate(bar):
