@@ -404,7 +404,9 @@ def main(argv=None):
     if args.wide:
         wide = dict(shape=(1000, 100_000), times=run_wide())
     text = markdown(rows, scipy_rows, alphas, sizes, args.reps, wide, argv)
-    text += "\n".join(markdown_extra(paired, coverage, zeros, zeros_setting, args.n_boot))
+    extra = markdown_extra(paired, coverage, zeros, zeros_setting, args.n_boot)
+    if extra:
+        text += "\n" + "\n".join(extra)
     print(text)
     if args.out:
         with open(args.out, "w") as fh:

@@ -15,22 +15,30 @@ float, a 2-D input an array with one entry per column. Columns with no spread (a
 values equal) cannot be estimated and give ``nan``; non-finite input, too few
 samples or a wrong number of dimensions raise one ``ValueError`` naming the field.
 
-Which estimator to use (measured table: ``benchmarks/bench_estimators.py``, README)
-----------------------------------------------------------------------------------
+Which estimator to use (measured: ``benchmarks/bench_estimators.py``, docs/bench_estimators.md)
+---------------------------------------------------------------------------------------------
 - :func:`cf_regression` (empirical characteristic function, GLS regression) had the
   lowest RMSE of alpha (tied with McCulloch at small alpha) at every alpha in [0.6, 2]
-  and n in {1e3, 1e4, 1e5} (0.009-0.015 at n = 1e4), gives the scale too, was on par
+  and n in {1e3, 1e4, 1e5} (0.009-0.016 at n = 1e4), gives the scale too, was on par
   with ``scipy.stats.levy_stable.fit`` on the same samples, and was >= 600 x faster per
   column than that fit at n = 1e3 and >= 1e4 x at n = 1e4.
-- :func:`mcculloch` (quantiles) is within 25 % of it for alpha <= 1.4, worse near
+- :func:`mcculloch` (quantiles) is within 25 % of it for alpha <= 1.2, worse near
   alpha = 2, and about 3 x cheaper; it is the starting point of the regression.
-- :func:`mohammadi_alpha` (paper 000, eq. 15) is the estimator used by Simsekli et
-  al. (2019); scale-free and simple, but its RMSE is 1.4-6 x that of cf_regression (more
-  at alpha = 2). :func:`mohammadi_alpha_median` (median over block sizes) cuts it by up
-  to 40 %.
+- :func:`mohammadi_alpha` (paper 000, eq. 15, K1 ~ sqrt(n)) is the estimator used by
+  Simsekli et al. (2019); scale-free and simple, but its RMSE is 1.4-6 x that of
+  cf_regression (more at alpha = 2). :func:`mohammadi_alpha_median` (median over the
+  authors' block lengths 2..1000) cuts it by 25-60 % at n >= 1e4;
+  :func:`mohammadi_order_alpha` (quantiles of block sums, the authors'
+  ``alpha_estimator2`` idea) is close to the median at n >= 1e4 and ignores an atom.
 - :func:`hill_alpha` is shown for comparison: on stable data it is biased upward from
-  alpha ~ 1.4 (+0.14 at n = 1e3), +0.84 at alpha = 1.8 (n = 1e4), because the power
-  tail starts far out.
+  alpha ~ 1.5 (+0.25 at n = 1e3), +0.84 at alpha = 1.8 (n = 1e4), because the power
+  tail starts far out; :func:`hill_curve` / :func:`hill_plot` show it against k.
+
+Every estimator takes ``zeros="drop"`` (default: exact zeros, an atom at 0 such as ReLU
+gradient noise, are left out with an :class:`AtomWarning`; :func:`atom_fraction` reports
+the atom) or ``"keep"``; the block-sum ones take ``clip`` (default True: alpha <= 2).
+:func:`alpha_ci` gives any of them a confidence interval (asymptotic or bootstrap,
+coverage measured).
 """
 from __future__ import annotations
 
@@ -433,7 +441,8 @@ AUTHORS_BLOCK_SIZES = (2, 5, 10, 20, 50, 100, 500, 1000)
 
 #: Fewest blocks K2 for a block length to enter the median over block lengths. A
 #: median ingredient from fewer blocks is noise: at n = 1e3, dropping K1 = 500 (2 blocks)
-#: lowered the RMSE by 3-9 % (``benchmarks/bench_estimators.py --blocks``).
+#: lowered the RMSE by 2-8 % (paired z = 1.0-4.0; ``benchmarks/bench_estimators.py
+#: --blocks``, docs/bench_estimators.md); at n >= 1e4 it changes nothing.
 MIN_BLOCKS = 10
 
 BLOCK_SIZE_RULES = ("authors", "powers")
@@ -661,11 +670,12 @@ def mohammadi_alpha_median(x, axis: int = 0, block_sizes="authors", clip: bool =
     ``block_sizes="authors"`` (default): K1 in (2, 5, 10, 20, 50, 100, 500, 1000) with at
     least ``MIN_BLOCKS`` = 10 blocks, as in the authors' code (Simsekli et al.'s
     heavy-tail experiments; they keep every K1 <= n). It had a lower RMSE than
-    ``"powers"`` (K1 ~ n^0.3 .. n^0.7) at every alpha in [0.6, 2] and n in {1e3, 1e4,
-    1e5}: by 20-30 % at n = 1e4 and 40-50 % at n = 1e5 (paired comparison in
-    ``benchmarks/bench_estimators.py --blocks``, README). Short blocks carry more
-    blocks, and for exactly stable data eq. 15 has no bias at any K1. ``clip`` and
-    ``zeros`` as in :func:`mohammadi_alpha`.
+    ``"powers"`` (K1 ~ n^0.3 .. n^0.7, levydyn's former default) on the same samples at
+    every alpha in [0.6, 2] and n in {1e3, 1e4, 1e5}: by 16-29 % at n = 1e4 (paired
+    z = 2.1-7.1) and 32-52 % at n = 1e5 (z = 5.0-8.8); at n = 1e3 by 0-19 % (z = 0.1-5.1)
+    (``benchmarks/bench_estimators.py --blocks``, docs/bench_estimators.md). Short blocks
+    mean more blocks, and for exactly stable data eq. 15 has no bias at any K1.
+    ``clip`` and ``zeros`` as in :func:`mohammadi_alpha`.
     """
     a, one_d = _as_columns(x, axis)
     clip = _check_flag(clip, "clip")
