@@ -362,11 +362,15 @@ def tail_report(res: FixedKResult, A, lyapunov_steps: int | None = None,
     steps = max(4000, res.iterations) if lyapunov_steps is None else lyapunov_steps
     rho, lo, hi = dataset_lyapunov(A, res.eta, res.batch, steps=steps, n_vectors=n_vectors,
                                    sampling=res.sampling, seed=res.seed)
-    finite = bool(np.all(np.isfinite(res.x_last)) and np.all(np.isfinite(res.x_avg)))
     with np.errstate(over="ignore", invalid="ignore"):
         memory = float(math.exp(min(rho * max(res.k_avg, 1), 700.0)))
         nl = np.linalg.norm(res.x_last - res.x_hat, axis=1)
         ns = np.linalg.norm(res.x_start - res.x_hat, axis=1)
+        na = np.linalg.norm(res.x_avg - res.x_hat, axis=1)
+        # finite and far from overflow: block sums of up to 1000 norms must stay finite
+        finite = bool(np.all(np.isfinite(nl)) and np.all(np.isfinite(ns))
+                      and np.all(np.isfinite(na))
+                      and max(nl.max(), na.max()) < 1e300 / max(1000, nl.size))
         spread = float(np.median(nl) / np.median(ns)) if finite else float("nan")
     naive_avg = _multivariate_median(res.x_avg - res.x_hat) if finite else float("nan")
     naive_last = _multivariate_median(res.x_last - res.x_hat) if finite else float("nan")
@@ -381,7 +385,7 @@ def tail_report(res: FixedKResult, A, lyapunov_steps: int | None = None,
         hill = (float("nan"),) * 3
     if not finite or hi >= 0:
         status = "diverges"
-        reason = ("iterates not finite" if not finite else
+        reason = ("iterates overflow (not finite)" if not finite else
                   f"rho = {rho:.3g} per step, 95% CI [{lo:.3g}, {hi:.3g}] reaches 0: no "
                   "stationary law")
     elif memory > MEMORY_MAX or not (1 / SPREAD_TOLERANCE <= spread <= SPREAD_TOLERANCE):
