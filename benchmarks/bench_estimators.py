@@ -61,6 +61,12 @@ PAIRED = {
         lambda x: est.mohammadi_alpha_median(x, block_sizes=est.median_block_sizes(
             x.shape[0], "authors", min_blocks=2)),
         lambda x: est.mohammadi_alpha_median(x)),
+    "order statistic: K1 = 10 (default) vs K1 ~ sqrt(n), p = 0.75": (
+        lambda x: est.mohammadi_order_alpha(x, K1=est._block_sizes(x.shape[0])[0]),
+        lambda x: est.mohammadi_order_alpha(x)),
+    "order statistic: p = 0.75 (default) vs p = 0.5, K1 = 10": (
+        lambda x: est.mohammadi_order_alpha(x, p=0.5),
+        lambda x: est.mohammadi_order_alpha(x)),
     "eq. 15: clip=False vs clip at 2": (
         lambda x: est.mohammadi_alpha(x),
         lambda x: est.mohammadi_alpha(x, clip=False)),
