@@ -148,16 +148,16 @@ def _plot_dataset(path, rows):
 
     fig = Figure(figsize=(7.5, 4.5))
     ax = fig.subplots()
-    marks = {"ok": ("o", "tab:blue"), "not stationary": ("s", "tab:orange"),
-             "diverges": ("x", "tab:red")}
-    for b in sorted({r["batch"] for r in rows}):
-        for status, (mk, col) in marks.items():
+    colors = {"ok": "tab:blue", "not stationary": "tab:orange", "diverges": "tab:red"}
+    markers = "osD^v<>p*h"
+    for i, b in enumerate(sorted({r["batch"] for r in rows})):
+        for status, col in colors.items():
             pts = [r for r in rows if r["batch"] == b and r["status"] == status]
             if pts:
                 ax.plot([r["ratio"] for r in pts],
                         [min(r["naive_avg"], 10.0) if math.isfinite(r["naive_avg"]) else np.nan
-                         for r in pts], mk, color=col, mfc="none" if b > 1 else col,
-                        label=f"b={b}: {status}")
+                         for r in pts], markers[i % len(markers)], color=col, mfc="none",
+                        ms=7, label=f"b={b}: {status}")
     ax.axhline(2.0, color="grey", ls="--", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("eta / b")
