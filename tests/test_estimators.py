@@ -490,3 +490,21 @@ def test_new_bad_input_raises_one_line_value_error(call, match):
     with pytest.raises(ValueError, match=match) as info:
         call()
     assert "\n" not in str(info.value)
+
+
+def test_median_matches_a_direct_implementation_of_the_authors_recipe():
+    """The authors' recipe, written out here: for each block length m, eq. 15 on the first
+    m * (n // m) samples, alpha = 1 / diff, then the median of the alphas. With an odd number
+    of block lengths the median of alpha and the inverse of the median of 1/alpha (levydyn)
+    are the same number."""
+    x = sas_rvs(1.4, 5000, seed=95)
+    ks = [2, 5, 10, 20, 50]
+    alphas = []
+    for m in ks:
+        k2 = x.size // m
+        xs = x[:m * k2]
+        y = xs.reshape(k2, m).sum(axis=1)
+        diff = (np.log(np.abs(y)).mean() - np.log(np.abs(xs)).mean()) / math.log(m)
+        alphas.append(1.0 / diff)
+    got = est.mohammadi_alpha_median(x, block_sizes=ks, clip=False)
+    assert got == pytest.approx(float(np.median(alphas)), rel=1e-12)
