@@ -138,7 +138,7 @@ def _ci_text(r, j=None) -> str:
 @click.option("--block-sizes", type=click.Choice(est.BLOCK_SIZE_RULES), default="authors",
               show_default=True, help="Block lengths of --method mohammadi-median.")
 @click.option("--clip/--no-clip", default=True, show_default=True,
-              help="Clip the block-sum estimators at alpha <= 2.")
+              help="Clip the block-sum estimators (and the pooled alphas) at alpha <= 2.")
 @click.option("--ci-level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.95, show_default=True, help="Confidence level of the intervals.")
 @click.option("--n-boot", type=click.IntRange(min=20), default=200, show_default=True,
@@ -222,15 +222,15 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
                                    zeros=zeros, **options)
         live = np.isfinite(alpha) & np.isfinite(scale) & (scale > 0)
         flat = x.reshape(-1)                       # sample by sample: paper 000's order
-        pooled = est.alpha_ci(flat, method="mohammadi", level=ci_level, zeros=zeros)
+        pooled = est.alpha_ci(flat, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
         pooled_keep = None
         if zeros == "drop" and np.any(flat == 0.0):
-            pooled_keep = est.mohammadi_alpha(flat, zeros="keep")
+            pooled_keep = est.mohammadi_alpha(flat, zeros="keep", clip=clip)
         std = multi = None
         if live.any() and d > 1:
             z = (x[:, live] / scale[live]).reshape(-1)
-            std = est.alpha_ci(z, method="mohammadi", level=ci_level, zeros=zeros)
-            multi = float(est.mohammadi_alpha_multivariate(x[:, live], zeros=zeros))
+            std = est.alpha_ci(z, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
+            multi = float(est.mohammadi_alpha_multivariate(x[:, live], zeros=zeros, clip=clip))
         gauss = est.shapiro_gaussian_fraction(x, level=level)
         be = est.berry_esseen_bound(x, batch_size) if batch_size else None
         fits = []

@@ -158,3 +158,20 @@ def test_single_sample_ci_and_hill_plot(files, tmp_path):
     assert "alpha (mohammadi-median) = " in res.output and "95% CI [" in res.output
     assert "alpha (paper 000 eq. 15, K1 = " in res.output
     assert png.stat().st_size > 1000
+
+
+def test_no_clip_and_keep_zeros_options(files, tmp_path):
+    """Gaussian data, eq. 15 per coordinate: unclipped, some of 40 estimates exceed 2 (sd of
+    each ~0.2 at n = 2000, so P(none of 40 > 2) is tiny); clipped, none does."""
+    js = tmp_path / "c.json"
+    res = _run(files / "g4.npy", "--method", "mohammadi", "--no-clip", "--fit-columns", "0",
+               "--json", js)
+    assert res.exit_code == 0, res.output
+    assert max(json.loads(js.read_text())["alpha"]) > 2.0
+    res = _run(files / "g4.npy", "--method", "mohammadi", "--fit-columns", "0", "--json", js)
+    assert max(json.loads(js.read_text())["alpha"]) <= 2.0
+    res = _run(files / "zeros.npy", "--zeros", "keep", "--method", "mohammadi",
+               "--fit-columns", "0", "--json", js)
+    assert res.exit_code == 0, res.output
+    assert "kept in the estimates" in res.output
+    assert np.median(json.loads(js.read_text())["alpha"]) < 1.2
