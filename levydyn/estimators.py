@@ -720,10 +720,12 @@ def mohammadi_order_alpha(x, axis: int = 0, K1: int | None = None, p: float = OR
     Mohammadpour & Ogata 2015). Scale-free, insensitive to the far tail and to an atom's
     log(0) (for p above the atom's weight). ``K1``: block length, default
     ``min(ORDER_K1 = 10, n // MIN_BLOCKS)`` (at least 2); ``p``: quantile level in (0, 1),
-    default ``ORDER_P = 0.75``. Both chosen by RMSE on SaS data (300 repetitions at n =
-    1e3 and 1e4, alpha in 0.8..2): K1 = 10 beat the sqrt rule by 10-40 %; p = 0.75 beat
-    p = 0.5 by 15-25 % for alpha >= 1.5 and lost 5-25 % below 1.2; 0.25 and 0.9 were worse.
-    ``clip``, ``zeros``: as :func:`mohammadi_alpha`.
+    default ``ORDER_P = 0.75``. Both chosen by RMSE on SaS data, paired on the same
+    samples (300 repetitions, alpha in 0.8..2; ``benchmarks/bench_estimators.py --blocks``,
+    docs/bench_estimators_blocks.md): K1 = 10 beat the sqrt rule by 37-46 % at n = 1e4
+    (z = 4.7-7.9) and 8-24 % at n = 1e3 for alpha < 2; p = 0.75 beat p = 0.5 by 18-29 %
+    for alpha >= 1.5 at n = 1e4 and lost 10-29 % at alpha <= 1.2 (gradient noise is
+    mostly measured in 1.2..2). ``clip``, ``zeros``: as :func:`mohammadi_alpha`.
     """
     a, one_d = _as_columns(x, axis)
     clip = _check_flag(clip, "clip")
