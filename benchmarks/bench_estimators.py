@@ -31,6 +31,7 @@ atom at 0 with ``zeros="keep"`` and ``"drop"``.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import warnings
@@ -302,7 +303,7 @@ def markdown_extra(paired, coverage, zeros, zeros_setting, n_boot):
 def markdown(rows, scipy_rows, alphas, sizes, reps, wide, argv):
     lines = []
     names = list(ESTIMATORS)
-    lines.append(f"Command: `python benchmarks/bench_estimators.py {' '.join(argv)}`".rstrip())
+    lines.append(f"Command: `python benchmarks/bench_estimators.py {shlex.join(argv)}`".rstrip())
     lines.append("")
     lines.append(f"Accuracy of alpha_hat: `bias / RMSE` over {reps} repetitions of SaS(1) x {SCALE:g} "
                  "samples (levydyn.sas_rvs), each estimator called once on the (n, reps) array.")
