@@ -1158,7 +1158,9 @@ def alpha_ci(x, method: str = "mohammadi_median", axis: int = 0, level: float = 
     - ``"bootstrap"`` (any method): percentile interval over ``n_boot`` resamples with
       replacement, of samples, or of whole blocks for the block-sum estimators (see
       ``_boot_unit``), drawn from ``numpy.random.default_rng(seed)``. The samples must
-      be i.i.d.
+      be i.i.d. For ``mohammadi_median`` the unit is a block of its largest K1, so
+      there are only about ``MIN_BLOCKS`` = 10 units and its intervals run short:
+      prefer ``"auto"`` there.
     - ``"auto"`` (default): asymptotic for mohammadi, mohammadi_median and hill,
       bootstrap for the others: the choice with the better measured coverage.
 
