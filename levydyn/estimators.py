@@ -426,8 +426,8 @@ def _on_nonzero(a, zeros, core, n_out, min_n=MIN_SAMPLES, name="x", warn=True):
                f" (mean {100 * frac.mean():.3g}%); alpha is estimated on the nonzero samples"
                " (zeros='keep' includes them)")
         if short:
-            msg += f"; {short} column{'s' if short > 1 else ''} with fewer than {min_n} nonzero"\
-                   " samples give nan"
+            msg += (f"; {short} column{'s' if short > 1 else ''} with fewer than {min_n} nonzero"
+                    f" samples give{'' if short > 1 else 's'} nan")
         warnings.warn(msg, AtomWarning, stacklevel=3)
     return outs
 
