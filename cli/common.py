@@ -1,10 +1,18 @@
-"""Shared pieces of the command line: list parameter types, one-line errors, progress."""
+"""Shared pieces of the command line: one-line errors, output writing, the interrupted exit.
+
+Parameter types (numbers with constraints, lists, output files) live in :mod:`cli.types`.
+"""
 from __future__ import annotations
 
 import contextlib
-import json
+import sys
 
 import click
+
+from cli.types import FLOATS, FloatList  # noqa: F401  (re-exported for the commands)
+
+# exit status of a run stopped by Ctrl-C after it kept and wrote what finished (128 + SIGINT)
+EXIT_INTERRUPTED = 130
 
 
 class CliError(click.ClickException):
@@ -16,24 +24,14 @@ class CliError(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
-class FloatList(click.ParamType):
-    """Comma-separated numbers, e.g. ``1,2`` or ``0.5,0.2,0.1``."""
+class OutputError(click.ClickException):
+    """An output file could not be written (full disk, permissions changed during the
+    run): one line, exit status 1, no traceback, no partial file."""
 
-    name = "LIST"
+    exit_code = 1
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, (list, tuple)):
-            return [float(v) for v in value]
-        try:
-            out = [float(v) for v in str(value).split(",") if v.strip()]
-        except ValueError:
-            self.fail(f"expected comma-separated numbers, got {value!r}", param, ctx)
-        if not out:
-            self.fail(f"expected at least one number, got {value!r}", param, ctx)
-        return out
-
-
-FLOATS = FloatList()
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
 
 
 @contextlib.contextmanager
@@ -56,9 +54,52 @@ def need_nn_extra() -> None:
 
 
 def write_json(path, payload) -> None:
-    with open(path, "w") as fh:
-        json.dump(payload, fh, indent=2)
+    """Write ``payload`` atomically as JSON (non-finite numbers as ``"inf"``/``"-inf"``/
+    ``"nan"``, the package's one convention: :func:`levydyn.results.to_jsonable`)."""
+    from levydyn.results import dump_json
+
+    with output_errors(path):
+        dump_json(payload, path)
     click.echo(f"wrote {path}", err=True)
+
+
+def save_figure(fig, path, **kwargs) -> None:
+    """Write a matplotlib figure atomically (format from the extension)."""
+    from levydyn.output_files import atomic_savefig
+
+    with output_errors(path):
+        atomic_savefig(fig, path, **kwargs)
+
+
+@contextlib.contextmanager
+def output_errors(path):
+    """An ``OSError`` while writing ``path`` becomes one line (exit 1); the atomic
+    writers leave no partial file behind."""
+    try:
+        yield
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def schema_option(schema: dict):
+    """``--schema``: print the JSON schema of the command's ``--json`` file and exit."""
+    def show(ctx, param, value):
+        if value and not ctx.resilient_parsing:
+            import json
+
+            click.echo(json.dumps(schema, indent=2))
+            ctx.exit()
+
+    return click.option("--schema", is_flag=True, expose_value=False, is_eager=True,
+                        callback=show,
+                        help="Print the JSON schema of the --json file (non-finite numbers "
+                             "are the strings \"inf\", \"-inf\", \"nan\") and exit.")
+
+
+def exit_if_interrupted(interrupted: bool) -> None:
+    """After the finished part of an interrupted run is printed and written: exit 130."""
+    if interrupted:
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:

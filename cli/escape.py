@@ -5,18 +5,21 @@ global basin (a box, paper 004). JSON schema (``--json``): :data:`JSON_SCHEMA`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import click
 import numpy as np
 
-from cli.common import FLOATS, CliError, format_table, library_errors, write_json
-from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from cli.schedule import schedule_theory_kwargs
-from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule, simulate
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
+from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
+                       json_file)
+from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
+from levydyn.validation import POSITIVE
 from levydyn.results import to_jsonable
-from levydyn.theory import exit_interval, gaussian
-from levydyn.theory import schedules as sched_theory
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -44,45 +47,49 @@ JSON_SCHEMA = {
 BROWNIAN_BUDGET = 4e7
 
 
-def _levy_mean(potential, alpha, eps, dm, dp, sched):
+def _levy_mean(problem):
     """Small-noise Levy mean exit time (None where it does not apply, e.g. alpha = 2)."""
+    cf = closed_forms(problem)
     try:
-        kw = schedule_theory_kwargs(sched)
-        if potential == "quadratic" and not kw:
-            return exit_interval.mean_exit_time(alpha, eps, dm, dp)
-        n = 1 if potential == "quadratic" else 2
-        return sched_theory.mean_exit_time(alpha, eps, [dm] * n, [dp] * n, **kw)
+        return cf.value("mean_exit_time") if cf.kind == "levy" else None
     except ValueError:
         return None
 
 
-def _brownian_mean(curvature, dm, dp, eps):
-    """Exact Brownian (alpha = 2) mean exit time of the quadratic basin, constant schedule."""
+def _brownian_mean(problem):
+    """Exact Brownian (alpha = 2) mean exit time of the problem at alpha = 2 (None where no
+    closed form applies: Ackley, a schedule; inf where it overflows)."""
+    cf = closed_forms(dataclasses.replace(problem, alpha=2.0))
+    if cf.kind != "brownian":
+        return None
     try:
-        return gaussian.quadratic_mean_exit_time(curvature, dm, dp, eps)
+        return cf.value("mean_exit_time")
     except (ValueError, OverflowError, ZeroDivisionError):
         return math.inf
 
 
 @click.command("escape")
+@schema_option(JSON_SCHEMA)
 @click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
               show_default=True,
               help="quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box (-d-, d+)^2 "
                    "around its global minimum.")
-@click.option("--alpha", type=float, default=1.5, show_default=True,
+@click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 is Brownian noise.")
 @click.option("--widths", type=FLOATS, default=None,
               help="Distances d-,d+ from the minimum to the boundary [default 1,2; ackley 0.5,0.5].")
-@click.option("--eps", "eps_list", type=FLOATS, default="0.5,0.2,0.1,0.05", show_default=True,
+@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.5,0.2,0.1,0.05",
+              show_default=True,
               help="Noise levels eps to simulate.")
-@click.option("--curvature", type=float, default=None,
+@click.option("--curvature", type=POSITIVE_T, default=None,
               help="h in U(x) = h x^2 / 2 [default 1; quadratic only].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=int, default=2000, show_default=True, help="Paths per noise level.")
-@click.option("--dt", type=float, default=None,
+@click.option("--paths", type=Int(1, field="n_paths"), default=2000, show_default=True,
+              help="Paths per noise level.")
+@click.option("--dt", type=POSITIVE_T, default=None,
               help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the minimum)].")
-@click.option("--t-max", type=float, default=1e4, show_default=True,
+@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
               help="Horizon; paths still inside are censored.")
 @click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
               show_default=True,
@@ -90,13 +97,15 @@ def _brownian_mean(curvature, dm, dp, eps):
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")
-@click.option("--trajectories", "n_traj", type=int, default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Record this many sample paths at the smallest eps (Euler paths of the same "
                    "seed) and draw them next to the plot.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed; each row's stream is derived from it and the row's parameters.")
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write mean exit time vs eps (log-log, theory lines, 95% CIs) to this PNG.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--json", "json_path", type=json_file(),
               help="Write the results (with CIs) and the closed forms to this JSON file.")
 def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, method,
            gaussian, n_traj, seed, plot_path, json_path):
@@ -129,8 +138,6 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
         raise CliError("--gaussian needs --potential quadratic (the Brownian closed form is 1-D)")
     curvature = 1.0 if curvature is None else curvature
     dt = (0.002 if is_ackley else 0.01) if dt is None else dt
-    positive_int("n_paths", paths)
-    check_trajectories(n_traj)
     dm, dp = widths
     with library_errors():
         sched = parse_schedule(schedule)
@@ -141,20 +148,20 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
             pot = Quadratic([curvature])
             dom = Box.around([0.0], [dm], [dp])
         problems = [Problem(pot, alpha=alpha, eps=e, domain=dom, schedule=sched) for e in eps_list]
-        # validate the run parameters once, on a single path, before the long run
-        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed, method=method)
+    seeds = [row_seed(seed, prob, method, dt, t_max) for prob in problems]
+    check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method))
+               for prob, sd in zip(problems, seeds))
 
     brown_th = [None] * len(eps_list)
     if gaussian or alpha == 2.0:
-        if sched.is_constant and not is_ackley:
-            brown_th = [_brownian_mean(curvature, dm, dp, e) for e in eps_list]
+        brown_th = [_brownian_mean(p) for p in problems]
     brown_sim_ok = [gaussian and b is not None and math.isfinite(b) and b * paths / dt <= BROWNIAN_BUDGET
                     and b <= t_max / 20 and alpha != 2.0 for b in brown_th]
     total = paths * (len(problems) + sum(brown_sim_ok))
     results, brown = [], [None] * len(eps_list)
     with Runs(total) as runs:
         for k, prob in enumerate(problems):
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seed + k,
+            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seeds[k],
                                 method=method)
             if res is not None and res.n_paths:
                 results.append(res)
@@ -162,23 +169,28 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
                 break
             if brown_sim_ok[k]:
                 bp = Problem(pot, alpha=2.0, eps=eps_list[k], domain=dom, schedule=sched)
-                brown[k] = runs.simulate(bp, n_paths=paths, dt=dt, t_max=t_max, seed=seed + k,
+                brown[k] = runs.simulate(bp, n_paths=paths, dt=dt, t_max=t_max,
+                                         seed=row_seed(seed, bp, "euler", dt, t_max),
                                          method="euler")
                 if runs.interrupted:
                     break
+    interrupted = runs.interrupted
     if not results:
+        exit_if_interrupted(interrupted)
         raise click.Abort()
 
-    levy_th = [_levy_mean(potential, alpha, e, dm, dp, sched) for e in eps_list]
+    levy_th = [_levy_mean(p) for p in problems]
     if alpha == 2.0:
         theory_main = brown_th
     else:
         theory_main = levy_th
+    # exit side (quadratic) or axis (ackley) of the small-noise law: independent of eps
+    forms = closed_forms(problems[0])
     if is_ackley:
-        side_th = 0.5 if alpha < 2 else None
+        side_th = float(forms.value("exit_axis_probabilities")[0]) if forms.kind == "levy" else None
         side_name = "P(exit along x1)"
     else:
-        side_th = (exit_interval.side_probability(+1, alpha, 1.0, dm, dp) if alpha < 2 else None)
+        side_th = float(forms.value("exit_side_probabilities")[0, 1]) if forms.kind == "levy" else None
         side_name = "P(exit right)"
     rows, theory_json = [], []
     for k, res in enumerate(results):
@@ -213,37 +225,40 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
                       if skipped else ""))
 
     traj = None
-    if n_traj:
-        traj = _record(problems[len(results) - 1], results[-1], n_traj, dt, t_max, seed,
-                       len(results) - 1, method, theory_main[len(results) - 1])
+    if n_traj and not interrupted:
+        traj = _record(problems[len(results) - 1], results[-1], n_traj, dt, t_max,
+                       seeds[len(results) - 1], method, theory_main[len(results) - 1])
+        interrupted = interrupted or traj is None
         if traj is not None and not (plot_path or json_path):
             click.echo(f"sample paths at eps={eps_list[len(results) - 1]:g} (Euler, seed "
-                       f"{seed + len(results) - 1}):")
+                       f"{seeds[len(results) - 1]}):")
             click.echo(format_table(
                 ["path", "exit time", "exit point"],
                 [[str(i), fmt(traj.stop_time[i]) + ("" if traj.exited[i] else " (censored)"),
                   ", ".join(f"{v:.3g}" for v in traj.path(i)[1][-1])] for i in range(traj.n_paths)]))
 
     if plot_path:
-        _plot(plot_path, eps_list[:len(results)], results, levy_th if alpha < 2 else None,
-              brown, brown_th if (gaussian or alpha == 2.0) else None, alpha, potential, dm, dp,
-              curvature, sched, traj, dom, method)
+        with output_errors(plot_path):
+            _plot(plot_path, eps_list[:len(results)], results, levy_th if alpha < 2 else None,
+                  brown, brown_th if (gaussian or alpha == 2.0) else None, alpha, potential, dm,
+                  dp, curvature, sched, traj, dom, method, problems[0])
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "escape", "potential": potential,
-                   "interrupted": any(r.interrupted for r in results),
+                   "interrupted": interrupted,
                    "results": [r.to_dict() for r in results], "theory": theory_json}
         if gaussian:
             payload["brownian"] = [None if b is None else b.to_dict() for b in brown[:len(results)]]
         if traj is not None:
             payload["trajectories"] = traj.to_dict()
         write_json(json_path, to_jsonable(payload))
+    exit_if_interrupted(interrupted)
 
 
-def _record(problem, res, n, dt, t_max, seed, k, method, mean_th):
+def _record(problem, res, n, dt, t_max, seed, method, mean_th):
     """Sample paths of the last simulated eps (the same Euler paths as the table's when
     method=euler: they stop at the same exit times)."""
-    from levydyn.trajectories import record_paths
+    from levydyn.simulate import record_paths
 
     n = min(n, res.n_paths)
     if method == "euler":
@@ -252,23 +267,24 @@ def _record(problem, res, n, dt, t_max, seed, k, method, mean_th):
         guess = mean_th if mean_th is not None and math.isfinite(mean_th) else t_max
         horizon = min(t_max, 3 * guess, 2e5 * dt)
     try:
-        return record_paths(problem, n, dt=dt, t_max=max(horizon, dt), seed=seed + k,
+        return record_paths(problem, n, dt=dt, t_max=max(horizon, dt), seed=seed,
                             max_points=5000)
     except KeyboardInterrupt:
         return None
 
 
 def _plot(path, eps, results, levy_th, brown, brown_th, alpha, potential, dm, dp, curvature,
-          sched, traj, dom, method):
+          sched, traj, dom, method, problem):
     from levydyn import plots
 
     grid = np.geomspace(min(eps) / 1.5, max(eps) * 1.5, 60)
+    at = [dataclasses.replace(problem, eps=float(e)) for e in grid]
     lt = None
     if levy_th is not None and any(v is not None for v in levy_th):
-        lt = (grid, [_levy_mean(potential, alpha, e, dm, dp, sched) for e in grid])
+        lt = (grid, [_levy_mean(p) for p in at])
     bt = None
     if brown_th is not None and any(v is not None for v in brown_th):
-        bt = (grid, [_brownian_mean(curvature, dm, dp, e) for e in grid])
+        bt = (grid, [_brownian_mean(p) for p in at])
     shape = ("Ackley basin, box (-%g, %g)^2" % (dm, dp) if potential == "ackley"
              else "U = %g x^2/2 on (-%g, %g)" % (curvature, dm, dp))
     title = f"{shape}, schedule {sched}"

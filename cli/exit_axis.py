@@ -9,12 +9,15 @@ import math
 import click
 import numpy as np
 
-from cli.common import FLOATS, CliError, format_table, library_errors, write_json
-from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from cli.schedule import schedule_theory_kwargs
-from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule, simulate
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
+from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.types import (ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
+                       json_file)
+from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
+from levydyn.validation import ALPHA, POSITIVE
 from levydyn.results import to_jsonable
-from levydyn.theory import schedules as sched_theory
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -39,11 +42,13 @@ JSON_SCHEMA = {
 }
 
 
-def _theory(alpha, eps, dm, dp, kw):
+def _theory(problem):
     """``(P(exit along axis l), E tau)`` of the small-noise law, or ``(None, None)``."""
+    cf = closed_forms(problem)
+    if cf.kind != "levy":
+        return None, None
     try:
-        return (sched_theory.exit_axis_probabilities(alpha, eps, dm, dp, **kw),
-                sched_theory.mean_exit_time(alpha, eps, dm, dp, **kw))
+        return cf.value("exit_axis_probabilities"), cf.value("mean_exit_time")
     except ValueError:
         return None, None
 
@@ -55,39 +60,42 @@ def _broadcast(name, values, n):
 
 
 @click.command("exit-axis")
+@schema_option(JSON_SCHEMA)
 @click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
               show_default=True,
               help="quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: paper "
                    "004's 2-D Ackley experiment, alpha_1 = alpha_2 - delta.")
-@click.option("--alphas", type=FLOATS, default=None,
+@click.option("--alphas", type=FloatList(ALPHA, "alpha"), default=None,
               help="Tail index per axis [quadratic; default 1.2,1.8].")
-@click.option("--eps", type=FLOATS, default="0.1", show_default=True,
+@click.option("--eps", type=FloatList(POSITIVE, "eps"), default="0.1", show_default=True,
               help="Noise level (one, or one per axis for quadratic).")
 @click.option("--widths", type=FLOATS, default="1", show_default=True,
               help="Half-width of the box per axis, d-_l = d+_l (one, or one per axis) [quadratic].")
-@click.option("--curvature", type=FLOATS, default="1", show_default=True,
+@click.option("--curvature", type=FloatList(POSITIVE, "curvature"), default="1", show_default=True,
               help="Diagonal Hessian h_l (one, or one per axis) [quadratic].")
-@click.option("--alpha2", type=float, default=1.8, show_default=True,
+@click.option("--alpha2", type=ALPHA_T, default=1.8, show_default=True,
               help="alpha_2 of the Ackley experiment [ackley].")
 @click.option("--deltas", type=FLOATS, default=None,
               help="delta = alpha_2 - alpha_1 values [ackley; default 0,0.1,...,0.6].")
-@click.option("--radius", type=float, default=0.5, show_default=True,
+@click.option("--radius", type=FINITE_T, default=0.5, show_default=True,
               help="Half-width of the exit box (-r, r)^2 around the Ackley minimum [ackley].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=int, default=None,
+@click.option("--paths", type=Int(1, field="n_paths"), default=None,
               help="Paths per run [default 2000; ackley 500 per delta].")
-@click.option("--dt", type=float, default=None, help="Time step [default 0.01; ackley 0.005].")
-@click.option("--t-max", type=float, default=1e4, show_default=True,
+@click.option("--dt", type=POSITIVE_T, default=None, help="Time step [default 0.01; ackley 0.005].")
+@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
               help="Horizon; paths still inside are censored.")
 @click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
               show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--trajectories", "n_traj", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed; each row's stream is derived from it and the row's parameters.")
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths in the (x1, x2) plane in the plot.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to this PNG.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+@click.option("--json", "json_path", type=json_file(),
               help="Write results and closed forms to this JSON file.")
 def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius, schedule, paths,
               dt, t_max, method, seed, n_traj, plot_path, json_path):
@@ -136,8 +144,6 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
         alpha_sets = [list(alphas)]
         paths = 2000 if paths is None else paths
         dt = 0.01 if dt is None else dt
-    positive_int("n_paths", paths)
-    check_trajectories(n_traj)
     with library_errors():
         sched = parse_schedule(schedule)
         if is_ackley:
@@ -148,20 +154,23 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
             dom = Box.around(np.zeros(len(dm)), dm, dm)
         problems = [Problem(pot, alpha=a, eps=eps_v, domain=dom, schedule=sched)
                     for a in alpha_sets]
-        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed, method=method)
-    kw = schedule_theory_kwargs(sched)
-    theory = [_theory(a, eps_v, dm, dm, kw) for a in alpha_sets]
+    seeds = [row_seed(seed, prob, method, dt, t_max) for prob in problems]
+    check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method))
+               for prob, sd in zip(problems, seeds))
+    theory = [_theory(p) for p in problems]
 
     results = []
     with Runs(paths * len(problems)) as runs:
         for k, prob in enumerate(problems):
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seed + k,
+            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seeds[k],
                                 method=method)
             if res is not None and res.n_paths:
                 results.append(res)
             if runs.interrupted:
                 break
+    interrupted = runs.interrupted
     if not results:
+        exit_if_interrupted(interrupted)
         raise click.Abort()
 
     runs_json = []
@@ -202,8 +211,8 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
                "(d-_l^-alpha_l + d+_l^-alpha_l) / alpha_l (paper 004, small-noise limit)")
 
     traj = None
-    if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+    if n_traj and plot_path and not interrupted:
+        from levydyn.simulate import record_paths
 
         k = len(results) - 1
         n_tr = min(n_traj, results[k].n_paths)
@@ -213,31 +222,34 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
             m_th = theory[k][1]
             horizon = min(t_max, 3 * m_th if m_th else t_max, 2e5 * dt)
         try:
-            traj = record_paths(problems[k], n_tr, dt=dt, t_max=max(horizon, dt), seed=seed + k,
+            traj = record_paths(problems[k], n_tr, dt=dt, t_max=max(horizon, dt), seed=seeds[k],
                                 max_points=20000)
         except KeyboardInterrupt:
-            traj = None
+            traj, interrupted = None, True
     if plot_path:
-        _plot(plot_path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha2, sched,
-              traj, dom)
+        with output_errors(plot_path):
+            _plot(plot_path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha2,
+                  sched, traj, dom, problems[0])
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "exit-axis", "potential": potential,
-                   "interrupted": any(r.interrupted for r in results), "runs": runs_json}
+                   "interrupted": interrupted, "runs": runs_json}
         if traj is not None:
             payload["trajectories"] = traj.to_dict()
         write_json(json_path, to_jsonable(payload))
+    exit_if_interrupted(interrupted)
 
 
 def _plot(path, is_ackley, results, theory, alpha_sets, deltas, eps_v, dm, alpha2, sched, traj,
-          dom):
+          dom, problem):
+    import dataclasses
+
     from levydyn import plots
 
-    kw = schedule_theory_kwargs(sched)
     if is_ackley:
         d = np.asarray(deltas[:len(results)], dtype=float)
         grid = np.linspace(min(d.min(), 0.0), d.max(), 80)
-        th = [_theory([alpha2 - g, alpha2], eps_v, dm, dm, kw)[0] for g in grid]
+        th = [_theory(dataclasses.replace(problem, alpha=[alpha2 - g, alpha2]))[0] for g in grid]
         ok = [t is not None for t in th]
         series = [{"label": f"eps = {eps_v[0]:g}", "x": d,
                    "estimates": [r.axis_probability(0) for r in results],

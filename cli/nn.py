@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from cli.common import format_table, library_errors, need_nn_extra
+from cli.types import OutputFile, image_file, json_file
 
 
 class IntList(click.ParamType):
@@ -74,9 +75,9 @@ def nn():
 
 @nn.command("train")
 @_common
-@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None,
+@click.option("--checkpoint", type=OutputFile(None, "checkpoint"), default=None,
               help="atomic checkpoint file; rerunning resumes from it")
-@click.option("--out", type=click.Path(dir_okay=False), default="weights.pt", show_default=True,
+@click.option("--out", type=OutputFile(None, "out"), default="weights.pt", show_default=True,
               help="trained weights (+ spec, config, history)")
 @click.option("-v", "--verbose", is_flag=True)
 def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
@@ -154,15 +155,15 @@ def _print_stats(st) -> None:
               help="random parameters for the Gauss/SaS fit errors (0: skip)")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Shapiro-Wilk level")
-@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False), default=None,
               help="measure these trained weights (from `levydyn nn train`) instead of training")
 @click.option("--workdir", type=click.Path(file_okay=False), default=".levydyn-nn",
               show_default=True, help="checkpoints and finished parts; a rerun resumes")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", type=image_file(), default=None,
               help="histogram of alpha_i per layer and batch size (PNG)")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--json", "json_path", type=json_file(), default=None,
               help="report: provenance and every batch size's summaries")
-@click.option("--profile", type=click.Path(dir_okay=False), default=None,
+@click.option("--profile", type=OutputFile((".json", ".npz"), "profile"), default=None,
               help="noise profile(s) PATH.json|.npz; written as PATH_b<B>.<ext> per batch size")
 @click.option("-v", "--verbose", is_flag=True)
 def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
@@ -175,9 +176,6 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
     from nn_bridge.measure import MeasureConfig, run_measurement
     from nn_bridge.profile import save_profile
 
-    if profile is not None and Path(profile).suffix.lower() not in (".json", ".npz"):
-        raise click.BadParameter(f"{profile!r}: must end in .json or .npz",
-                                 param_hint="'--profile'")
     with library_errors():
         dev = resolve_device(device)
         cfg = MeasureConfig(batch_sizes=tuple(batch_sizes), n_minibatches=minibatches,

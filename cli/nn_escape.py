@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from cli.common import FLOATS, CliError, format_table, library_errors, need_nn_extra
+from cli.types import OutputFile, json_file
 
 _MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch")
 
@@ -86,10 +87,10 @@ def _study_options(f):
         click.option("--quick", is_flag=True, help="seconds-long smoke version (tests)"),
         click.option("--workdir", type=click.Path(file_okay=False), default=".levydyn-nn",
                      show_default=True, help="checkpoints and finished parts; reruns resume"),
-        click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None),
-        click.option("--basin-out", type=click.Path(dir_okay=False), default=None,
+        click.option("--json", "json_path", type=json_file(), default=None),
+        click.option("--basin-out", type=OutputFile(None, "basin_out"), default=None,
                      help="write w*, curvature (.npz) for `levydyn nn predict`"),
-        click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
+        click.option("--profile-out", type=OutputFile(None, "profile_out"), default=None,
                      help="noise profiles PATH.json|.npz, written as PATH_b<B>.<ext>"),
         click.option("-q", "--quiet", is_flag=True, help="no progress lines on stderr"),
     ]

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import click
 
-from cli.common import CliError, library_errors
+from cli.common import library_errors
 from levydyn import simulate
+from levydyn.run_limits import check_run
+from levydyn.seeding import run_seed
+
+
+def row_seed(seed: int, problem, method: str, dt: float, t_max: float) -> int:
+    """The seed of one table row: derived from the base seed and what the row simulates
+    (:func:`levydyn.seeding.run_seed`, the rule ``levydyn sweep`` uses for its cells)."""
+    return run_seed(seed, problem, method=str(method), dt=float(dt), t_max=float(t_max))
+
+
+def check_runs(runs) -> None:
+    """Check every ``(problem, simulate kwargs)`` a command is about to run, in plain
+    Python, before the first one compiles (one-line error, exit 2)."""
+    with library_errors():
+        for problem, kwargs in runs:
+            check_run(problem, **kwargs)
 
 
 class Runs:
@@ -26,7 +43,7 @@ class Runs:
 
     def __enter__(self):
         self._bar = click.progressbar(length=self.total, label=self.label,
-                                      file=click.get_text_stream("stderr"))
+                                      file=sys.stderr)
         self._bar.__enter__()
         return self
 
@@ -72,15 +89,3 @@ def fmt_est(e) -> str:
     if e is None:
         return "-"
     return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
-
-
-def positive_int(name: str, value: int) -> int:
-    if value < 1:
-        raise CliError(f"{name} must be a positive integer, got {name}={value}")
-    return value
-
-
-def check_trajectories(n: int) -> int:
-    if not 0 <= n <= 50:
-        raise CliError(f"--trajectories must lie in 0..50 (paths drawn), got {n}")
-    return n

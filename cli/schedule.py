@@ -11,11 +11,15 @@ import math
 import click
 import numpy as np
 
-from cli.common import FLOATS, CliError, format_table, library_errors, write_json
-from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from levydyn import Box, Constant, MultiStep, Power, Problem, Quadratic, parse_schedule, simulate
+from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
+from cli.runs import Runs, check_runs, fmt, fmt_est
+from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, SEED, Int, image_file,
+                       json_file)
+from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
-from levydyn.theory import schedules as theory
+from levydyn.theory import closed_forms
+from levydyn.theory.schedules import schedule_kwargs as schedule_theory_kwargs  # noqa: F401 (public name)
 
 JSON_SCHEMA = {
     "type": "object",
@@ -39,19 +43,14 @@ JSON_SCHEMA = {
 }
 
 
-def schedule_theory_kwargs(schedule) -> dict:
-    """Keyword arguments of :mod:`levydyn.theory.schedules` for a schedule object."""
-    if isinstance(schedule, Power):
-        return {"gamma": schedule.gamma, "t0": schedule.t0}
-    if isinstance(schedule, MultiStep):
-        return {"milestones": list(schedule.milestones), "values": list(schedule.values)}
-    return {}
-
-
-def _theory(fn, *args, **kwargs):
-    """A closed form, or None where it does not apply (alpha = 2: no large jumps)."""
+def _theory(forms, quantity, *args):
+    """A Levy closed form of the problem (a curve evaluated at ``args``), or None where it
+    does not apply (alpha = 2: no large jumps) or cannot be evaluated."""
+    if forms.kind != "levy" or quantity not in forms:
+        return None
     try:
-        return fn(*args, **kwargs)
+        value = forms.value(quantity)
+        return value(*args) if args else value
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
 
@@ -70,33 +69,37 @@ def _parse_schedules(gamma, t0, extra):
 
 
 @click.command("schedule")
-@click.option("--alpha", type=float, default=1.5, show_default=True, help="Tail index in (0, 2).")
-@click.option("--eps", type=float, default=0.1, show_default=True, help="Noise level eps.")
+@schema_option(JSON_SCHEMA)
+@click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True, help="Tail index in (0, 2).")
+@click.option("--eps", type=POSITIVE_T, default=0.1, show_default=True, help="Noise level eps.")
 @click.option("--widths", type=FLOATS, default="1,2", show_default=True,
               help="Distances d-,d+ from the minimum of U = h x^2/2 to the exit points.")
-@click.option("--curvature", type=float, default=1.0, show_default=True, help="h in U = h x^2 / 2.")
+@click.option("--curvature", type=POSITIVE_T, default=1.0, show_default=True,
+              help="h in U = h x^2 / 2.")
 @click.option("--gamma", type=float, default=0.5, show_default=True,
               help="Power schedule s_t = (t + t0)^(gamma - 1), gamma in (0, 1]; 1 = no power run.")
-@click.option("--t0", type=float, default=1.0, show_default=True,
+@click.option("--t0", type=NONNEGATIVE_T, default=1.0, show_default=True,
               help="Offset of the power schedule (0 = paper 004's t^(gamma-1), infinite at t=0).")
 @click.option("--schedule", "extra", multiple=True, metavar="SPEC",
               help="Extra schedule to compare (repeatable): power:GAMMA[:T0] | multistep:T1,T2:F1,F2.")
 @click.option("--u", "u_list", type=FLOATS, default=None,
               help="Times u at which to report P(sigma > u) [default: the constant schedule's "
                    "theoretical mean exit time].")
-@click.option("--paths", type=int, default=1000, show_default=True, help="Paths per schedule.")
-@click.option("--dt", type=float, default=0.01, show_default=True, help="Time step.")
-@click.option("--t-max", type=float, default=None,
+@click.option("--paths", type=Int(1, field="n_paths"), default=1000, show_default=True,
+              help="Paths per schedule.")
+@click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
+@click.option("--t-max", type=POSITIVE_T, default=None,
               help="Horizon [default: 1.5 x the theoretical 99.9% quantile of the slowest schedule].")
 @click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
               show_default=True, help="Solver (jump_adapted for small eps).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed; every schedule uses the same per-path streams.")
-@click.option("--trajectories", "n_traj", type=int, default=0, show_default=True,
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths per schedule (same seed) in the plot.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write schedules and survival curves (with theory) to this PNG.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+@click.option("--json", "json_path", type=json_file(),
               help="Write results, survival curves and theory to this JSON file.")
 def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt, t_max, method,
              seed, n_traj, plot_path, json_path):
@@ -118,8 +121,6 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
     """
     if len(widths) != 2:
         raise CliError(f"--widths needs two numbers d-,d+, got {widths}")
-    positive_int("n_paths", paths)
-    check_trajectories(n_traj)
     scheds = _parse_schedules(gamma, t0, extra)
     box = None
     with library_errors():
@@ -127,10 +128,10 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
         problems = [Problem(Quadratic([curvature]), alpha=alpha, eps=eps, domain=box, schedule=s)
                     for s in scheds]
     dm, dp = widths
-    th = [schedule_theory_kwargs(s) for s in scheds]
-    means = [_theory(theory.mean_exit_time, alpha, eps, dm, dp, **kw) for kw in th]
+    th = [closed_forms(p) for p in problems]
+    means = [_theory(cf, "mean_exit_time") for cf in th]
     if t_max is None:
-        q = [_theory(theory.exit_time_quantile, 0.999, alpha, eps, dm, dp, **kw) for kw in th]
+        q = [_theory(cf, "exit_time_quantile", 0.999) for cf in th]
         q = [v for v in q if v is not None and math.isfinite(v)]
         t_max = 1.5 * max(q) if q else 1e4
         t_max = float(f"{t_max:.2g}")
@@ -138,8 +139,8 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
         u_list = [float(f"{means[0]:.3g}")] if means[0] is not None else [t_max / 10]
     if any(not (u >= 0) or u > t_max for u in u_list):
         raise CliError(f"--u must lie in [0, t_max={t_max:g}], got u={u_list}")
-    with library_errors():
-        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed, method=method)
+    check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=seed, method=method))
+               for prob in problems)
 
     results = []
     with Runs(paths * len(problems)) as runs:
@@ -149,17 +150,19 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
                 results.append(res)
             if runs.interrupted:
                 break
+    interrupted = runs.interrupted
     if not results:
+        exit_if_interrupted(interrupted)
         raise click.Abort()
 
     rows, runs_json, curves = [], [], []
     grid = np.linspace(0.0, t_max, 400)
-    for s, kw, mean_th, res in zip(scheds, th, means, results):
+    for s, cf, mean_th, res in zip(scheds, th, means, results):
         sv_u = res.survival(np.asarray(u_list))
-        th_u = _theory(theory.survival, np.asarray(u_list), alpha, eps, dm, dp, **kw)
-        med_th = _theory(theory.median_exit_time, alpha, eps, dm, dp, **kw)
+        th_u = _theory(cf, "survival", np.asarray(u_list))
+        med_th = _theory(cf, "median_exit_time")
         curve = res.survival(grid)
-        th_curve = _theory(theory.survival, grid, alpha, eps, dm, dp, **kw)
+        th_curve = _theory(cf, "survival", grid)
         row = [str(s), str(res.n_paths), fmt_est(res.mean_exit_time()), fmt(mean_th),
                fmt(res.median_exit_time()), fmt(med_th)]
         for k in range(len(u_list)):
@@ -189,8 +192,8 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
                "(d-^-alpha + d+^-alpha) / alpha (paper 004; levydyn.theory.schedules)")
 
     traj = None
-    if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+    if n_traj and plot_path and not interrupted:
+        from levydyn.simulate import record_paths
 
         horizon = min(t_max, 4 * max(v for v in means if v is not None) if any(means) else t_max)
         try:
@@ -198,17 +201,19 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
                                           max_points=4000))
                     for s, p in zip(scheds, problems)]
         except KeyboardInterrupt:
-            traj = None
+            traj, interrupted = None, True
     if plot_path:
-        _plot(plot_path, scheds, curves, t_max, alpha, eps, dm, dp, traj, box)
+        with output_errors(plot_path):
+            _plot(plot_path, scheds, curves, t_max, alpha, eps, dm, dp, traj, box)
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "schedule",
                    "problem": {"alpha": alpha, "eps": eps, "d_minus": dm, "d_plus": dp,
                                "curvature": curvature},
-                   "u": list(u_list), "interrupted": any(r.interrupted for r in results),
+                   "u": list(u_list), "interrupted": interrupted,
                    "runs": runs_json}
         write_json(json_path, to_jsonable(payload))
+    exit_if_interrupted(interrupted)
 
 
 def _plot(path, scheds, curves, t_max, alpha, eps, dm, dp, traj, box):

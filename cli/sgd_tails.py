@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
-from dataclasses import asdict
 
 import click
 import numpy as np
 
-from cli.common import FLOATS, CliError, format_table, library_errors, write_json
+from cli.common import (FLOATS, CliError, exit_if_interrupted, format_table, library_errors,
+                        save_figure, write_json)
+from cli.types import POSITIVE_T, SEED, Int, image_file, json_file
 from levydyn import sgd_tails as st
-from levydyn.results import Estimate
+from levydyn.results import to_jsonable
+from levydyn.seeding import derive_seed
 
 
 class EtaGrid(click.ParamType):
@@ -55,21 +56,6 @@ def _fmt(x: float) -> str:
     if math.isinf(x):
         return f"> {st.S_MAX:g}"
     return f"{x:.4g}"
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Estimate):
-        return _jsonable(asdict(obj))
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def _theory_curve(b: int, d: int, sigma: float):
@@ -119,7 +105,7 @@ def _plot(path, rows, curves, crit, sigma):
                  fontsize=9)
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path, dpi=130)
     plt.close(fig)
     click.echo(f"wrote {path}", err=True)
 
@@ -166,7 +152,7 @@ def _plot_dataset(path, rows):
                  "run supports", fontsize=8)
     ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path, dpi=130)
     click.echo(f"wrote {path}", err=True)
 
 
@@ -181,13 +167,15 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
     err = sys.stderr
     settings = [(b, e) for b in batches for e in etas]
     with click.progressbar(settings, label="sgd-tails (data set)", file=err) as bar:
-        for k, (b, eta) in enumerate(bar):
+        for b, eta in bar:
             with library_errors():
+                row_seed = derive_seed(seed, {"command": "sgd-tails", "mode": "dataset",
+                                              "eta": eta, "batch": b})
                 res = sd.run_fixed_k(A, y, eta, b, iterations=iterations, n_chains=chains,
                                      x0_scale=x0_scale, avg_from=avg_from, sampling=sampling,
-                                     seed=seed + k)
+                                     seed=row_seed)
                 rep = sd.tail_report(res, A)
-            rows.append({"batch": b, "eta": eta, "ratio": eta / b, "seed": seed + k,
+            rows.append({"batch": b, "eta": eta, "ratio": eta / b, "seed": row_seed,
                          "status": rep.status, "reason": rep.reason, "rho": rep.rho,
                          "rho_ci": list(rep.rho_ci), "x0_memory": rep.memory,
                          "spread_ratio": rep.spread_ratio, "naive_avg": rep.naive_avg,
@@ -197,7 +185,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
     click.echo(f"SGD on {source}: n = {n} rows x d = {d}; K = {iterations} steps from x0 ~ "
                f"N(0, {x0_scale:g}^2 I) per chain, Polyak average over k >= "
                f"{int(math.floor(avg_from * iterations))}, minibatches {sampling} replacement, "
-               f"{chains} chains, seed={seed}")
+               f"{chains} chains, base seed {seed} (each setting's seed derived from it)")
     table = []
     for r in rows:
         h = r["hill_last"]
@@ -219,7 +207,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
                "median ||x_K - x_hat|| / median ||x_{k_avg} - x_hat||. "
                f"Total {time.perf_counter() - t_start:.0f} s.")
     if json_path:
-        write_json(json_path, _jsonable({
+        write_json(json_path, to_jsonable({
             "command": "sgd-tails", "mode": "dataset", "source": source, "n": n, "d": d,
             "settings": {"iterations": iterations, "chains": chains, "x0_scale": x0_scale,
                          "avg_from": avg_from, "sampling": sampling, "seed": seed},
@@ -236,23 +224,23 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
                    "tail index is each of these values.  [default: 1,1.5,2,3,4]")
 @click.option("--batch", type=FLOATS, default="1", show_default=True, help="Batch sizes b.")
 @click.option("--dim", type=FLOATS, default="1,10", show_default=True, help="Dimensions d.")
-@click.option("--sigma", type=float, default=1.0, show_default=True,
+@click.option("--sigma", type=POSITIVE_T, default=1.0, show_default=True,
               help="Data scale: a ~ N(0, sigma^2 I_d).")
-@click.option("--chains", type=int, default=4096, show_default=True,
+@click.option("--chains", type=Int(1), default=4096, show_default=True,
               help="Independent SGD chains per setting.")
-@click.option("--records", type=int, default=64, show_default=True,
+@click.option("--records", type=Int(1), default=64, show_default=True,
               help="Snapshots per chain after burn-in (every tau/2 iterations).")
-@click.option("--burn", type=float, default=15.0, show_default=True,
+@click.option("--burn", type=POSITIVE_T, default=15.0, show_default=True,
               help="Burn-in in relaxation times tau = 1/|E log||M e_1|||.")
-@click.option("--groups", type=int, default=10, show_default=True,
+@click.option("--groups", type=Int(1), default=10, show_default=True,
               help="Independent groups of chains for the estimators' CIs.")
 @click.option("--simulate-range", type=FLOATS, default="0.5,4.5", show_default=True,
               help="Simulate (and Monte Carlo check) only settings whose theoretical alpha "
                    "lies in LO,HI; beyond ~5 both the Hill estimate and the Monte Carlo "
                    "root are strongly biased at these sample sizes.")
-@click.option("--max-draws", type=float, default=2e9, show_default=True,
+@click.option("--max-draws", type=POSITIVE_T, default=2e9, show_default=True,
               help="Skip the simulation of a setting needing more normal draws than this.")
-@click.option("--mc-samples", type=int, default=20000, show_default=True,
+@click.option("--mc-samples", type=Int(0), default=20000, show_default=True,
               help="Monte Carlo draws of ||M e_1|| for a second theory column (0: off).")
 @click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False),
               default=None, help="Data-set mode: least squares on YOUR data, a .npz with A "
@@ -263,7 +251,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
 @click.option("--synthetic", type=FLOATS, default=None,
               help="Data-set mode on the authors' synthetic data N,D (A ~ N(0,1), x ~ N(0,9), "
                    "noise N(0,9)); e.g. 10000,100.")
-@click.option("--iterations", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--iterations", type=Int(1), default=1000, show_default=True,
               help="Data-set mode: SGD steps per chain (fixed K, no burn-in rule).")
 @click.option("--x0-scale", type=click.FloatRange(min=0), default=5.0, show_default=True,
               help="Data-set mode: each chain starts at x0 ~ N(0, s^2 I) of its own.")
@@ -272,10 +260,11 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
 @click.option("--sampling", type=click.Choice(["without", "with"]), default="without",
               show_default=True, help="Data-set mode: minibatch rows drawn without / with "
                                       "replacement within a step.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed; each setting's stream is derived from it and the setting.")
+@click.option("--json", "json_path", type=json_file(),
               help="Write all numbers (with CIs) to this JSON file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write alpha vs eta/b (theory lines, estimates with error bars) here.")
 def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, groups,
               simulate_range, max_draws, mc_samples, data_path, data_keys, synthetic, iterations,
@@ -327,9 +316,6 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
             with library_errors():
                 A, y = authors_synthetic_data(nd[0], nd[1], seed=seed)
             source = f"the authors' synthetic data (seed {seed})"
-        for name, path in (("json", json_path), ("plot", plot_path)):
-            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-                raise CliError(f"{name}: directory of {path!r} does not exist")
         if chains < 2:
             raise CliError(f"chains must be at least 2, got chains={chains}")
         with library_errors():
@@ -347,16 +333,8 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
     dims = _ints("dim", dim)
     if len(simulate_range) != 2 or not simulate_range[0] < simulate_range[1]:
         raise CliError(f"simulate-range must be LO,HI with LO < HI, got {simulate_range}")
-    for name, v in (("chains", chains), ("records", records), ("groups", groups)):
-        if v < 1:
-            raise CliError(f"{name} must be a positive integer, got {name}={v}")
-    if mc_samples < 0 or mc_samples == 1:
+    if mc_samples == 1:
         raise CliError(f"mc-samples must be 0 or at least 2, got mc-samples={mc_samples}")
-    if not (max_draws > 0):
-        raise CliError(f"max-draws must be positive, got max-draws={max_draws}")
-    for name, path in (("json", json_path), ("plot", plot_path)):
-        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-            raise CliError(f"{name}: directory of {path!r} does not exist")
 
     crit, settings = {}, []
     with library_errors():
@@ -378,38 +356,65 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
                              f"chains={chains}")
 
     rows = []
+    interrupted = False
     t_start = time.perf_counter()
     err = click.get_text_stream("stderr")
     with click.progressbar(settings, label="sgd-tails", file=err) as bar:
-        for k, p in enumerate(bar):
-            with library_errors():
-                alpha = p.tail_index()
-                rho = p.lyapunov_exponent()
-                row = {"eta": p.eta, "batch": p.batch, "dim": p.dim, "ratio": p.ratio,
-                       "alpha_theory": alpha, "rho": rho, "seed": seed + k}
-                in_range = simulate_range[0] <= alpha <= simulate_range[1]
-                if mc_samples and in_range:
-                    row["alpha_mc"] = st.tail_index_mc(p.eta, p.batch, p.dim, sigma,
-                                                       n_samples=mc_samples, seed=seed + k)
-                if alpha == 0.0:
-                    row["skipped"] = "diverges (rho >= 0)"
-                elif not in_range:
-                    row["skipped"] = "alpha outside --simulate-range"
-                else:
-                    burn_in, thin = st.relaxation_schedule(p, burn)
-                    draws = chains * (burn_in + records * thin) * p.batch * (p.dim + 1)
-                    row.update(burn_in=burn_in, thin=thin, draws=draws)
-                    if draws > max_draws:
-                        row["skipped"] = (f"needs {draws:.2g} normal draws > --max-draws "
-                                          f"(tau = {1 / abs(rho):.0f} iterations)")
-                    else:
-                        res = st.simulate_sgd(p, n_chains=chains, n_records=records,
-                                              burn_in=burn_in, thin=thin, seed=seed + k)
-                        est = res.tail_estimates(groups=groups)
-                        row.update(mohammadi=est["mohammadi"], hill=est["hill"],
-                                   samples=res.n_samples, wall_s=res.wall_time)
+        for p in bar:
+            row_seed = derive_seed(seed, {"command": "sgd-tails", "eta": p.eta, "batch": p.batch,
+                                          "dim": p.dim, "sigma": sigma})
+            try:
+                row = _setting(p, sigma, row_seed, simulate_range, mc_samples, burn, chains,
+                               records, max_draws, groups)
+            except KeyboardInterrupt:
+                interrupted = True
+                break
             rows.append(row)
+    if interrupted:
+        click.echo(f"interrupted (Ctrl-C): {len(rows)} of {len(settings)} settings finished",
+                   err=True)
+        if not rows:
+            exit_if_interrupted(True)
+    _report(rows, crit, sigma, chains, records, burn, groups, seed, simulate_range, max_draws,
+            mc_samples, t_start, json_path, plot_path, interrupted)
+    exit_if_interrupted(interrupted)
 
+
+def _setting(p, sigma, seed, simulate_range, mc_samples, burn, chains, records, max_draws,
+             groups) -> dict:
+    """Theory and (where affordable) simulation of one (eta, b, d) setting."""
+    with library_errors():
+        alpha = p.tail_index()
+        rho = p.lyapunov_exponent()
+        row = {"eta": p.eta, "batch": p.batch, "dim": p.dim, "ratio": p.ratio,
+               "alpha_theory": alpha, "rho": rho, "seed": seed}
+        in_range = simulate_range[0] <= alpha <= simulate_range[1]
+        if mc_samples and in_range:
+            row["alpha_mc"] = st.tail_index_mc(p.eta, p.batch, p.dim, sigma,
+                                               n_samples=mc_samples, seed=seed)
+        if alpha == 0.0:
+            row["skipped"] = "diverges (rho >= 0)"
+        elif not in_range:
+            row["skipped"] = "alpha outside --simulate-range"
+        else:
+            burn_in, thin = st.relaxation_schedule(p, burn)
+            draws = chains * (burn_in + records * thin) * p.batch * (p.dim + 1)
+            row.update(burn_in=burn_in, thin=thin, draws=draws)
+            if draws > max_draws:
+                row["skipped"] = (f"needs {draws:.2g} normal draws > --max-draws "
+                                  f"(tau = {1 / abs(rho):.0f} iterations)")
+            else:
+                res = st.simulate_sgd(p, n_chains=chains, n_records=records,
+                                      burn_in=burn_in, thin=thin, seed=seed)
+                est = res.tail_estimates(groups=groups)
+                row.update(mohammadi=est["mohammadi"], hill=est["hill"],
+                           samples=res.n_samples, wall_s=res.wall_time)
+    return row
+
+
+def _report(rows, crit, sigma, chains, records, burn, groups, seed, simulate_range, max_draws,
+            mc_samples, t_start, json_path, plot_path, interrupted) -> None:
+    """Print the table and write the JSON and the plot."""
     click.echo(f"SGD on least squares, a ~ N(0, {sigma:g}^2 I_d), fresh data each step; "
                f"{chains} chains x {records} snapshots, burn-in {burn:g} tau, seed={seed}")
     for (b, d), c in crit.items():
@@ -444,8 +449,8 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
                f"Total {time.perf_counter() - t_start:.0f} s.")
 
     if json_path:
-        write_json(json_path, _jsonable({
-            "command": "sgd-tails",
+        write_json(json_path, to_jsonable({
+            "command": "sgd-tails", "interrupted": interrupted,
             "settings": {"sigma": sigma, "chains": chains, "records": records, "burn": burn,
                          "groups": groups, "seed": seed, "simulate_range": simulate_range,
                          "max_draws": max_draws, "mc_samples": mc_samples},

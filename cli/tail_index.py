@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from cli.common import library_errors, write_json
+from cli.common import library_errors, save_figure, write_json
+from cli.types import SEED, image_file, json_file
 from levydyn import estimators as est
 
 METHODS = ("cf", "mcculloch", "mohammadi", "mohammadi-median", "mohammadi-order", "hill")
@@ -92,8 +93,8 @@ def _center(x: np.ndarray) -> np.ndarray:
 
 
 def _num(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
+    """A float for the JSON (non-finite values follow :func:`levydyn.results.to_jsonable`)."""
+    return float(v)
 
 
 def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str) -> None:
@@ -113,7 +114,7 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
     ax.set_title(f"{Path(source).name}: {fin.size} coordinates")
     ax.legend(loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
 
 
 def _ci_text(r, j=None) -> str:
@@ -154,14 +155,14 @@ def _ci_text(r, j=None) -> str:
               help="Gauss-vs-SaS fit errors on this many random coordinates (0: skip).")
 @click.option("--bins", type=click.IntRange(min=2), default=50, show_default=True,
               help="Histogram bins for the fit errors.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for the fit-error coordinates and the bootstrap.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write a histogram of alpha_i to this PNG.")
-@click.option("--hill-plot", "hill_path", type=click.Path(dir_okay=False),
+@click.option("--hill-plot", "hill_path", type=image_file(),
               help="Write a Hill plot (alpha_k against k) to this PNG: of the sample (1-D) or "
                    "of the standardised pooled sample (2-D).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+@click.option("--json", "json_path", type=json_file(),
               help="Write all results (per-coordinate alpha and scale included) to this JSON file.")
 def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, ci_level, n_boot,
                ci_columns, level, batch_size, fit_columns, bins, seed, plot_path, hill_path,
@@ -198,8 +199,9 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
                                  param_hint="FILE")
     constant = ~np.any(x != x[:1], axis=0)
     if constant.all():
-        raise click.BadParameter(f"every coordinate is constant (value {x[0, 0]:g} in column 0):"
-                                 " no tail index or Gaussianity to estimate", param_hint="FILE")
+        raise click.BadParameter(f"FILE must have spread: all {d} coordinate(s) are constant "
+                                 f"(a tail index and a Gaussianity test are undefined), got "
+                                 f"FILE={file!r}", param_hint="FILE")
     zero_frac = np.mean(x == 0.0, axis=0)
     partial = (zero_frac > 0) & ~constant
     if center:
@@ -337,8 +339,9 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
         refs = {f"{name}": float(alpha[0])} if d == 1 else \
             {"pooled, standardised (eq. 15)": None if std is None else float(std.alpha)}
         what = "sample" if d == 1 else "standardised pooled sample"
-        est.hill_plot(hill, hill_path, references=refs,
-                      title=f"{Path(file).name}: Hill plot of the {what}, n = {hill.n}")
+        fig = est.hill_plot(hill, references=refs,
+                            title=f"{Path(file).name}: Hill plot of the {what}, n = {hill.n}")
+        save_figure(fig, hill_path, dpi=120)
         click.echo(f"wrote {hill_path}", err=True)
     if json_path:
         def ci_json(r):

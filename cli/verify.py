@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from cli.common import library_errors, write_json
+from cli.common import library_errors, output_errors, write_json
+from cli.types import SEED, OutputDir, json_file
 from levydyn import verify as _verify
 
 
@@ -13,11 +14,11 @@ from levydyn import verify as _verify
 @click.option("--only", "only", multiple=True, metavar="NAME",
               help="Run only this check or group (repeatable). Groups: "
                    + ", ".join(_verify.GROUPS) + ".")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed; each experiment adds a fixed offset.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--json", "json_path", type=json_file(),
               help="Write every row (theory, estimate, CI, allowance, assumption) to this file.")
-@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, writable=True),
+@click.option("--plot", "plot_dir", type=OutputDir("plot"),
               help="Write verify_eps_scaling.png (mean exit time vs eps) into this folder.")
 @click.option("--notes/--no-notes", default=True, show_default=True,
               help="Print, under the table, what each row compares and what its allowance assumes.")
@@ -52,8 +53,9 @@ def verify(quick, only, seed, json_path, plot_dir, notes):
     if json_path:
         write_json(json_path, report.to_dict())
     if plot_dir:
-        for path in report.plot(plot_dir):
-            click.echo(f"wrote {path}", err=True)
+        with output_errors(plot_dir):
+            for path in report.plot(plot_dir):
+                click.echo(f"wrote {path}", err=True)
     n_fail = sum(not c.passed for c in report.checks)
     click.echo(f"\n{len(report.checks) - n_fail}/{len(report.checks)} checks pass")
     if n_fail:

@@ -9,11 +9,15 @@ import math
 import click
 import numpy as np
 
-from cli.common import FLOATS, CliError, format_table, library_errors, write_json
-from cli.runs import Runs, check_trajectories, fmt, fmt_est, positive_int
-from levydyn import Estimate, MultiWell1D, Problem, WellPartition, simulate
+from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
+                        schema_option, write_json)
+from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, UNIT_OPEN_T, FloatList, Int,
+                       image_file, json_file)
+from levydyn import Estimate, MultiWell1D, Problem, WellPartition
+from levydyn.validation import POSITIVE
 from levydyn.results import to_jsonable
-from levydyn.theory import gaussian, markov_chain
+from levydyn.theory import closed_forms
 
 JSON_SCHEMA = {
     "type": "object",
@@ -37,30 +41,24 @@ JSON_SCHEMA = {
 }
 
 
-def _curvature(pot, x: float) -> float:
-    h = 1e-5 * max(1.0, abs(x))
-    return float((pot.gradient([x + h])[0] - pot.gradient([x - h])[0]) / (2 * h))
+SOURCES = {"levy": "Theorem 2 (Levy, width-driven)", "brownian": "Eyring-Kramers (Brownian, height-driven)"}
+
+
+def theory_forms(problem):
+    """The closed forms of a wells problem (:func:`levydyn.theory.closed_forms`) and their
+    source line: alpha < 2, Theorem 2 of Simsekli et al. 2019 (SaS(1) measure), jumps to
+    any well; alpha = 2, Eyring-Kramers rates between neighbours (noise eps*N(0, 2) per
+    unit time, D = eps^2)."""
+    forms = closed_forms(problem)
+    if "generator" not in forms:
+        raise ValueError(f"no closed-form generator for this problem: {forms.reason}")
+    return forms, SOURCES[forms.kind]
 
 
 def theory_generator(pot: MultiWell1D, alpha: float, eps: float) -> tuple[np.ndarray, str]:
-    """Limiting generator in natural time and its source.
-
-    alpha < 2: Theorem 2 of Simsekli et al. 2019 (``levydyn.theory.markov_chain``, SaS(1)
-    measure), jumps to any well. alpha = 2: Eyring-Kramers rates between neighbours
-    (``levydyn.theory.gaussian``, noise eps*N(0, 2) per unit time, D = eps^2).
-    """
-    m, s = np.asarray(pot.minima), np.asarray(pot.maxima)
-    if alpha < 2:
-        return markov_chain.generator(m, s, alpha, eps), "Theorem 2 (Levy, width-driven)"
-    heights = pot.heights()
-    Q = np.zeros((m.size, m.size))
-    for i in range(m.size):
-        for j, side, sj in ((i - 1, 0, i - 1), (i + 1, 1, i)):
-            if 0 <= j < m.size:
-                Q[i, j] = gaussian.kramers_transition_rate(
-                    eps, _curvature(pot, m[i]), abs(_curvature(pot, s[sj])), heights[i, side])
-        Q[i, i] = -Q[i].sum()
-    return Q, "Eyring-Kramers (Brownian, height-driven)"
+    """Limiting generator in natural time and its source (see :func:`theory_forms`)."""
+    forms, source = theory_forms(Problem(pot, alpha=alpha, eps=eps, domain=WellPartition.of(pot)))
+    return forms.value("generator"), source
 
 
 def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
@@ -72,32 +70,37 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
 
 
 @click.command("wells")
+@schema_option(JSON_SCHEMA)
 @click.option("--minima", type=FLOATS, default="-1,2", show_default=True,
               help="Minima m_1 < m_2 < ... of U.")
 @click.option("--maxima", type=FLOATS, default="0", show_default=True,
               help="Maxima s_1 < ... between them (one fewer than minima).")
-@click.option("--alpha", type=float, default=1.5, show_default=True,
+@click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 compares with Eyring-Kramers.")
-@click.option("--eps", "eps_list", type=FLOATS, default="0.2,0.1", show_default=True,
+@click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.2,0.1",
+              show_default=True,
               help="Noise levels eps.")
-@click.option("--scale", type=float, default=1.0, show_default=True,
+@click.option("--scale", type=POSITIVE_T, default=1.0, show_default=True,
               help="U'(x) = scale * prod_k (x - r_k) over the minima and maxima.")
-@click.option("--core", type=float, default=0.5, show_default=True,
+@click.option("--core", type=UNIT_OPEN_T, default=0.5, show_default=True,
               help="A transition counts when the path enters the core |x - m_j| < core * "
                    "(distance to the nearer maximum) of another well.")
-@click.option("--paths", type=int, default=100, show_default=True, help="Paths per eps.")
-@click.option("--dt", type=float, default=0.01, show_default=True, help="Time step.")
-@click.option("--t-max", type=float, default=None,
+@click.option("--paths", type=Int(1, field="n_paths"), default=100, show_default=True,
+              help="Paths per eps.")
+@click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
+@click.option("--t-max", type=POSITIVE_T, default=None,
               help="Length of each path [default: --cycles x the theoretical sum of the mean "
                    "sojourns, per eps].")
-@click.option("--cycles", type=float, default=10.0, show_default=True,
+@click.option("--cycles", type=POSITIVE_T, default=10.0, show_default=True,
               help="Cycles through all wells per path for the automatic --t-max.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--trajectories", "n_traj", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed; each row's stream is derived from it and the row's parameters.")
+@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
+              show_default=True,
               help="Draw this many sample paths (smallest eps) in the plot.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", "plot_path", type=image_file(),
               help="Write landscape, occupation and rates (with theory and CIs) to this PNG.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+@click.option("--json", "json_path", type=json_file(),
               help="Write the results and the closed forms to this JSON file.")
 def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles, seed, n_traj,
           plot_path, json_path):
@@ -118,32 +121,33 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
       levydyn wells --minima -2,0,1 --maxima -1,0.5 --alpha 1.2 --paths 50 --json w.json
       levydyn wells --alpha 2 --eps 0.5,0.4 --t-max 3000
     """
-    positive_int("n_paths", paths)
-    check_trajectories(n_traj)
-    if not (math.isfinite(cycles) and cycles > 0):
-        raise CliError(f"--cycles must be a positive number, got cycles={cycles}")
     with library_errors():
         pot = MultiWell1D(tuple(minima), tuple(maxima), scale)
         dom = WellPartition.of(pot, core)
         problems = [Problem(pot, alpha=alpha, eps=e, domain=dom) for e in eps_list]
-        theory = [theory_generator(pot, alpha, float(p.eps[0])) for p in problems]
+        forms = [theory_forms(p) for p in problems]
+        theory = [(f.value("generator"), source) for f, source in forms]
         horizons = [t_max if t_max is not None else _auto_t_max(Q, cycles) for Q, _ in theory]
         for h in horizons:
             if not math.isfinite(h):
                 raise ValueError("the automatic t_max is infinite (a well is never left); "
                                  "give --t-max")
-        simulate(problems[0], n_paths=1, dt=dt, t_max=dt, seed=seed)
+    seeds = [row_seed(seed, prob, "euler", dt, h) for prob, h in zip(problems, horizons)]
+    check_runs((prob, dict(n_paths=paths, dt=dt, t_max=h, seed=sd))
+               for prob, h, sd in zip(problems, horizons, seeds))
 
     results = []
     with Runs(paths * len(problems)) as runs:
         for k, prob in enumerate(problems):
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=horizons[k], seed=seed + k,
+            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=horizons[k], seed=seeds[k],
                                 chunk=max(1, paths // 10))
             if res is not None and res.n_paths:
                 results.append(res)
             if runs.interrupted:
                 break
+    interrupted = runs.interrupted
     if not results:
+        exit_if_interrupted(interrupted)
         raise click.Abort()
 
     m = np.asarray(pot.minima)
@@ -155,9 +159,9 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         Q, source = theory[k]
         q, lo, hi = res.generator()
         counts = res.transition_counts()
-        pi = markov_chain.stationary_from_generator(Q)
+        pi = forms[k][0].value("stationary_distribution")
         pis.append(pi)
-        occ_th = markov_chain.occupation_from_generator(Q, 0, T)
+        occ_th = forms[k][0].value("expected_occupation")(T)
         for i in range(n_w):
             for j in range(n_w):
                 if i != j and (Q[i, j] > 0 or counts[i, j] > 0):
@@ -187,38 +191,39 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
                + "; the chain starts in well 1")
 
     traj = None
-    if n_traj and plot_path:
-        from levydyn.trajectories import record_paths
+    if n_traj and plot_path and not interrupted:
+        from levydyn.simulate import record_paths
 
         k = len(results) - 1
         Q = theory[k][0]
         horizon = min(horizons[k], 3 * _auto_t_max(Q, 1.0))
         try:
             traj = record_paths(problems[k], min(n_traj, results[k].n_paths), dt=dt,
-                                t_max=horizon, seed=seed + k, max_points=6000)
+                                t_max=horizon, seed=seeds[k], max_points=6000)
         except KeyboardInterrupt:
-            traj = None
+            traj, interrupted = None, True
     if plot_path:
-        _plot(plot_path, pot, alpha, eps_list[:len(results)], results, theory, horizons,
-              pis if alpha == 2 else pis[0], traj)
+        with output_errors(plot_path):
+            _plot(plot_path, pot, alpha, eps_list[:len(results)], results, forms, horizons,
+                  pis if alpha == 2 else pis[0], traj)
         click.echo(f"wrote {plot_path}", err=True)
     if json_path:
         payload = {"command": "wells",
                    "problem": {"minima": list(pot.minima), "maxima": list(pot.maxima),
                                "alpha": alpha, "scale": scale, "core": core},
-                   "interrupted": any(r.interrupted for r in results), "runs": runs_json}
+                   "interrupted": interrupted, "runs": runs_json}
         if traj is not None:
             payload["trajectories"] = traj.to_dict()
         write_json(json_path, to_jsonable(payload))
+    exit_if_interrupted(interrupted)
 
 
-def _plot(path, pot, alpha, eps, results, theory, horizons, pi, traj):
+def _plot(path, pot, alpha, eps, results, forms, horizons, pi, traj):
     from levydyn import plots
 
     n_w = len(pot.minima)
     occupation = [r.occupation() for r in results]
-    finite = [markov_chain.occupation_from_generator(theory[k][0], 0, horizons[k])
-              for k in range(len(results))]
+    finite = [forms[k][0].value("expected_occupation")(horizons[k]) for k in range(len(results))]
     grid = np.geomspace(min(eps) / 1.3, max(eps) * 1.3, 40)
     rates = {}
     gens = [r.generator() for r in results]

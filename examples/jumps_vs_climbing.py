@@ -49,7 +49,7 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
         r = simulate(Problem(Quadratic([h]), alpha=ALPHA, eps=EPS, domain=dom), n_paths=paths,
                      dt=0.01, t_max=1e4, seed=k)
         levy.append(r.mean_exit_time())
-        if gaussian.quadratic_mean_exit_time(h, WIDTH, WIDTH, EPS) <= BROWNIAN_MAX_MEAN:
+        if gaussian.quadratic_mean_exit_time(EPS, WIDTH, WIDTH, curvature=h) <= BROWNIAN_MAX_MEAN:
             rb = simulate(Problem(Quadratic([h]), alpha=2.0, eps=EPS, domain=dom),
                           n_paths=paths // 2, dt=0.01, t_max=1e4, seed=k)
             brown.append(rb.mean_exit_time())
@@ -57,7 +57,7 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
             brown.append(None)
     grid = np.linspace(0.05, heights.max() * 1.05, 80)
     levy_th = exit_interval.mean_exit_time(ALPHA, EPS, WIDTH, WIDTH)
-    brown_th = [gaussian.quadratic_mean_exit_time(2 * H / WIDTH**2, WIDTH, WIDTH, EPS) for H in grid]
+    brown_th = [gaussian.quadratic_mean_exit_time(EPS, WIDTH, WIDTH, curvature=2 * H / WIDTH**2) for H in grid]
 
     fig = Figure(figsize=(12, 5.4))
     ax0, ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.5]})

@@ -25,7 +25,7 @@ import numpy as np
 
 from levydyn import MultiWell1D, Problem, WellPartition
 from levydyn.plots import sample_paths_grid
-from levydyn.trajectories import record_paths
+from levydyn.simulate import record_paths
 
 ALPHAS = (2.0, 1.8, 1.5, 1.2)
 EPS = 0.3

@@ -55,7 +55,7 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
         est, finite = [], []
         for k, r in enumerate(ratios):
             pot = MultiWell1D((-1.0, r), (0.0,), DEPTH)
-            Q = markov_chain.generator([-1.0, r], [0.0], a, EPS)
+            Q = markov_chain.generator(a, EPS, [-1.0, r], [0.0])
             horizon = cycles * float(np.sum(1.0 / -np.diag(Q)))
             res = simulate(Problem(pot, alpha=a, eps=EPS, domain=WellPartition.of(pot)),
                            n_paths=paths, dt=0.01, t_max=horizon, seed=k)

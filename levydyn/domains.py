@@ -15,12 +15,12 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from levydyn.potentials import _as_vector
+from levydyn.validation import (ANY, FINITE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, as_float,
+                                as_vector, reject)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,33 +31,21 @@ class Box:
     upper: object
 
     def __post_init__(self):
-        lo = np.atleast_1d(np.asarray(self.lower, dtype=float))
-        hi = np.atleast_1d(np.asarray(self.upper, dtype=float))
-        if lo.ndim != 1 or lo.shape != hi.shape:
-            raise ValueError(f"box lower and upper must be vectors of one length, got "
-                             f"lower={lo.tolist()} upper={hi.tolist()}")
-        if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
-            raise ValueError(f"box bounds must not be NaN, got lower={lo.tolist()} upper={hi.tolist()}")
+        lo = as_vector("lower", self.lower, None, ANY)
+        hi = as_vector("upper", self.upper, lo.size, ANY)
         bad = np.flatnonzero(~(hi > lo))
         if bad.size:
-            i = bad[0]
-            raise ValueError(f"box upper must exceed lower on every axis, got axis {i}: "
-                             f"lower={float(lo[i])!r} upper={float(hi[i])!r}")
+            i = int(bad[0])
+            raise reject("upper", f"exceed lower={float(lo[i])!r} on axis {i}", float(hi[i]))
         object.__setattr__(self, "lower", lo)
         object.__setattr__(self, "upper", hi)
 
     @classmethod
     def around(cls, center, d_minus, d_plus) -> "Box":
         """Box ``(center - d_minus, center + d_plus)``; widths must be positive (inf allowed)."""
-        c = _as_vector("center", center)
-        dm = np.atleast_1d(np.asarray(d_minus, dtype=float))
-        dp = np.atleast_1d(np.asarray(d_plus, dtype=float))
-        for name, d in (("d_minus", dm), ("d_plus", dp)):
-            if d.ndim != 1 or d.size != c.size:
-                raise ValueError(f"{name} must have {c.size} entries, got {name}={d.tolist()!r}")
-            bad = np.flatnonzero(~(d > 0))
-            if bad.size:
-                raise ValueError(f"{name} must be positive, got {name}[{bad[0]}]={float(d[bad[0]])!r}")
+        c = as_vector("center", center)
+        dm = as_vector("d_minus", d_minus, c.size, POSITIVE_OR_INF)
+        dp = as_vector("d_plus", d_plus, c.size, POSITIVE_OR_INF)
         return cls(c - dm, c + dp)
 
     @property
@@ -93,10 +81,8 @@ class Ball:
     radius: float
 
     def __post_init__(self):
-        c = _as_vector("center", self.center)
-        r = float(self.radius)
-        if not (math.isfinite(r) and r > 0):
-            raise ValueError(f"ball radius must be a positive finite number, got radius={self.radius!r}")
+        c = as_vector("center", self.center)
+        r = as_float("radius", self.radius, POSITIVE)
         object.__setattr__(self, "center", c)
         object.__setattr__(self, "radius", r)
 
@@ -131,23 +117,21 @@ class WellPartition:
     core: float = 0.5
 
     def __post_init__(self):
-        m = _as_vector("minima", self.minima)
-        s = _as_vector("maxima", self.maxima) if len(np.atleast_1d(self.maxima)) else np.zeros(0)
-        if m.size < 2 or s.size != m.size - 1:
-            raise ValueError(f"a well partition needs n >= 2 minima and n-1 maxima, got minima="
-                             f"{m.tolist()} maxima={s.tolist()}")
+        m = as_vector("minima", self.minima, None, FINITE, min_size=2)
+        s = as_vector("maxima", self.maxima, None, FINITE, min_size=0)
+        if s.size != m.size - 1:
+            raise reject("maxima", f"have {m.size - 1} entries (one maximum between "
+                         f"consecutive minima={m.tolist()})", s)
         r = np.empty(m.size + s.size)
         r[0::2], r[1::2] = m, s
         if np.any(np.diff(r) <= 0):
-            raise ValueError(f"minima and maxima must interleave, got minima={m.tolist()} "
-                             f"maxima={s.tolist()}")
-        core = float(self.core)
-        if not (math.isfinite(core) and 0 < core < 1):
-            raise ValueError(f"core must lie in (0, 1), got core={self.core!r}")
+            raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)",
+                         s.tolist())
+        core = as_float("core", self.core, UNIT_OPEN)
         left = np.concatenate([[np.inf], m[1:] - s])
         right = np.concatenate([s - m[:-1], [np.inf]])
-        object.__setattr__(self, "minima", tuple(m))
-        object.__setattr__(self, "maxima", tuple(s))
+        object.__setattr__(self, "minima", tuple(m.tolist()))
+        object.__setattr__(self, "maxima", tuple(s.tolist()))
         object.__setattr__(self, "core", core)
         object.__setattr__(self, "core_radius", core * np.minimum(left, right))
 

@@ -331,6 +331,13 @@ def _as_columns(x, axis: int = 0, min_n: int = MIN_SAMPLES, name: str = "x"):
     return np.ascontiguousarray(a), one_d
 
 
+def _reject_constant_sample(a: np.ndarray, one_d: bool, name: str = "x") -> None:
+    """A 1-D sample with no spread has no tail index: one ValueError naming it."""
+    if one_d and not np.any(a != a[0, 0]):
+        raise ValueError(f"{name} must not be constant (no spread: the tail index is undefined), "
+                         f"got {name}=[{float(a[0, 0])!r}] * {a.shape[0]}")
+
+
 def _out(v, one_d):
     v = np.asarray(v, dtype=float)
     return float(v[0]) if one_d else v
@@ -561,14 +568,16 @@ def mohammadi_alpha(x, axis: int = 0, K1: int | None = None, clip: bool = True,
 
     Returns
     -------
-    alpha_hat (float for 1-D input, else one per column); constant columns (no spread)
-    and columns with fewer than ``MIN_SAMPLES`` nonzero samples give nan.
+    alpha_hat (float for 1-D input, else one per column); constant columns (no spread,
+    all-zero included) and columns with fewer than ``MIN_SAMPLES`` nonzero samples give
+    nan; a constant 1-D sample is an error (no spread: the tail index is undefined).
     """
     a, one_d = _as_columns(x, axis)
     clip = _check_flag(clip, "clip")
     _check_zeros(zeros)
     if K1 is not None:
         _k1_k2(a.shape[0], K1)
+    _reject_constant_sample(a, one_d)
 
     def core(b):
         k1 = _k1_for(b.shape[0], K1)
@@ -681,6 +690,7 @@ def mohammadi_alpha_median(x, axis: int = 0, block_sizes="authors", clip: bool =
     clip = _check_flag(clip, "clip")
     _check_zeros(zeros)
     median_block_sizes(a.shape[0], block_sizes)      # validate once on the full length
+    _reject_constant_sample(a, one_d)
 
     def core(b):
         inv = np.median([_mohammadi_inv(b, k1) for k1 in median_block_sizes(b.shape[0],
@@ -738,6 +748,7 @@ def mohammadi_order_alpha(x, axis: int = 0, K1: int | None = None, p: float = OR
         raise ValueError(f"p must be a number in (0, 1), got p={p!r}")
     if K1 is not None:
         _k1_k2(a.shape[0], K1)
+    _reject_constant_sample(a, one_d)
 
     def core(b):
         k1 = max(2, min(ORDER_K1, b.shape[0] // MIN_BLOCKS)) if K1 is None \

@@ -46,6 +46,8 @@ import math
 import numba as nb
 import numpy as np
 
+from levydyn.validation import ALPHA, as_float, check_seed  # noqa: F401  (check_seed re-exported)
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -163,13 +165,6 @@ def _sas_fill(alpha, seed, out2d):
             out2d[s, j] = sas_draw(alpha, key, 2 * j)
 
 
-def _check_alpha(alpha: float) -> float:
-    a = float(alpha)
-    if not (0.0 < a <= 2.0):
-        raise ValueError(f"alpha must lie in (0, 2], got alpha={alpha!r}")
-    return a
-
-
 def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarray:
     """Draw i.i.d. SaS(1) variates (``E exp(iwZ) = exp(-|w|^alpha)``).
 
@@ -185,7 +180,7 @@ def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarr
     -------
     ndarray of float64 with the requested shape.
     """
-    a = _check_alpha(alpha)
+    a = as_float("alpha", alpha, ALPHA)
     seed = check_seed(seed)
     shape = (size,) if np.isscalar(size) else tuple(size)
     n = int(np.prod(shape, dtype=np.int64))
@@ -198,26 +193,24 @@ def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarr
     return buf.reshape(-1)[:n].reshape(shape)
 
 
-def check_seed(seed) -> int:
-    """Validate a seed: a non-negative integer below 2^64."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be a non-negative integer, got seed={seed!r}")
-    if not 0 <= int(seed) < 2**64:
-        raise ValueError(f"seed must be a non-negative integer below 2^64, got seed={seed!r}")
-    return int(seed)
-
-
 def c_alpha(alpha):
     """Levy-measure constant of SaS(1): ``nu(dy) = c_alpha |y|^(-1-alpha) dy``.
 
-    ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi``; vectorised over ``alpha``;
-    ``c_2 = 0`` (Brownian motion has no jumps), ``c_1 = 1/pi`` (Cauchy).
-    The symbolic derivation and its check live in :mod:`levydyn.theory.levy_measure`.
+    ``c_alpha = Gamma(1 + alpha) sin(pi alpha / 2) / pi`` for 0 < alpha <= 2, the one numeric
+    implementation in levydyn (theory, solvers and CLI import it). A float gives a float, an
+    array an array of the same shape. Exact at the special points: ``c_1 = 1/pi`` (Cauchy)
+    and ``c_2 = 0`` (Brownian motion has no jumps). Plain double arithmetic (``lgamma``,
+    ``sin``), so the value does not depend on any mpmath precision setting. The symbolic
+    derivation from the characteristic function and its check live in
+    :mod:`levydyn.theory.levy_measure`. Source: Sato (1999), Lemma 14.11.
     """
-    a = np.asarray(alpha, dtype=float)
-    if np.any(~((a > 0) & (a <= 2))):
-        bad = a[~((a > 0) & (a <= 2))].ravel()[0]
-        raise ValueError(f"alpha must lie in (0, 2], got alpha={bad!r}")
-    c = np.exp(np.vectorize(math.lgamma)(1.0 + a)) * np.sin(np.pi * a / 2.0) / np.pi
-    c = np.where(a == 2.0, 0.0, c)
+    try:
+        a = np.asarray(alpha, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a number in (0, 2], got alpha={alpha!r}") from None
+    ok = (a > 0) & (a <= 2)
+    if not np.all(ok):
+        raise ValueError(f"alpha must lie in (0, 2], got alpha={float(a[~ok].ravel()[0])!r}")
+    c = np.exp(np.vectorize(math.lgamma, otypes=[float])(1.0 + a)) * np.sin(np.pi * a / 2.0) / np.pi
+    c = np.where(a == 2.0, 0.0, np.where(a == 1.0, 1.0 / np.pi, c))
     return float(c) if c.ndim == 0 else c

@@ -136,7 +136,9 @@ def _rectangle(lo, up):
 def _save(fig: Figure, path) -> Figure:
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=120)
+        from levydyn.output_files import atomic_savefig
+
+        atomic_savefig(fig, path, dpi=120)
     return fig
 
 

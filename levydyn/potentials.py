@@ -2,8 +2,11 @@
 
 Every potential exposes ``grad_kernel``, a numba function ``grad(x, params, out)``
 writing ``grad U(x)`` into ``out``, and ``params``, the float64 array it reads. The
-solvers receive the pair, so a user's own potential runs at compiled speed
-(:class:`Custom`). ``gradient(x)`` and ``value(x)`` are the Python-facing versions.
+solvers receive the pair as a first-class function of the fixed signature
+:data:`levydyn.solvers.compiled.GRAD_SIG` (compiled, or loaded from numba's disk cache,
+when the first potential using it is built), so the kernels are compiled once per machine
+for every potential, and a user's own potential runs at compiled speed (:class:`Custom`).
+``gradient(x)`` and ``value(x)`` are the Python-facing versions.
 """
 from __future__ import annotations
 
@@ -13,16 +16,9 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-
-def _as_vector(name: str, value, dim: int | None = None) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(value, dtype=float))
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {name}={value!r}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {name}={arr.tolist()!r}")
-    if dim is not None and arr.size != dim:
-        raise ValueError(f"{name} must have {dim} entries, got {name}={arr.tolist()!r}")
-    return arr
+from levydyn.solvers.compiled import as_gradient
+from levydyn.validation import (NONNEGATIVE, POSITIVE, as_array, as_float, as_int, as_vector,
+                                reject)
 
 
 @nb.njit(cache=True)
@@ -70,7 +66,7 @@ class Potential:
 
     def gradient(self, x) -> np.ndarray:
         """``grad U(x)`` for one point (shape ``(dim,)``)."""
-        x = _as_vector("x", x, self.dim)
+        x = as_vector("x", x, self.dim)
         out = np.empty(self.dim)
         self.grad_kernel(x, self.params, out)
         return out
@@ -96,33 +92,33 @@ class Quadratic(Potential):
     center: object = None
 
     def __post_init__(self):
-        h = np.asarray(self.hessian, dtype=float)
+        h = as_array("hessian", self.hessian)
         if h.ndim == 0:
             h = h.reshape(1)
-        if not np.all(np.isfinite(h)):
-            raise ValueError(f"hessian must be finite, got hessian={h.tolist()!r}")
-        dim = h.shape[0]
-        c = np.zeros(dim) if self.center is None else _as_vector("center", self.center, dim)
         if h.ndim == 1:
-            if np.any(h < 0):
-                raise ValueError(f"hessian entries must be >= 0, got hessian={h.tolist()!r}")
+            h = as_vector("hessian", h, None, NONNEGATIVE)
+        elif h.ndim != 2 or h.shape[0] != h.shape[1] or h.shape[0] == 0:
+            raise reject("hessian", "be a non-empty vector or a square matrix", h)
+        elif not np.all(np.isfinite(h)):
+            raise reject("hessian", "be finite", h)
+        dim = h.shape[0]
+        c = np.zeros(dim) if self.center is None else as_vector("center", self.center, dim)
+        if h.ndim == 1:
             params, kern = np.concatenate([h, c]), _grad_quadratic_diag
-        elif h.ndim == 2 and h.shape == (dim, dim):
-            if not np.allclose(h, h.T):
-                raise ValueError("hessian matrix must be symmetric")
-            if np.linalg.eigvalsh(h).min() < -1e-12 * max(1.0, np.abs(h).max()):
-                raise ValueError("hessian matrix must be positive semi-definite")
-            params, kern = np.concatenate([c, h.ravel()]), _grad_quadratic_full
         else:
-            raise ValueError(f"hessian must be a vector or a square matrix, got shape {h.shape}")
+            if not np.allclose(h, h.T):
+                raise reject("hessian", "be a symmetric matrix", h)
+            if np.linalg.eigvalsh(h).min() < -1e-12 * max(1.0, np.abs(h).max()):
+                raise reject("hessian", "be positive semi-definite", h)
+            params, kern = np.concatenate([c, h.ravel()]), _grad_quadratic_full
         object.__setattr__(self, "dim", dim)
         object.__setattr__(self, "params", params)
-        object.__setattr__(self, "grad_kernel", kern)
+        object.__setattr__(self, "grad_kernel", as_gradient(kern))
         object.__setattr__(self, "minimum", c)
         object.__setattr__(self, "_h", h)
 
     def value(self, x) -> float:
-        y = _as_vector("x", x, self.dim) - self.minimum
+        y = as_vector("x", x, self.dim) - self.minimum
         return 0.5 * float(y @ (self._h * y if self._h.ndim == 1 else self._h @ y))
 
     @property
@@ -147,24 +143,22 @@ class MultiWell1D(Potential):
     scale: float = 1.0
 
     def __post_init__(self):
-        m = _as_vector("minima", self.minima)
-        s = _as_vector("maxima", self.maxima) if len(np.atleast_1d(self.maxima)) else np.zeros(0)
+        m = as_vector("minima", self.minima)
+        s = as_vector("maxima", self.maxima, None, min_size=0)
         if s.size != m.size - 1:
-            raise ValueError(f"need one maximum between consecutive minima: got minima={m.tolist()} "
-                             f"maxima={s.tolist()}")
+            raise reject("maxima", f"have {m.size - 1} entries (one maximum between "
+                         f"consecutive minima={m.tolist()})", s)
         roots = np.empty(m.size + s.size)
         roots[0::2], roots[1::2] = m, s
         if np.any(np.diff(roots) <= 0):
-            raise ValueError(f"minima and maxima must interleave m1 < s1 < m2 < ...: got minima="
-                             f"{m.tolist()} maxima={s.tolist()}")
-        sc = float(self.scale)
-        if not (math.isfinite(sc) and sc > 0):
-            raise ValueError(f"scale must be a positive finite number, got scale={self.scale!r}")
-        object.__setattr__(self, "minima", tuple(m))
-        object.__setattr__(self, "maxima", tuple(s))
+            raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)",
+                         s.tolist())
+        sc = as_float("scale", self.scale, POSITIVE)
+        object.__setattr__(self, "minima", tuple(m.tolist()))
+        object.__setattr__(self, "maxima", tuple(s.tolist()))
         object.__setattr__(self, "dim", 1)
         object.__setattr__(self, "params", np.concatenate([[sc], roots]))
-        object.__setattr__(self, "grad_kernel", _grad_multiwell)
+        object.__setattr__(self, "grad_kernel", as_gradient(_grad_multiwell))
         object.__setattr__(self, "minimum", m[:1].copy())
         poly = np.polynomial.Polynomial.fromroots(roots) * sc
         anti = poly.integ()
@@ -204,16 +198,14 @@ class Ackley2D(Potential):
 
     def __post_init__(self):
         for name in ("a", "b", "c"):
-            v = float(getattr(self, name))
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"Ackley {name} must be positive and finite, got {name}={v!r}")
+            object.__setattr__(self, name, as_float(name, getattr(self, name), POSITIVE))
         object.__setattr__(self, "dim", 2)
         object.__setattr__(self, "params", np.array([self.a, self.b, self.c], dtype=float))
-        object.__setattr__(self, "grad_kernel", _grad_ackley)
+        object.__setattr__(self, "grad_kernel", as_gradient(_grad_ackley))
         object.__setattr__(self, "minimum", np.zeros(2))
 
     def value(self, x) -> float:
-        x = _as_vector("x", x, 2)
+        x = as_vector("x", x, 2)
         r = math.sqrt(0.5 * float(x @ x))
         return (-self.a * math.exp(-self.b * r)
                 - math.exp(0.5 * (math.cos(self.c * x[0]) + math.cos(self.c * x[1])))
@@ -225,7 +217,11 @@ class Custom(Potential):
     """A user-supplied compiled gradient.
 
     ``grad_kernel`` must be a ``numba.njit`` function ``grad(x, params, out)`` that writes
-    ``grad U(x)`` into ``out`` (both float64 arrays of length ``dim``).
+    ``grad U(x)`` into ``out`` (both float64 arrays of length ``dim``). It is compiled for
+    the solvers' signature ``void(float64[::1], float64[::1], float64[::1])``; the solver
+    kernels themselves are cached whatever the gradient. To cache the gradient too (no
+    compilation in a new process), define it at module level with
+    ``@numba.njit("void(float64[::1], float64[::1], float64[::1])", cache=True)``.
     """
 
     grad_kernel: object
@@ -236,12 +232,19 @@ class Custom(Potential):
 
     def __post_init__(self):
         if not hasattr(self.grad_kernel, "py_func"):
-            raise ValueError("grad_kernel must be a numba.njit-compiled function grad(x, params, out)")
-        dim = int(self.dim)
-        if dim < 1:
-            raise ValueError(f"dim must be a positive integer, got dim={self.dim!r}")
-        params = np.zeros(0) if self.params is None else np.asarray(self.params, dtype=float).ravel()
-        mn = np.zeros(dim) if self.minimum is None else _as_vector("minimum", self.minimum, dim)
+            raise reject("grad_kernel", "be a numba.njit-compiled function grad(x, params, out)",
+                         self.grad_kernel)
+        dim = as_int("dim", self.dim, 1)
+        params = (np.zeros(0) if self.params is None
+                  else as_vector("params", np.ravel(as_array("params", self.params)),
+                                 min_size=0))
+        mn = np.zeros(dim) if self.minimum is None else as_vector("minimum", self.minimum, dim)
+        object.__setattr__(self, "scale", as_float("scale", self.scale, POSITIVE))
+        try:
+            as_gradient(self.grad_kernel)
+        except Exception as err:                 # numba's typing errors are many lines
+            raise ValueError("grad_kernel must compile as grad(x, params, out) on float64 "
+                             f"arrays: {str(err).strip().splitlines()[0]}") from None
         object.__setattr__(self, "dim", dim)
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "minimum", mn)

@@ -11,7 +11,10 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
+
+from levydyn.output_files import atomic_write_text
+from levydyn.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int, check_index, reject
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,26 @@ class Estimate:
         return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
 
 
+def _chi2_ppf(q, k):
+    """Chi-square quantile (``scipy.stats.chi2.ppf``) from ``scipy.special`` directly:
+    the same numbers without importing ``scipy.stats`` (0.3-1 s of start-up)."""
+    return 2.0 * special.gammaincinv(np.asarray(k) / 2.0, q)
+
+
+def _level(level) -> float:
+    """A confidence level in (0, 1)."""
+    return as_float("level", level, PROBABILITY_LEVEL)
+
+
 def _z(level: float) -> float:
-    if not 0 < level < 1:
-        raise ValueError(f"confidence level must lie in (0, 1), got level={level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(special.ndtri(0.5 + _level(level) / 2))
 
 
 def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
     """Binomial proportion ``k/n`` with the Wilson score interval."""
+    level = _level(level)
+    n = as_int("n", n, 0)
+    k = as_int("k", k, 0, n)
     if n == 0:
         return Estimate(math.nan, 0.0, 1.0, level, "wilson (no trials)")
     z = _z(level)
@@ -56,6 +71,7 @@ def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
 
 def mean_with_ci(x, level: float = 0.95) -> Estimate:
     """Sample mean with a Student-t interval (CLT; needs finite variance)."""
+    level = _level(level)
     x = np.asarray(x, dtype=float)
     n = x.size
     if n == 0:
@@ -63,7 +79,7 @@ def mean_with_ci(x, level: float = 0.95) -> Estimate:
     m = float(x.mean())
     if n == 1:
         return Estimate(m, -math.inf, math.inf, level, "mean (n=1)")
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(special.stdtrit(n - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(n))
     return Estimate(m, m - half, m + half, level, "sample mean, t interval")
 
 
@@ -71,21 +87,24 @@ def exponential_mean(total_time: float, events: int, level: float = 0.95) -> Est
     """Mean ``total_time / events`` of an exponential law from censored data, with the exact
     chi-square interval ``[2T / chi2_{1-a/2}(2k), 2T / chi2_{a/2}(2k)]`` (events Poisson
     given the time at risk)."""
+    level = _level(level)
+    total_time = as_float("total_time", total_time, NONNEGATIVE)
+    events = as_int("events", events, 0)
     if events == 0:
-        lo = 2 * total_time / stats.chi2.ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
+        lo = 2 * total_time / _chi2_ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
         return Estimate(math.inf, lo, math.inf, level, "exponential MLE (no events)")
     a = 1 - level
-    lo = 2 * total_time / stats.chi2.ppf(1 - a / 2, 2 * events)
-    hi = 2 * total_time / stats.chi2.ppf(a / 2, 2 * events)
+    lo = 2 * total_time / _chi2_ppf(1 - a / 2, 2 * events)
+    hi = 2 * total_time / _chi2_ppf(a / 2, 2 * events)
     return Estimate(total_time / events, float(lo), float(hi), level, "exponential MLE, chi2 interval")
 
 
 def dump_json(payload: dict, path=None) -> str:
-    """``payload`` as indented JSON text, also written to ``path`` if given."""
-    s = json.dumps(payload, indent=2)
+    """``payload`` as indented JSON text (through :func:`to_jsonable`, so non-finite
+    numbers follow the package's one convention), also written atomically to ``path``."""
+    s = json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
     if path is not None:
-        with open(path, "w") as fh:
-            fh.write(s)
+        atomic_write_text(path, s + "\n")
     return s
 
 
@@ -108,16 +127,23 @@ class SurvivalCurve:
 
 
 def to_jsonable(obj):
-    """Nested dicts/lists/arrays/Estimates -> plain JSON types (non-finite floats as strings)."""
+    """Nested dicts/lists/arrays/Estimates -> plain JSON types.
+
+    The one JSON convention for non-finite numbers in levydyn (every ``--json`` file,
+    ``to_json``, verify and nn_bridge reports): ``inf``, ``-inf`` and ``nan`` are written
+    as the strings ``"inf"``, ``"-inf"`` and ``"nan"`` (JSON has no such numbers, and
+    ``null`` would lose which one it was); ``float(s)`` reads them back. ``None`` stays
+    ``null`` and means "not applicable".
+    """
     if isinstance(obj, dict):
-        return {k: to_jsonable(v) for k, v in obj.items()}
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return to_jsonable(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
-        return v if math.isfinite(v) else str(v)
+        return v if math.isfinite(v) else ("nan" if math.isnan(v) else str(v))
     if isinstance(obj, (np.integer, np.bool_)):
         return obj.item()
     if isinstance(obj, Estimate):
@@ -136,6 +162,9 @@ class EscapeResult:
     axis, side : exit axis (0-based) and side (-1 lower face, +1 upper face); -1 / 0 if
         censored.
     points : position at the exit time (shape ``(n, dim)``).
+    diverged : paths whose state became non-finite; they are not exits and are censored
+        at the time they diverged (``times``).
+    paths : recorded sample paths (:class:`~levydyn.trajectories.Trajectories`) or None.
     """
 
     problem: object
@@ -151,6 +180,16 @@ class EscapeResult:
     wall_time: float = 0.0
     interrupted: bool = False
     meta: dict = field(default_factory=dict)
+    diverged: np.ndarray = None
+    paths: object = None
+
+    def __post_init__(self):
+        if self.diverged is None:
+            self.diverged = np.zeros(self.times.size, dtype=bool)
+
+    @property
+    def n_diverged(self) -> int:
+        return int(self.diverged.sum())
 
     @property
     def n_paths(self) -> int:
@@ -173,6 +212,7 @@ class EscapeResult:
         interval. It is exact when the exit time is exponential, which is what Theorem 1
         (paper 000) predicts in the small-noise limit; ``method`` says which was used.
         """
+        level = _level(level)
         if self.n_exited == self.n_paths:
             return mean_with_ci(self.times, level)
         return exponential_mean(float(self.times.sum()), self.n_exited, level)
@@ -186,23 +226,29 @@ class EscapeResult:
     def side_probability(self, side: int = 1, axis: int | None = None,
                          level: float = 0.95) -> Estimate:
         """P(exit through ``side`` [of ``axis``]) among exited paths, Wilson interval."""
-        if side not in (-1, 1):
-            raise ValueError(f"side must be -1 or +1, got side={side!r}")
+        if isinstance(side, (bool, np.bool_)) or side not in (-1, 1):
+            raise reject("side", "be -1 or +1", side)
+        level = _level(level)
         mask = self.side == side
         if axis is not None:
+            axis = check_index("axis", axis, self.points.shape[1])
             mask &= self.axis == axis
         return wilson(int((mask & self.exited).sum()), self.n_exited, level)
 
     def axis_probability(self, axis: int, level: float = 0.95) -> Estimate:
         """P(exit along ``axis``) among exited paths, Wilson interval."""
+        axis = check_index("axis", axis, self.points.shape[1])
         return wilson(int(((self.axis == axis) & self.exited).sum()), self.n_exited, level)
 
     def survival(self, t=None, level: float = 0.95) -> SurvivalCurve:
         """``P(sigma > t)`` on a grid (default: 200 points up to ``t_max``)."""
+        level = _level(level)
         if t is None:
             hi = float(self.times.max()) if self.n_paths else self.t_max
             t = np.linspace(0.0, min(hi, self.t_max), 200)
         t = np.atleast_1d(np.asarray(t, dtype=float))
+        if not np.all(t >= 0):
+            raise reject("t", "be non-negative times", t)
         if np.any(t > self.t_max):
             raise ValueError(f"survival is only identified up to t_max={self.t_max}, got t={t.max()}")
         srt = np.sort(np.where(self.exited, self.times, np.inf))
@@ -215,6 +261,7 @@ class EscapeResult:
         d = {
             "n_paths": self.n_paths,
             "censored_fraction": self.censored_fraction,
+            "n_diverged": self.n_diverged,
             "mean_exit_time": self.mean_exit_time(level),
             "median_exit_time": self.median_exit_time(),
         }
@@ -244,7 +291,8 @@ class TransitionResult:
 
     ``wells[i, :n_visits[i]]`` is the sequence of wells path i visited (milestoned at
     the cores), ``entries`` the entry times; ``occupancy[i, w]`` the time spent in the
-    region of well w; ``t_end[i]`` the time the path stopped.
+    region of well w; ``t_end[i]`` the time the path stopped; ``status[i]`` why
+    (:mod:`levydyn.solvers.euler` ``STATUS_*``: horizon, diverged, visit table full).
     """
 
     problem: object
@@ -259,6 +307,16 @@ class TransitionResult:
     method: str = "euler"
     wall_time: float = 0.0
     interrupted: bool = False
+    status: np.ndarray = None
+    paths: object = None
+
+    def __post_init__(self):
+        if self.status is None:
+            self.status = np.zeros(self.t_end.size, dtype=np.int64)
+
+    @property
+    def n_diverged(self) -> int:
+        return int((self.status == 2).sum())
 
     @property
     def n_paths(self) -> int:
@@ -299,13 +357,14 @@ class TransitionResult:
         """Maximum-likelihood generator ``Q[i, j] = N_ij / T_i`` of a continuous-time
         Markov chain, with exact Poisson (Garwood) intervals for each off-diagonal rate.
         Returns ``(Q, Q_low, Q_high)``."""
+        level = _level(level)
         n = self.transition_counts()
         T = self.time_at_risk()
         a = 1 - level
         with np.errstate(divide="ignore", invalid="ignore"):
             q = n / T[:, None]
-            lo = np.where(n > 0, stats.chi2.ppf(a / 2, 2 * n) / 2, 0.0) / T[:, None]
-            hi = stats.chi2.ppf(1 - a / 2, 2 * n + 2) / 2 / T[:, None]
+            lo = np.where(n > 0, _chi2_ppf(a / 2, 2 * n) / 2, 0.0) / T[:, None]
+            hi = _chi2_ppf(1 - a / 2, 2 * n + 2) / 2 / T[:, None]
         for Q in (q, lo, hi):
             np.fill_diagonal(Q, 0.0)
         np.fill_diagonal(q, -q.sum(axis=1))
@@ -313,6 +372,7 @@ class TransitionResult:
 
     def mean_sojourn(self, well: int, level: float = 0.95) -> Estimate:
         """Mean time in ``well`` before leaving (exponential MLE with censoring)."""
+        well = check_index("well", well, self.n_wells, "well")
         w, d, c = self._sojourns()
         m = w == well
         return exponential_mean(float(d[m].sum()), int(c[m].sum()), level)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
+from levydyn.validation import NONNEGATIVE, POSITIVE, as_float, as_vector, half_open, reject
+
 KIND_CONSTANT = 0
 KIND_POWER = 1
 KIND_MULTISTEP = 2
@@ -79,13 +81,6 @@ def invert_integrated_scale_power(kind, gamma, t0, milestones, values, alpha, a,
     return math.inf
 
 
-def _finite_positive(name: str, value) -> float:
-    v = float(value)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
-    return v
-
-
 @dataclass(frozen=True)
 class Schedule:
     """Base class: ``s_t`` and its encoding for the kernels."""
@@ -135,12 +130,8 @@ class Power(Schedule):
     t0: float = 0.0
 
     def __post_init__(self):
-        g = float(self.gamma)
-        if not (math.isfinite(g) and 0.0 < g <= 1.0):
-            raise ValueError(f"schedule gamma must lie in (0, 1], got gamma={self.gamma!r}")
-        t0 = float(self.t0)
-        if not (math.isfinite(t0) and t0 >= 0.0):
-            raise ValueError(f"schedule t0 must be a non-negative finite number, got t0={self.t0!r}")
+        object.__setattr__(self, "gamma", as_float("gamma", self.gamma, half_open(0.0, 1.0)))
+        object.__setattr__(self, "t0", as_float("t0", self.t0, NONNEGATIVE))
 
     def rate(self, t):
         return (np.asarray(t, dtype=float) + self.t0) ** (self.gamma - 1.0)
@@ -164,16 +155,10 @@ class MultiStep(Schedule):
     values: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
-        ms = tuple(float(m) for m in self.milestones)
-        vs = tuple(float(v) for v in self.values)
-        if len(ms) != len(vs):
-            raise ValueError(f"MultiStep needs one value per milestone, got milestones={ms} values={vs}")
-        for m in ms:
-            _finite_positive("milestone", m)
-        for v in vs:
-            _finite_positive("schedule value", v)
+        ms = tuple(as_vector("milestones", self.milestones, None, POSITIVE, min_size=0).tolist())
+        vs = tuple(as_vector("values", self.values, len(ms), POSITIVE, min_size=0).tolist())
         if any(b <= a for a, b in zip(ms, ms[1:])):
-            raise ValueError(f"milestones must be strictly increasing, got milestones={ms}")
+            raise reject("milestones", "be strictly increasing", ms)
         object.__setattr__(self, "milestones", ms)
         object.__setattr__(self, "values", vs)
 
@@ -192,22 +177,35 @@ class MultiStep(Schedule):
                 + ",".join(f"{v:g}" for v in self.values))
 
 
+SCHEDULE_FORMS = "constant, power:GAMMA[:T0] or multistep:T1,T2:F1,F2"
+
+
 def parse_schedule(text: str) -> Schedule:
-    """Parse ``constant``, ``power:GAMMA[:T0]`` or ``multistep:T1,T2:F1,F2``."""
-    s = str(text).strip()
-    head, _, rest = s.partition(":")
+    """Parse ``constant``, ``power:GAMMA[:T0]`` or ``multistep:T1,T2:F1,F2``.
+
+    Every part must be used: ``power:0.5:1:9`` (a third field) or ``multistep:1,,2:...``
+    (an empty number) is an error, not silently shortened.
+    """
+    if not isinstance(text, str):
+        raise reject("schedule", f"be a string: {SCHEDULE_FORMS}", text)
+    head, *parts = text.strip().split(":")
     head = head.lower()
+    if head == "constant" and not parts:
+        return Constant()
+    if head == "power" and len(parts) in (1, 2):
+        nums = [_number("schedule", p, text) for p in parts]
+        return Power(*nums)
+    if head == "multistep" and len(parts) == 2:
+        ms = [_number("schedule", p, text) for p in parts[0].split(",")]
+        vs = [_number("schedule", p, text) for p in parts[1].split(",")]
+        return MultiStep(tuple(ms), tuple(vs))
+    err = reject("schedule", f"be one of {SCHEDULE_FORMS}", text)
+    raise ValueError(f"unknown schedule {text!r}: {err}")
+
+
+def _number(field: str, part: str, whole: str) -> float:
     try:
-        if head == "constant" and not rest:
-            return Constant()
-        if head == "power" and rest:
-            parts = rest.split(":")
-            return Power(float(parts[0]), float(parts[1]) if len(parts) > 1 else 0.0)
-        if head == "multistep" and rest:
-            ms, _, vs = rest.partition(":")
-            return MultiStep(tuple(float(m) for m in ms.split(",")),
-                             tuple(float(v) for v in vs.split(",")))
-    except ValueError as err:
-        if "could not convert" not in str(err):
-            raise
-    raise ValueError(f"unknown schedule {text!r}: use constant, power:GAMMA[:T0] or multistep:T1,T2:F1,F2")
+        return float(part)
+    except ValueError:
+        raise reject(field, f"contain numbers where numbers go ({part!r} is not one): "
+                     f"{SCHEDULE_FORMS}", whole) from None

@@ -1,22 +1,27 @@
 """``simulate(problem, ...)``: the one entry point from a Problem to a Result."""
 from __future__ import annotations
 
-import math
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
 
 from levydyn.domains import Ball, Box
 from levydyn.noise import c_alpha, check_seed
-from levydyn.problem import Problem, check_positive
+from levydyn.run_limits import check_run
+from levydyn.validation import as_int
+from levydyn.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
-from levydyn.solvers import JumpAdapted, euler, jump_adapted, resolve_method
+from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted
+from levydyn.solvers.encoding import domain_args, kernel_inputs
+from levydyn.trajectories import Recording, Trajectories
 
 
 def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: float = 1e4,
              seed: int = 0, method="euler", *, max_visits: int = 512, chunk: int | None = None,
-             progress: Callable[[int, int], None] | None = None):
+             progress: Callable[[int, int], None] | None = None,
+             record: Recording | int | None = None, first_path: int = 0):
     """Simulate ``n_paths`` independent paths of ``problem``.
 
     Parameters
@@ -33,35 +38,40 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     max_visits : size of the per-path visit table for well transitions.
     chunk : paths per kernel call (default: at most 8 calls); results do not depend on it.
     progress : called as ``progress(done, total)`` after each chunk.
+    first_path : simulate paths ``first_path .. first_path + n_paths - 1`` of ``seed``'s
+        ensemble (to split one ensemble over several calls or machines).
+    record : record sample paths of the first paths of the ensemble (Euler only): a
+        :class:`~levydyn.trajectories.Recording` or a number of paths; the result's
+        ``paths`` is then a :class:`~levydyn.trajectories.Trajectories` whose path ``i``
+        is path ``i`` of the ensemble.
 
     Returns
     -------
     :class:`~levydyn.results.EscapeResult` for a Box or Ball domain,
     :class:`~levydyn.results.TransitionResult` for a WellPartition. Ctrl-C between
-    chunks returns the finished paths with ``interrupted=True``.
+    chunks returns the finished paths with ``interrupted=True``. A path whose state
+    became non-finite is *diverged*: never an exit, censored at that time, counted in
+    ``n_diverged`` and warned about.
     """
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a levydyn Problem, got problem={problem!r}")
-    method = resolve_method(method)
-    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
-        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
-    dt = check_positive("dt", dt)
-    t_max = check_positive("t_max", t_max)
-    if dt > t_max:
-        raise ValueError(f"dt must not exceed t_max, got dt={dt} t_max={t_max}")
-    seed = check_seed(seed)
-    n_paths = int(n_paths)
-    n_steps = int(math.ceil(t_max / dt - 1e-9))
+    plan = check_run(problem, n_paths, dt, t_max, seed, method, max_visits=max_visits,
+                     chunk=chunk)
+    method, n_paths, dt, t_max, seed = plan.method, plan.n_paths, plan.dt, plan.t_max, plan.seed
+    n_steps, max_visits, chunk = plan.n_steps, plan.max_visits, plan.chunk
+    first_path = as_int("first_path", first_path, 0)
+    chunk_given = chunk is not None
     chunk = max(1, int(chunk) if chunk else max(256, -(-n_paths // 8)))
+    if problem.is_transition and not chunk_given:
+        chunk = min(chunk, max(256, 4_000_000 // max_visits))   # visit buffer <= ~64 MB
 
+    if record is not None and isinstance(method, JumpAdapted):
+        raise ValueError("record is available with method=euler only")
     pot, dom = problem.potential, problem.domain
-    kind, gamma, t0, ms, vs = problem.schedule.encode()
-    alpha, eps = problem.alpha, problem.eps
-    length = max(pot.length_scale, dom.length_scale)
     start = time.perf_counter()
 
     if isinstance(method, JumpAdapted):
         s = jump_adapted_setup(problem, method, dt)
+        kind, gamma, t0, ms, vs = problem.schedule.encode()
+        alpha, eps = problem.alpha, problem.eps
         out = _escape_arrays(n_paths, problem.dim)
         n_jumps = np.empty(n_paths, dtype=np.int64)
 
@@ -69,74 +79,116 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
             jump_adapted.escape_kernel_ja(
                 pot.grad_kernel, pot.params, problem.x0, s["xstar"], alpha, eps,
                 s["inv_rate"], s["small_var"], s["delta"], method.relax, s["window"],
-                kind, gamma, t0, ms, vs, *_domain_args(dom), s["length"], dt, t_max, seed,
+                kind, gamma, t0, ms, vs, *domain_args(dom)[:5], s["length"], dt, t_max, seed,
                 offset, method.bridge, *(a[sl] for a in out), n_jumps[sl])
 
-        done, interrupted = _run_chunks(run, n_paths, chunk, progress)
+        done, interrupted = _run_chunks(run, n_paths, chunk, progress, first_path)
         meta = {"delta": s["delta"].tolist(), "window": float(s["window"]),
                 "attractor": s["xstar"].tolist(),
                 "mean_large_jumps": float(n_jumps[:done].mean()) if done else 0.0}
-        return EscapeResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
-                            time.perf_counter() - start, interrupted, meta)
+        return _escape_result(problem, out, done, dt, t_max, seed, method.name, start,
+                              interrupted, meta)
 
-    common = (pot.grad_kernel, pot.params, problem.x0, alpha, eps, eps * dt ** (1.0 / alpha),
-              kind, gamma, t0, ms, vs)
-    if isinstance(dom, (Box, Ball)):
-        out = _escape_arrays(n_paths, problem.dim)
-
-        def run(sl, offset):
-            euler.escape_kernel(*common, *_domain_args(dom), length, dt, n_steps,
-                                seed, offset, method.bridge, *(a[sl] for a in out))
-
-        done, interrupted = _run_chunks(run, n_paths, chunk, progress)
-        return EscapeResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
-                            time.perf_counter() - start, interrupted)
-
-    wells = np.zeros((n_paths, max_visits), dtype=np.int64)
-    entries = np.zeros((n_paths, max_visits))
-    n_visits = np.zeros(n_paths, dtype=np.int64)
-    occupancy = np.zeros((n_paths, dom.n_wells))
-    t_end = np.zeros(n_paths)
-    out = (wells, entries, n_visits, occupancy, t_end)
+    rec = Recording.of(record, n_paths, n_steps)
+    transition = problem.is_transition
+    out = _escape_arrays(n_paths, problem.dim)
+    # visit tables are filled one chunk at a time and kept only as wide as they were used,
+    # so memory is n_paths x (visits actually made), not n_paths x max_visits
+    buf = _visit_arrays(min(chunk, n_paths), max_visits if transition else 0,
+                        dom.n_wells if transition else 0)
+    kept = []
+    xs = np.full((rec.n_paths, rec.n_points(n_steps), problem.dim), np.nan)
+    n_rec = np.zeros(rec.n_paths, dtype=np.int64)
+    inputs = kernel_inputs(problem, dt)
 
     def run(sl, offset):
-        euler.wells_kernel(*common, np.asarray(dom.minima), np.asarray(dom.maxima),
-                           dom.core_radius, length, dt, n_steps, seed, offset,
-                           *(a[sl] for a in out))
+        lo = min(sl.start, rec.n_paths)
+        hi = min(sl.stop, rec.n_paths)
+        m = sl.stop - sl.start if transition else 0
+        visits = tuple(a[:m] for a in buf)
+        for a in visits:
+            a.fill(0)                  # occupancy accumulates; unused slots read as 0
+        euler.run_paths(*inputs, n_steps, seed, offset, method.bridge, rec.stride(n_steps),
+                        *(a[sl] for a in out), *visits, xs[lo:hi], n_rec[lo:hi])
+        if transition:
+            width = int(visits[2].max())
+            kept.append((visits[0][:, :width].copy(), visits[1][:, :width].copy(),
+                         visits[2].copy(), visits[3].copy()))
 
-    done, interrupted = _run_chunks(run, n_paths, chunk, progress)
-    return TransitionResult(problem, *(a[:done] for a in out), dt, t_max, seed, method.name,
-                            time.perf_counter() - start, interrupted)
+    done, interrupted = _run_chunks(run, n_paths, chunk, progress, first_path)
+    paths = rec.trajectories(xs, n_rec, out, min(done, rec.n_paths), n_steps, dt, seed,
+                             monitor=not transition) if rec.n_paths else None
+    if transition:
+        times, status = out[0][:done], out[1][:done]
+        _warn_diverged(status)
+        wells, entries, n_visits, occupancy = _stack_visits(kept, dom.n_wells)
+        return TransitionResult(problem, wells, entries, n_visits, occupancy, times, dt, t_max,
+                                seed, method.name, time.perf_counter() - start, interrupted,
+                                status=status, paths=paths)
+    return _escape_result(problem, out, done, dt, t_max, seed, method.name, start, interrupted,
+                          {}, paths)
+
+
+def _escape_result(problem, out, done, dt, t_max, seed, method, start, interrupted, meta,
+                   paths=None) -> EscapeResult:
+    times, status, axis, side, points = (a[:done] for a in out)
+    _warn_diverged(status)
+    return EscapeResult(problem, times, status == euler.STATUS_EXITED, axis, side, points, dt,
+                        t_max, seed, method, time.perf_counter() - start, interrupted, meta,
+                        diverged=status == euler.STATUS_DIVERGED, paths=paths)
+
+
+def _warn_diverged(status: np.ndarray) -> None:
+    k = int((status == euler.STATUS_DIVERGED).sum())
+    if k:
+        warnings.warn(f"{k} of {status.size} paths diverged (non-finite state): counted as "
+                      "diverged, censored at that time, never as exits", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _escape_arrays(n: int, d: int):
-    """Per-path outputs of the escape kernels: times, exited, axis, side, points."""
-    return (np.empty(n), np.empty(n, dtype=np.bool_), np.empty(n, dtype=np.int64),
+    """Per-path outputs of every kernel: times, status, axis, side, points."""
+    return (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
             np.empty(n, dtype=np.int64), np.empty((n, d)))
 
 
-def _run_chunks(run, n_paths: int, chunk: int, progress):
-    """Call ``run(slice, first_path)`` chunk by chunk; Ctrl-C keeps the finished chunks.
-    Returns ``(paths done, interrupted)``."""
+def _stack_visits(kept: list, n_wells: int):
+    """The chunks' trimmed visit tables as one table padded to the widest."""
+    width = max([w.shape[1] for w, *_ in kept], default=0)
+    wells = np.zeros((sum(w.shape[0] for w, *_ in kept), width), dtype=np.int64)
+    entries = np.zeros(wells.shape)
+    row = 0
+    for w, e, _, _ in kept:
+        wells[row:row + w.shape[0], :w.shape[1]] = w
+        entries[row:row + w.shape[0], :w.shape[1]] = e
+        row += w.shape[0]
+    n_visits = np.concatenate([k[2] for k in kept]) if kept else np.zeros(0, dtype=np.int64)
+    occupancy = np.concatenate([k[3] for k in kept]) if kept else np.zeros((0, n_wells))
+    return wells, entries, n_visits, occupancy
+
+
+def _visit_arrays(n: int, max_visits: int, n_wells: int):
+    """Per-path outputs of a well partition: wells, entries, n_visits, occupancy (empty
+    rows when the domain is not a well partition)."""
+    rows = n if max_visits else 0
+    return (np.zeros((rows, max_visits), dtype=np.int64), np.zeros((rows, max_visits)),
+            np.zeros(rows, dtype=np.int64), np.zeros((rows, n_wells)))
+
+
+def _run_chunks(run, n_paths: int, chunk: int, progress, first_path: int = 0):
+    """Call ``run(slice, stream index of its first path)`` chunk by chunk; Ctrl-C keeps
+    the finished chunks. Returns ``(paths done, interrupted)``."""
     done = 0
     try:
         while done < n_paths:
             hi = min(n_paths, done + chunk)
-            run(slice(done, hi), done)
+            run(slice(done, hi), first_path + done)
             done = hi
             if progress is not None:
                 progress(done, n_paths)
     except KeyboardInterrupt:
         return done, True
     return done, False
-
-
-def _domain_args(dom):
-    """``(dkind, lower, upper, center, radius)`` for the exit check of the kernels."""
-    empty = np.zeros(0)
-    if isinstance(dom, Ball):
-        return euler.DOMAIN_BALL, empty, empty, dom.center, dom.radius
-    return euler.DOMAIN_BOX, dom.lower, dom.upper, empty, 0.0
 
 
 def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict:
@@ -172,3 +224,25 @@ def jump_adapted_setup(problem: Problem, method: JumpAdapted, dt: float) -> dict
                          2 * eps ** 2)
     return {"xstar": xstar, "curvature": curv, "delta": delta, "inv_rate": inv_rate,
             "small_var": small_var, "window": method.window / curv.min(), "length": length}
+
+
+def record_paths(problem, n_paths: int = 5, dt: float = 1e-2, t_max: float = 100.0,
+                 seed: int = 0, *, path_offset: int = 0, max_points: int = 20_000,
+                 bridge: bool = True) -> Trajectories:
+    """Record ``n_paths`` Euler paths of ``problem`` (paths ``path_offset, ...`` of ``seed``).
+
+    ``simulate(problem, n_paths, dt, t_max, seed, first_path=path_offset,
+    record=Recording(n_paths, max_points)).paths``: a Box or Ball stops each path at its
+    exit, a WellPartition runs it to ``t_max``. The same arguments give the same paths as
+    the statistics of :func:`levydyn.simulate`.
+    """
+    if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) or n_paths < 1:
+        raise ValueError(f"n_paths must be a positive integer, got n_paths={n_paths!r}")
+    if isinstance(max_points, bool) or not isinstance(max_points, (int, np.integer)) or max_points < 1:
+        raise ValueError(f"max_points must be a positive integer, got max_points={max_points!r}")
+    if isinstance(path_offset, bool) or not isinstance(path_offset, (int, np.integer)) or path_offset < 0:
+        raise ValueError(f"path_offset must be a non-negative integer, got path_offset={path_offset!r}")
+    seed = check_seed(seed)
+    return simulate(problem, int(n_paths), dt, t_max, seed, Euler(bridge=bool(bridge)),
+                    first_path=path_offset, chunk=int(n_paths),
+                    record=Recording(int(n_paths), int(max_points))).paths

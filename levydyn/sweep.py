@@ -45,6 +45,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 import tomllib
@@ -55,9 +56,11 @@ from typing import Callable, Mapping
 import numpy as np
 
 from levydyn.domains import Box
+from levydyn.output_files import atomic_write_bytes
 from levydyn.potentials import Quadratic
 from levydyn.problem import Problem
-from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
+from levydyn.schedules import MultiStep, Power, parse_schedule
+from levydyn.seeding import derive_seed
 from levydyn.solvers import METHODS
 
 try:  # fcntl is POSIX-only; without it two sweeps on one table are not kept apart
@@ -193,8 +196,7 @@ def cell_seed(base_seed: int, params: Mapping) -> int:
     Depends on what is simulated, not on the cell's place in the grid or the order of
     execution; ``paths`` is left out so a run with more paths extends one with fewer.
     """
-    p = {k: v for k, v in params.items() if k != "paths"}
-    return int.from_bytes(_digest({"base_seed": base_seed, "params": p}), "little") >> 1
+    return derive_seed(base_seed, {k: v for k, v in params.items() if k != "paths"})
 
 
 def cell_key(base_seed: int, params: Mapping, level: float) -> str:
@@ -323,7 +325,8 @@ def table_columns(dim: int) -> dict:
 
 
 def theory_columns(params: Mapping) -> dict:
-    """Closed forms for one cell (SaS(1) noise, i.e. Levy measure ``c_alpha |y|^(-1-alpha)``).
+    """Closed forms for one cell: :func:`levydyn.theory.closed_forms` of its Problem (SaS(1)
+    noise, i.e. Levy measure ``c_alpha |y|^(-1-alpha)``).
 
     * every alpha_l < 2: the small-noise limit -- :mod:`levydyn.theory.exit_interval`
       (1-D, paper 000 Thm 1), :mod:`levydyn.theory.box` (N-D, paper 004), or
@@ -332,55 +335,26 @@ def theory_columns(params: Mapping) -> dict:
       probability of :mod:`levydyn.theory.gaussian`;
     * otherwise (alpha = 2 axes mixed with jumps, or Brownian with a schedule): NaN.
 
-    The limits hold as eps -> 0; at moderate eps expect the simulation to sit off them.
+    The ``theory`` column names the model (``ClosedForms.model``). The limits hold as
+    eps -> 0; at moderate eps expect the simulation to sit off them.
     """
-    a, e = np.asarray(params["alpha"]), np.asarray(params["eps"])
-    dm, dp = np.asarray(params["d_minus"]), np.asarray(params["d_plus"])
-    dim = a.size
-    sched = parse_schedule(params["schedule"])
+    from levydyn.theory import closed_forms
+
+    dim = len(params["alpha"])
     out = {"theory_mean_exit_time": math.nan, "theory_p_upper": math.nan}
     if dim > 1:
         out.update({f"theory_p_axis_{l}": math.nan for l in range(dim)})
     try:
-        if np.all(a < 2.0):
-            if isinstance(sched, Constant) and dim == 1:
-                from levydyn.theory import exit_interval
-
-                args = (float(a[0]), float(e[0]), float(dm[0]), float(dp[0]))
-                out["theory_mean_exit_time"] = exit_interval.mean_exit_time(*args, measure="sas")
-                out["theory_p_upper"] = exit_interval.side_probability(1, *args, measure="sas")
-                out["theory"] = "exit_interval small-noise limit"
-                return out
-            if isinstance(sched, Constant):
-                from levydyn.theory import box
-
-                mean = box.mean_exit_time(a, e, dm, dp, measure="sas")
-                sides = box.exit_side_probabilities(a, e, dm, dp, measure="sas")
-                source = "box small-noise limit"
-            else:
-                from levydyn.theory import schedules
-
-                kw = ({"gamma": sched.gamma, "t0": sched.t0} if isinstance(sched, Power) else
-                      {"milestones": list(sched.milestones), "values": list(sched.values)})
-                mean = schedules.mean_exit_time(a, e, dm, dp, measure="sas", **kw)
-                sides = schedules.exit_side_probabilities(a, e, dm, dp, measure="sas", **kw)
-                source = "schedules small-noise limit"
-            sides = np.asarray(sides)
-            out["theory_mean_exit_time"] = float(mean)
-            out["theory_p_upper"] = float(sides[:, 1].sum())
-            if dim > 1:
-                out.update({f"theory_p_axis_{l}": float(sides[l].sum()) for l in range(dim)})
-            out["theory"] = source
-        elif np.all(a == 2.0) and dim == 1 and isinstance(sched, Constant):
-            from levydyn.theory import gaussian
-
-            h, d1, d2, eps = (float(params["curvature"][0]), float(dm[0]), float(dp[0]), float(e[0]))
-            out["theory_mean_exit_time"] = gaussian.quadratic_mean_exit_time(h, d1, d2, eps)
-            out["theory_p_upper"] = gaussian.exit_side_probability(
-                lambda x: 0.5 * h * x * x, -d1, d2, 0.0, eps, side=1)
-            out["theory"] = "gaussian exact"
-        else:
+        cf = closed_forms(build_problem(params))
+        if "mean_exit_time" not in cf:
             out["theory"] = "none"
+            return out
+        sides = np.asarray(cf.value("exit_side_probabilities"))
+        out["theory_mean_exit_time"] = float(cf.value("mean_exit_time"))
+        out["theory_p_upper"] = float(sides[:, 1].sum())
+        if dim > 1:
+            out.update({f"theory_p_axis_{l}": float(sides[l].sum()) for l in range(dim)})
+        out["theory"] = cf.model
     except (ValueError, ImportError) as err:
         out["theory"] = "unavailable: " + " ".join(str(err).split())
     return out
@@ -450,21 +424,9 @@ def _csv_line(values: list[str]) -> bytes:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync, rename over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:  # pragma: no cover - directories cannot be fsynced everywhere
-        pass
+    """Write ``data`` atomically (:func:`levydyn.output_files.atomic_write_bytes`: temporary
+    sibling, fsync, rename; the temporary file is removed if the write fails)."""
+    atomic_write_bytes(path, data)
 
 
 def _read_csv(path: Path, columns: dict | None = None) -> tuple[list[str], list[dict], bool]:
@@ -546,6 +508,7 @@ class _Table:
                 self._lock_fd = None
                 raise ValueError(f"another sweep is writing {str(self.out)!r} "
                                  f"(lock {str(self._lock_path)!r})") from None
+        self._remove_stale_temporaries()
         rows, rewrite = [], True
         if self.journal.exists() and self.journal.stat().st_size:
             got, rows, torn = _read_csv(self.journal, self.columns)
@@ -561,6 +524,14 @@ class _Table:
             self._rewrite(self.journal, rows)
         self._fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND)
         return rows
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files a killed sweep left beside the table (we hold the lock, so no
+        live writer owns them)."""
+        for target in {self.out, self.journal}:
+            for pattern in (f".{target.name}.tmp-*", f".{target.name}.*.tmp"):
+                for tmp in target.parent.glob(pattern):
+                    tmp.unlink(missing_ok=True)
 
     def _check_header(self, got) -> None:
         if list(got) != list(self.columns):
@@ -631,6 +602,20 @@ class SweepReport:
     grid_keys: list[str] = field(default_factory=list)
 
 
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}/?$"
+                      r"|^inproc://\S+$")
+
+
+def check_scheduler_address(address) -> str:
+    """A Dask scheduler address, ``[tcp://]HOST:PORT`` (also tls://, ucx://, ws(s)://,
+    inproc://); checked before Dask is imported so a typo fails at once, not after a
+    connection timeout."""
+    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
+        raise ValueError(f"scheduler must be an address like tcp://HOST:PORT, got "
+                         f"scheduler={address!r}")
+    return address.strip()
+
+
 def dask_available() -> bool:
     try:
         import distributed  # noqa: F401
@@ -675,6 +660,8 @@ def sweep(spec, out, scheduler: str | None = None, workers: int | None = None,
                          "brings its own workers")
     if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
         raise ValueError(f"workers must be a positive integer, got workers={workers!r}")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
     have_dask = dask_available()
     if not have_dask and (scheduler or workers):
         raise ValueError("Dask is not installed (pip install 'dask[distributed]'); "

@@ -24,6 +24,7 @@ on two cores); the full run (``quick=False``) is the one quoted in the README.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,8 +40,7 @@ from levydyn.results import Estimate, dump_json, to_jsonable, wilson
 from levydyn.schedules import Constant, MultiStep, Power
 from levydyn.simulate import simulate
 from levydyn.theory import box as th_box
-from levydyn.theory import exit_interval as th_int
-from levydyn.theory import gaussian as th_gauss
+from levydyn.theory import closed_forms
 from levydyn.theory import markov_chain as th_mc
 from levydyn.theory import schedules as th_sch
 from levydyn.theory import small_noise as th_sn
@@ -171,14 +171,16 @@ def _interval_problem(alpha, eps, schedule=None):
                    schedule=schedule or Constant())
 
 
+@functools.lru_cache(maxsize=64)
+def _interval_forms(alpha, eps, measure="sas"):
+    """The closed forms of the interval problem (limit and first order), from the one door."""
+    return closed_forms(_interval_problem(alpha, eps), measure=measure)
+
+
 def _interval_run(R: _Runner, alpha, eps, n, offset):
-    mean = th_int.mean_exit_time(alpha, eps, _I_DM, _I_DP)
+    mean = _interval_forms(alpha, eps).value("mean_exit_time")
     return R.run(f"interval a={alpha:g} eps={eps:g}", _interval_problem(alpha, eps), n,
                  _t_max_for(lambda t: math.exp(-t / mean), n, mean), offset)
-
-
-def _interval_first_order(alpha, eps) -> dict:
-    return th_sn.interval_rates(alpha, eps, _I_DM, _I_DP, curvature=_I_H)
 
 
 def _setup_interval(alpha, eps, extra=""):
@@ -196,17 +198,18 @@ def _row(name, source, quantity, limit, first, est, n, setup, *, extra=None, not
 def check_thm1(R: _Runner) -> list[Check]:
     a, e = _I_ALPHA, _I_EPS
     r = _interval_run(R, a, e, R.s.interval, 1)
-    fo = _interval_first_order(a, e)
-    mean_sas = th_int.mean_exit_time(a, e, _I_DM, _I_DP, measure="sas")
-    mean_unit = th_int.mean_exit_time(a, e, _I_DM, _I_DP, measure="unit")
-    mean_1 = 1.0 / fo["rate_1"]
+    cf = _interval_forms(a, e)
+    mean_sas = cf.value("mean_exit_time")
+    mean_unit = _interval_forms(a, e, "unit").value("mean_exit_time")
+    mean_1 = cf.value("mean_exit_time_first_order")
     est = r.mean_exit_time(R.level)
-    p = th_int.side_probability(+1, a, e, _I_DM, _I_DP)
+    p = cf.value("exit_side_probabilities")[0, 1]
     setup = _setup_interval(a, e)
     rows = [
         _row("thm1_mean", "paper 000 Thm 1, eqs. 11-12", "E sigma", mean_sas, mean_1, est, r.n_paths,
              setup, extra={"censored_fraction": r.censored_fraction}),
-        _row("thm1_side", "paper 000 Thm 1, eq. 11", "P(exit at +d)", p, fo["side_plus_1"],
+        _row("thm1_side", "paper 000 Thm 1, eq. 11", "P(exit at +d)", p,
+             cf.value("exit_side_probabilities_first_order")[0, 1],
              r.side_probability(+1, level=R.level), r.n_paths, setup),
     ]
     # the conversion check: SaS(1) noise must match c_alpha * (unit rate), not the unit rate
@@ -248,16 +251,16 @@ def check_eps_scaling(R: _Runner) -> list[Check]:
         se = np.array([(math.log(m.high) - math.log(m.low)) / (2 * z) for m in est])
         slope, s_se = _wls_slope(x, np.log([m.value for m in est]), se)
         # the same fit applied to the first-order means gives the bias of the slope
-        first_means = [1.0 / _interval_first_order(a, e)["rate_1"] for e in eps]
+        first_means = [_interval_forms(a, e).value("mean_exit_time_first_order") for e in eps]
         slope_1, _ = _wls_slope(x, np.log(first_means), se)
-        theory = th_int.eps_scaling_exponent(a)
+        theory = _interval_forms(a, eps[0]).value("eps_scaling_exponent")
         rows.append(_row(
             f"eps_scaling_a{a:g}", "paper 000 Thm 1 (E sigma ~ eps^-alpha)", "d log E sigma / d log eps",
             theory, slope_1, Estimate(slope, slope - z * s_se, slope + z * s_se, R.level, "weighted LS slope"),
             int(sum(r.n_paths for _, r in pts)), _setup_interval(a, eps.min(), f"..{eps.max():g}"),
             extra={"eps": eps.tolist(), "mean": [m.value for m in est], "low": [m.low for m in est],
                    "high": [m.high for m in est],
-                   "theory_mean": [th_int.mean_exit_time(a, e, _I_DM, _I_DP) for e in eps],
+                   "theory_mean": [_interval_forms(a, e).value("mean_exit_time") for e in eps],
                    "first_order_mean": first_means}))
     return rows
 
@@ -273,9 +276,8 @@ def check_thm2(R: _Runner) -> list[Check]:
     prob = Problem(potential=pot, alpha=_W_ALPHA, eps=_W_EPS, domain=dom)
     n, T = R.s.wells_paths, R.s.wells_t_max
     r = R.run("two wells", prob, n, T, 7)
-    grad = lambda x: float(pot.gradient([x])[0])  # noqa: E731
-    Q = th_mc.generator(_W_MIN, _W_MAX, _W_ALPHA, _W_EPS)
-    _, Q1 = th_sn.well_generator(grad, _W_MIN, _W_MAX, _W_ALPHA, _W_EPS, core=dom.core)
+    cf = closed_forms(prob)
+    Q, Q1 = cf.value("generator"), cf.value("generator_first_order")
     q, lo, hi = r.generator(R.level)
     setup = f"U'=(x+1)x(x-2), minima {list(_W_MIN)}, alpha={_W_ALPHA:g}, eps={_W_EPS:g}, T={T:g}"
     rows = []
@@ -283,15 +285,15 @@ def check_thm2(R: _Runner) -> list[Check]:
         rows.append(_row(f"thm2_q{i + 1}{j + 1}", "paper 000 Thm 2, eq. 13", f"q_{i + 1}{j + 1}",
                          Q[i, j], Q1[i, j], Estimate(q[i, j], lo[i, j], hi[i, j], R.level, "N_ij / T_i, Garwood"),
                          r.n_paths, setup, extra={"transitions": int(r.transition_counts()[i, j])}))
-    occ = th_mc.occupation_from_generator(Q, 0, T)
+    occ = cf.value("expected_occupation")(T)
     occ1 = th_mc.occupation_from_generator(Q1, 0, T)
-    pi = th_mc.stationary_distribution(_W_MIN, _W_MAX, _W_ALPHA)
+    pi = cf.value("stationary_distribution")
     rows.append(_row("thm2_pi", "paper 000 Thm 2 (Q^T pi = 0)", "time fraction in well 2",
                      occ[1], occ1[1], r.occupation(R.level)[1], r.n_paths, setup,
                      note=f"finite-horizon occupation of the chain from m_1 over [0, T]; pi_2 = {pi[1]:.4f} "
                           "as T -> inf",
-                     extra={"pi": pi.tolist(), "two_well_closed_form": list(th_mc.two_well_stationary(
-                         _W_MIN[0], _W_MIN[1], _W_ALPHA, _W_MAX[0]))}))
+                     extra={"pi": pi.tolist(),
+                            "two_well_closed_form": cf.value("two_well_stationary").tolist()}))
     return rows
 
 
@@ -308,21 +310,13 @@ def _box_problem(schedule=None):
                    schedule=schedule or Constant())
 
 
-def _box_side_rates_first_order() -> np.ndarray:
-    """(N, 2) side rates to first order: the axes of a diagonal quadratic are independent."""
-    out = []
-    for a, e, dm, dp, h in zip(_B_ALPHA, _B_EPS, _B_DM, _B_DP, _B_H):
-        fo = th_sn.interval_rates(a, e, dm, dp, curvature=h)
-        out.append([fo["rate_1"] * (1 - fo["side_plus_1"]), fo["rate_1"] * fo["side_plus_1"]])
-    return np.array(out)
-
-
 def check_box(R: _Runner) -> list[Check]:
-    mean = th_box.mean_exit_time(_B_ALPHA, _B_EPS, _B_DM, _B_DP)
+    cf = closed_forms(_box_problem())
+    mean = cf.value("mean_exit_time")
     n = R.s.box
     r = R.run("box", _box_problem(), n, _t_max_for(lambda t: math.exp(-t / mean), n, mean), 11)
-    sides = th_box.side_rates(_B_ALPHA, _B_EPS, _B_DM, _B_DP)
-    sides1 = _box_side_rates_first_order()
+    sides = cf.value("exit_side_rates")
+    sides1 = cf.value("exit_side_rates_first_order")   # the axes of a diagonal quadratic are independent
     p_axis = sides.sum(axis=1) / sides.sum()
     p_axis1 = sides1.sum(axis=1) / sides1.sum()
     rows = [
@@ -337,7 +331,7 @@ def check_box(R: _Runner) -> list[Check]:
     k2 = int(((r.axis == 1) & (r.side == 1) & r.exited).sum())
     w = wilson(k1, k1 + k2, R.level)
     to_ratio = lambda p: p / (1 - p) if p < 1 else math.inf  # noqa: E731
-    ratio = th_box.axis_ratio(0, 1, _B_ALPHA, _B_EPS, _B_DM, _B_DP, side=+1)
+    ratio = th_box.axis_ratio(0, 1, _B_ALPHA, _B_EPS, _B_DM, _B_DP, side=+1)   # Cor 4.4, one function
     paper = th_box.paper_axis_ratio_bound(0, 1, _B_ALPHA, _B_EPS, _B_DM, _B_DP, rho=0.5, side=+1)
     rows.append(_row("cor44_ratio", "paper 004 Cor 4.4 (exact limit)", "P(axis 1,+)/P(axis 2,+)", ratio,
                      sides1[0, 1] / sides1[1, 1],
@@ -386,11 +380,11 @@ def _quad_inf(f, scale, breaks=()) -> float:
 def _schedule_rows(R, name, schedule, kw, offset, label):
     a, e = _I_ALPHA, _S_EPS
     n = R.s.schedule
-    surv = lambda t: th_sch.survival(t, a, e, _I_DM, _I_DP, **kw)  # noqa: E731
-    mean = th_sch.mean_exit_time(a, e, _I_DM, _I_DP, **kw)
+    cf = closed_forms(_interval_problem(a, e, schedule))
+    surv, mean = cf.value("survival"), cf.value("mean_exit_time")
     r = R.run(name, _interval_problem(a, e, schedule), n, _t_max_for(surv, n, mean), offset)
     _, S1 = _schedule_first_order([a], [e], [_I_DM], [_I_DP], [_I_H], kw)
-    t_med = th_sch.median_exit_time(a, e, _I_DM, _I_DP, **kw)
+    t_med = cf.value("median_exit_time")
     mean1 = _quad_inf(lambda u: S1(u * u) * 2 * u, math.sqrt(t_med),   # t = u^2: smooth at t = 0
                       [math.sqrt(m) for m in kw.get("milestones", ())])
     setup = _setup_interval(a, e, f", {label}")
@@ -415,15 +409,15 @@ def check_schedules(R: _Runner) -> list[Check]:
     # exit axis under the power schedule (2-D box, unequal alpha: the axis odds change in time)
     kw = {"gamma": _S_GAMMA}
     n = R.s.schedule
-    surv = lambda t: th_sch.survival(t, _B_ALPHA, _B_EPS, _B_DM, _B_DP, **kw)  # noqa: E731
-    mean = th_sch.mean_exit_time(_B_ALPHA, _B_EPS, _B_DM, _B_DP, **kw)
+    cf = closed_forms(_box_problem(Power(_S_GAMMA)))
+    surv, mean = cf.value("survival"), cf.value("mean_exit_time")
     r = R.run("schedule axis", _box_problem(Power(_S_GAMMA)), n, _t_max_for(surv, n, mean), 23)
-    p = th_sch.exit_axis_probabilities(_B_ALPHA, _B_EPS, _B_DM, _B_DP, **kw)
+    p = cf.value("exit_axis_probabilities")
     axes, S1 = _schedule_first_order(_B_ALPHA, _B_EPS, _B_DM, _B_DP, _B_H, kw)
     _, _, lam, lam2, d = axes[1]
-    t_med = th_sch.median_exit_time(_B_ALPHA, _B_EPS, _B_DM, _B_DP, **kw)
+    t_med = cf.value("median_exit_time")
     p1 = _quad_inf(lambda u: (lam(u * u) + d * lam2(u * u)) * S1(u * u) * 2 * u, math.sqrt(t_med))
-    p_const = th_box.exit_axis_probabilities(_B_ALPHA, _B_EPS, _B_DM, _B_DP)
+    p_const = closed_forms(_box_problem()).value("exit_axis_probabilities")
     rows.append(_row("schedule_axis", "paper 004 Thm 4.3 (exact limit)", "P(exit along axis 2)", p[1], p1,
                      r.axis_probability(1, R.level), r.n_paths, _BOX_SETUP + f", s_t = t^({_S_GAMMA:g}-1)",
                      extra={"constant_schedule_value": float(p_const[1])}))
@@ -437,12 +431,11 @@ _G_EPS = 0.4
 
 def check_brownian(R: _Runner) -> list[Check]:
     n = R.s.brownian
-    U = lambda x: 0.5 * _I_H * x * x  # noqa: E731
-    exact = th_gauss.mean_exit_time(U, -_I_DM, _I_DP, 0.0, _G_EPS)
-    kramers = th_gauss.quadratic_mean_exit_time(_I_H, _I_DM, _I_DP, _G_EPS, asymptotic=True)
-    p = th_gauss.exit_side_probability(U, -_I_DM, _I_DP, 0.0, _G_EPS)
     prob = Problem(potential=Quadratic([_I_H]), alpha=[2.0], eps=[_G_EPS],
                    domain=Box.around([0.0], d_minus=[_I_DM], d_plus=[_I_DP]))
+    cf = closed_forms(prob)
+    exact, kramers = cf.value("mean_exit_time"), cf.value("mean_exit_time_laplace")
+    p = cf.value("exit_side_probabilities")[0, 1]
     r = R.run("brownian", prob, n, 40 * exact, 31)
     setup = f"U=x^2/2, (-{_I_DM:g}, {_I_DP:g}), alpha=2 (N(0,2) noise), eps={_G_EPS:g}"
     return [Check("gaussian_mean", "Brownian exit, exact quadrature (theory/gaussian.py)", "E sigma", exact,
@@ -464,25 +457,26 @@ def check_small_noise(R: _Runner) -> list[Check]:
     """Thm 1 and the box exit axis at eps = 1e-3 (mean exit times ~1e5): Euler would need
     ~1e7 steps per path; ``method="jump_adapted"`` needs a few large jumps per path."""
     a, e, n = _I_ALPHA, _SN_EPS, R.s.small_noise
-    mean = th_int.mean_exit_time(a, e, _I_DM, _I_DP)
+    cf = _interval_forms(a, e)
+    mean = cf.value("mean_exit_time")
     r = R.run(f"interval a={a:g} eps={e:g} (jump_adapted)", _interval_problem(a, e), n,
               _t_max_for(lambda t: math.exp(-t / mean), n, mean), 201, method="jump_adapted")
-    fo = _interval_first_order(a, e)
     setup = _setup_interval(a, e, ", jump_adapted")
     rows = [
-        _row("small_eps_mean", "paper 000 Thm 1 at eps = 1e-3", "E sigma", mean, 1.0 / fo["rate_1"],
-             r.mean_exit_time(R.level), r.n_paths, setup),
+        _row("small_eps_mean", "paper 000 Thm 1 at eps = 1e-3", "E sigma", mean,
+             cf.value("mean_exit_time_first_order"), r.mean_exit_time(R.level), r.n_paths, setup),
         _row("small_eps_side", "paper 000 Thm 1 at eps = 1e-3", "P(exit at +d)",
-             th_int.side_probability(+1, a, e, _I_DM, _I_DP), fo["side_plus_1"],
+             cf.value("exit_side_probabilities")[0, 1], cf.value("exit_side_probabilities_first_order")[0, 1],
              r.side_probability(+1, level=R.level), r.n_paths, setup),
     ]
     eps_box = [_SN_EPS * x / _B_EPS[0] for x in _B_EPS]
-    mean_b = th_box.mean_exit_time(_B_ALPHA, eps_box, _B_DM, _B_DP)
     prob = Problem(potential=Quadratic(list(_B_H)), alpha=list(_B_ALPHA), eps=eps_box,
                    domain=Box.around([0.0, 0.0], d_minus=list(_B_DM), d_plus=list(_B_DP)))
+    cfb = closed_forms(prob)
+    mean_b = cfb.value("mean_exit_time")
     rb = R.run("box eps=1e-3 (jump_adapted)", prob, n,
                _t_max_for(lambda t: math.exp(-t / mean_b), n, mean_b), 202, method="jump_adapted")
-    sides = th_box.side_rates(_B_ALPHA, eps_box, _B_DM, _B_DP)
+    sides = cfb.value("exit_side_rates")
     p_axis = sides.sum(axis=1) / sides.sum()
     rows.append(_row("small_eps_box_axis", "paper 004 Thm 4.3 (exact limit) at eps = 1e-3",
                      "P(exit along axis 2)", p_axis[1], p_axis[1], rb.axis_probability(1, R.level),
@@ -574,7 +568,7 @@ class Report:
             eps = np.array(c.extra["eps"])
             a = float(c.name.split("_a")[-1])
             grid = np.geomspace(eps.min() / 1.3, eps.max() * 1.3, 50)
-            ax.plot(grid, [th_int.mean_exit_time(a, e, _I_DM, _I_DP) for e in grid], color=col,
+            ax.plot(grid, [_interval_forms(a, e).value("mean_exit_time") for e in grid], color=col,
                     label=f"theory alpha={a:g}")
             ax.plot(eps, c.extra["first_order_mean"], ls="--", color=col, lw=1,
                     label=f"first order alpha={a:g}")

@@ -186,7 +186,7 @@ class Bridge:
         e_u = float(math.sqrt(u @ D @ u))
         rms = float(math.sqrt(max(np.trace(Sig), 0.0)))
         try:
-            t = gauss_theory.quadratic_mean_exit_time(h_u, self.radius, self.radius, e_u)
+            t = gauss_theory.quadratic_mean_exit_time(e_u, self.radius, self.radius, curvature=h_u)
         except (ValueError, OverflowError, ZeroDivisionError):
             t = math.nan
         return {"stationary_rms_radius": rms, "top_direction_std": float(math.sqrt(ev[-1])),

@@ -14,37 +14,29 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from levydyn.output_files import atomic_write_bytes as _atomic_write_bytes
+from levydyn.results import to_jsonable
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_save_npz", "config_key", "json_safe",
            "PartStore"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically, creating missing parent directories
+    (:func:`levydyn.output_files.atomic_write_bytes`: temp file + fsync + ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)           # mkstemp makes 0600; a result file should be readable
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return _atomic_write_bytes(path, data)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented, NaN-free JSON (NaN/inf become null)."""
+    """Atomically write ``obj`` as indented JSON; non-finite numbers follow levydyn's one
+    convention (the strings ``"inf"``, ``"-inf"``, ``"nan"``: :func:`levydyn.results.to_jsonable`)."""
     text = json.dumps(json_safe(obj), indent=2, allow_nan=False)
     return atomic_write_bytes(path, (text + "\n").encode())
 
@@ -63,21 +55,9 @@ def config_key(obj: Any) -> str:
 
 
 def json_safe(obj: Any) -> Any:
-    """Recursively turn numpy scalars/arrays into Python types and non-finite floats into None."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if np.isfinite(x) else None
-    return obj
+    """Numpy scalars/arrays to Python types, non-finite floats to ``"inf"``/``"-inf"``/``"nan"``
+    (levydyn's one JSON convention, :func:`levydyn.results.to_jsonable`)."""
+    return to_jsonable(obj)
 
 
 class PartStore:

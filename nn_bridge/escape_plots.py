@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from levydyn.output_files import atomic_savefig
 from nn_bridge.fit import CurveFit
 from nn_bridge.predict import MODEL_LABELS, Study
 
@@ -76,7 +77,7 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
     fig.suptitle(f"escape from ||w - w*|| < {study.config.radius:g}: network (black) vs models")
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
+    atomic_savefig(fig, out, dpi=120)
     plt.close(fig)
     return out
 
@@ -111,6 +112,6 @@ def plot_survival(study: Study, path: str | Path) -> Path:
     axes[0][-1].legend(fontsize=6)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=110)
+    atomic_savefig(fig, out, dpi=110)
     plt.close(fig)
     return out

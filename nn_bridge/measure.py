@@ -13,6 +13,7 @@ parts, computes only the missing ones and gives an identical result.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -121,11 +122,17 @@ class Measurement:
 
 
 def _check_fits(config: MeasureConfig, data: Dataset) -> None:
+    """A minibatch larger than the training set cannot be drawn without replacement
+    (sampling='epoch': an error); with sampling='iid' it repeats samples to fill itself,
+    which is allowed (a bootstrap-like batch) but said out loud, never silently."""
+    big = [b for b in config.batch_sizes if b > data.n_train]
+    if not big:
+        return
     if config.sampling == "epoch":
-        big = [b for b in config.batch_sizes if b > data.n_train]
-        if big:
-            raise ValueError(f"batch_size={big[0]}: exceeds the {data.n_train} training samples, "
-                             "which sampling='epoch' needs; use sampling='iid'")
+        raise ValueError(f"batch_size must not exceed the {data.n_train} training samples "
+                         f"with sampling='epoch' (use sampling='iid'), got batch_size={big[0]}")
+    warnings.warn(f"batch_size={big[0]} exceeds the {data.n_train} training samples: iid "
+                  "minibatches repeat samples (drawn with replacement)", stacklevel=3)
 
 
 def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig = MeasureConfig(),

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from levydyn.output_files import atomic_savefig
+
 __all__ = ["plot_alpha_histograms"]
 
 
@@ -58,6 +60,6 @@ def plot_alpha_histograms(measurement, path: str | Path) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    atomic_savefig(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import math
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -236,8 +237,11 @@ def load_weights(path: str | Path) -> tuple[nn.Module, dict]:
     try:
         state = torch.load(p, map_location="cpu", weights_only=False)
         spec = ModelSpec.from_dict(state["spec"])
-    except (KeyError, TypeError, RuntimeError, EOFError) as exc:
-        raise ValueError(f"weights={str(p)!r}: not a levydyn weights file ({exc})") from None
+    except (KeyError, TypeError, RuntimeError, EOFError, ValueError, AttributeError,
+            pickle.UnpicklingError) as exc:
+        reason = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise ValueError(f"weights must be a file written by `levydyn nn train`, got "
+                         f"weights={str(p)!r} ({type(exc).__name__}: {reason})") from None
     model = build_model(spec)
     model.load_state_dict(state["model"])
     meta = {k: v for k, v in state.items() if k != "model"}

@@ -47,8 +47,10 @@ def test_trajectories_are_the_tables_paths(tmp_path):
     data = json.loads(js.read_text())
     from levydyn import Box, Problem, Quadratic, simulate
 
+    # the row's own seed, derived from (--seed, row parameters), is in the JSON
     r = simulate(Problem(Quadratic([1.0]), alpha=1.5, eps=0.5,
-                         domain=Box.around([0.0], [1.0], [2.0])), n_paths=3, dt=0.01, t_max=1e4)
+                         domain=Box.around([0.0], [1.0], [2.0])), n_paths=3, dt=0.01, t_max=1e4,
+                 seed=data["results"][0]["seed"])
     assert [p["stop_time"] for p in data["trajectories"]["paths"]] == pytest.approx(r.times.tolist())
 
 

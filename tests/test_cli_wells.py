@@ -26,7 +26,7 @@ def test_table_plot_json(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(data, JSON_SCHEMA)
     th = data["runs"][0]["theory"]
-    np.testing.assert_allclose(th["generator"], markov_chain.generator([-1, 2], [0], 1.5, 0.3))
+    np.testing.assert_allclose(th["generator"], markov_chain.generator(1.5, 0.3, [-1, 2], [0]))
     np.testing.assert_allclose(th["stationary"], [1 / (1 + 2**1.5), 2**1.5 / (1 + 2**1.5)])
 
 
@@ -34,7 +34,7 @@ def test_brownian_generator_is_kramers():
     pot = MultiWell1D((-1.0, 1.0), (0.0,))
     Q, source = theory_generator(pot, 2.0, 0.3)
     # U = x^4/4 - x^2/2: U''(+-1) = 2, U''(0) = -1, height 1/4
-    q = gaussian.kramers_transition_rate(0.3, 2.0, 1.0, 0.25)
+    q = gaussian.kramers_transition_rate(0.3, curvature_min=2.0, saddle_curvature=1.0, height=0.25)
     np.testing.assert_allclose(Q, [[-q, q], [q, -q]], rtol=1e-6)
     assert "Kramers" in source
 

@@ -134,9 +134,16 @@ def test_mohammadi_hand_computed():
     x = np.tile([1.0, 3.0], 8)
     inv = (math.log(4) - 0.5 * math.log(3)) / math.log(2)
     assert est.mohammadi_alpha(x, K1=2) == pytest.approx(1 / inv, rel=1e-12)
-    # constant data has no tail index: eq. 15 would give 1/alpha = 1 exactly (Y = K1 c)
-    for fn in (est.mohammadi_alpha, est.mohammadi_alpha_median, est.mohammadi_order_alpha):
-        assert math.isnan(fn(np.full(100, 2.5)))
+    # constant data has no tail index (block sums K1 * c would give 1/alpha = 1 exactly, a
+    # silent wrong answer, issue 18 item 8): a 1-D sample is an error, a column is nan
+    with pytest.raises(ValueError, match=r"x must not be constant.*x=\[2\.5\] \* 100"):
+        est.mohammadi_alpha(np.full(100, 2.5))
+    cols = est.mohammadi_alpha(np.c_[np.full(100, 2.5), x.repeat(7)[:100]])
+    assert math.isnan(cols[0]) and math.isfinite(cols[1])
+    for fn in (est.mohammadi_alpha_median, est.mohammadi_order_alpha):
+        with pytest.raises(ValueError, match="x must not be constant"):
+            fn(np.full(100, 2.5))
+        assert math.isnan(fn(np.c_[np.full(100, 2.5), x.repeat(7)[:100]])[0])
 
 
 def test_block_sizes_follow_paper():

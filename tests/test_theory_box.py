@@ -13,14 +13,14 @@ DP = [2.0, 0.5, 1.0]
 
 @pytest.mark.parametrize("measure", ["sas", "unit"])
 def test_box_is_product_of_independent_intervals(measure):
-    rates = [ei.exit_rate(a, e, m, p, measure) for a, e, m, p in zip(ALPHA, EPS, DM, DP)]
-    assert box.axis_rates(ALPHA, EPS, DM, DP, measure) == pytest.approx(rates, rel=1e-14)
+    rates = [ei.exit_rate(a, e, m, p, measure=measure) for a, e, m, p in zip(ALPHA, EPS, DM, DP)]
+    assert box.axis_rates(ALPHA, EPS, DM, DP, measure=measure) == pytest.approx(rates, rel=1e-14)
     t = np.array([0.0, 10.0, 200.0])
-    prod = np.prod([ei.survival(t, a, e, m, p, measure) for a, e, m, p in zip(ALPHA, EPS, DM, DP)], axis=0)
-    assert box.survival(t, ALPHA, EPS, DM, DP, measure) == pytest.approx(prod, rel=1e-13)
-    sp = box.exit_side_probabilities(ALPHA, EPS, DM, DP, measure)
+    prod = np.prod([ei.survival(t, a, e, m, p, measure=measure) for a, e, m, p in zip(ALPHA, EPS, DM, DP)], axis=0)
+    assert box.survival(t, ALPHA, EPS, DM, DP, measure=measure) == pytest.approx(prod, rel=1e-13)
+    sp = box.exit_side_probabilities(ALPHA, EPS, DM, DP, measure=measure)
     assert sp.sum() == pytest.approx(1.0, abs=1e-15)
-    assert box.exit_axis_probabilities(ALPHA, EPS, DM, DP, measure) == pytest.approx(
+    assert box.exit_axis_probabilities(ALPHA, EPS, DM, DP, measure=measure) == pytest.approx(
         np.array(rates) / sum(rates), rel=1e-13)
 
 
@@ -40,14 +40,14 @@ def test_paper_eq20_is_not_an_upper_bound_for_heavier_axis():
     # exact ratio / paper bound = alpha_j/alpha_l * eps^(rho (alpha_l - alpha_j)) > 1 for alpha_l < alpha_j
     a, eps, rho = [1.2, 1.8], 0.1, 0.2
     exact = box.axis_ratio(0, 1, a, eps, 1.0, 1.0, measure="unit")
-    paper = box.paper_axis_ratio_bound(0, 1, a, eps, 1.0, 1.0, rho, measure="unit")
+    paper = box.paper_axis_ratio_bound(0, 1, a, eps, 1.0, 1.0, rho=rho, measure="unit")
     assert exact / paper == pytest.approx(1.8 / 1.2 * eps ** (rho * (1.2 - 1.8)), rel=1e-12)
     assert exact > paper
 
 
 def test_conventions_differ_with_unequal_alpha():
-    p_sas = box.exit_axis_probabilities([1.2, 1.8], 0.1, 1.0, 1.0, "sas")
-    p_unit = box.exit_axis_probabilities([1.2, 1.8], 0.1, 1.0, 1.0, "unit")
+    p_sas = box.exit_axis_probabilities([1.2, 1.8], 0.1, 1.0, 1.0, measure="sas")
+    p_unit = box.exit_axis_probabilities([1.2, 1.8], 0.1, 1.0, 1.0, measure="unit")
     odds = (p_sas[0] / p_sas[1]) / (p_unit[0] / p_unit[1])
     assert odds == pytest.approx(c_alpha(1.2) / c_alpha(1.8), rel=1e-12)
 

@@ -25,8 +25,40 @@ def test_c_alpha_numeric_matches_textbook(alpha):
 
 
 def test_c_alpha_special_values():
-    assert lm.c_alpha(1.0) == pytest.approx(1 / math.pi, rel=1e-14)
-    assert lm.c_alpha(1.999999) < 1e-5  # Brownian limit: no jumps
+    assert lm.c_alpha(1.0) == 1 / math.pi                     # exact (Cauchy)
+    assert lm.c_alpha(2.0) == 0.0                             # exact: Brownian motion has no jumps
+    assert 0 < lm.c_alpha(1.999999) < 1e-5                    # continuous into the Brownian limit
+
+
+def test_c_alpha_is_the_one_implementation_and_vectorised():
+    import levydyn
+    from levydyn import noise
+
+    assert lm.c_alpha is noise.c_alpha is levydyn.c_alpha
+    a = np.array([[0.5, 1.0], [1.5, 2.0]])
+    c = lm.c_alpha(a)
+    assert isinstance(c, np.ndarray) and c.shape == a.shape
+    assert c.tolist() == [[lm.c_alpha(float(v)) for v in row] for row in a]
+    assert isinstance(lm.c_alpha(1.5), float)
+
+
+def test_c_alpha_matches_sympy_derivation_and_ignores_mpmath_precision():
+    import mpmath
+    import sympy as sp
+
+    a, expr = lm.derive_c_alpha()
+    f = sp.lambdify(a, expr, modules="mpmath")
+    with mpmath.workdps(40):
+        exact = [f(mpmath.mpf(x)) for x in ALPHAS]
+    before = [lm.c_alpha(x) for x in ALPHAS]
+    old = mpmath.mp.dps
+    try:
+        mpmath.mp.dps = 5          # a caller lowering mpmath's global precision changes nothing
+        assert [lm.c_alpha(x) for x in ALPHAS] == before
+    finally:
+        mpmath.mp.dps = old
+    for x, c, e in zip(ALPHAS, before, exact):
+        assert c == pytest.approx(float(e), rel=1e-14), x
 
 
 def _exponent_by_quadrature(w, alpha, C):
@@ -74,7 +106,11 @@ def test_bad_inputs_name_the_field():
     with pytest.raises(ValueError, match="measure"):
         lm.measure_constant(1.5, measure="gauss")
     with pytest.raises(ValueError, match="alpha"):
-        lm.c_alpha(2.0)
+        lm.measure_constant(2.0)                             # no jumps: no Levy-measure convention
+    with pytest.raises(ValueError, match="alpha=2.5"):
+        lm.c_alpha(2.5)
+    with pytest.raises(ValueError, match="alpha"):
+        lm.c_alpha("x")
     with pytest.raises(ValueError, match="alpha"):
         lm.c_alpha(-0.1)
     with pytest.raises(ValueError, match="x="):

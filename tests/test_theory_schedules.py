@@ -107,22 +107,22 @@ def test_paper_expressions():
     args = ([1.5, 1.5], 0.1, 1.0, 2.0)
     rho = 0.1
     with pytest.raises(ValueError, match="N >= 2"):
-        sch.paper_mean_exit_time(1.5, 0.1, 1.0, 2.0, 0.5, rho)
+        sch.paper_mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=0.5, rho=rho)
     # common alpha: the paper's Thm 4.1 term = (beta_l/beta_S) A^-1 g^(-1-1/g) * exact one-axis mean
     g = 1 + (0.5 - 1) * (1.5 - 1)
     one_axis = sch.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=0.5, measure="unit")
     from levydyn.theory.schedules import _paper_constants
     c = _paper_constants(*args, rho, "unit")
     expected = sum(0.5 / c["A"]) * g ** (-1 - 1 / g) * one_axis
-    assert sch.paper_mean_exit_time(*args, 0.5, rho, measure="unit") == pytest.approx(expected, rel=1e-12)
+    assert sch.paper_mean_exit_time(*args, gamma=0.5, rho=rho, measure="unit") == pytest.approx(expected, rel=1e-12)
     # gamma = 1: Thm 4.5 reduces to Cor 4.6
     u = np.array([0.0, 50.0, 400.0])
-    assert sch.paper_survival(u, *args, 1.0, rho) == pytest.approx(
-        sch.paper_survival_constant(u, *args, rho), rel=1e-12)
+    assert sch.paper_survival(u, *args, gamma=1.0, rho=rho) == pytest.approx(
+        sch.paper_survival_constant(u, *args, rho=rho), rel=1e-12)
     # Cor 4.6 is a valid (loose) bound: mixture of per-axis exponentials >= exact
-    assert np.all(sch.paper_survival_constant(u, *args, rho) >= sch.survival(u, *args))
+    assert np.all(sch.paper_survival_constant(u, *args, rho=rho) >= sch.survival(u, *args))
     # Cor 4.2 scales as eps^(alpha (1 - 2 rho)), the exact mean as eps^-alpha
-    r = sch.paper_mean_exit_time_constant([1.5, 1.5], 0.05, 1, 2, rho) / sch.paper_mean_exit_time_constant(*args, rho)
+    r = sch.paper_mean_exit_time_constant([1.5, 1.5], 0.05, 1, 2, rho=rho) / sch.paper_mean_exit_time_constant(*args, rho=rho)
     assert r < 1 < sch.mean_exit_time([1.5, 1.5], 0.05, 1, 2) / sch.mean_exit_time(*args)
 
 
@@ -135,3 +135,30 @@ def test_bad_schedule_input():
         sch.mean_exit_time(1.5, 0.1, 1, 1, gamma=-1.0)
     with pytest.raises(ValueError, match="value"):
         sch.mean_exit_time(1.5, 0.1, 1, 1, milestones=[1.0], values=[0.0])
+
+
+def test_numeric_forms_are_the_sympy_results():
+    # run time uses the formulas written out (no sympy); they must equal the derived expressions
+    import mpmath
+    import sympy as sp
+
+    from levydyn.theory import schedules as s
+
+    d = sch.derive_power_law()
+    k, g, t0, u, q = d["k"], d["g"], d["t0"], d["u"], d["q"]
+    lam = sp.lambdify((k, g, t0, u), d["Lambda"], modules="mpmath")
+    mean = sp.lambdify((k, g, t0), d["mean"], modules="mpmath")
+    quant = sp.lambdify((k, g, t0, q), d["quantile"], modules="mpmath")
+    with mpmath.workdps(40):
+        for kk, gg, tt in [(0.01, 0.75, 1.0), (2.0, 1.3, 0.5), (0.003, 0.4, 20.0), (0.5, 0.9, 0.0)]:
+            for uu in (1e-6, 0.3, 50.0):
+                assert s._power_cumulative(kk, gg, tt, uu) == pytest.approx(float(lam(kk, gg, tt, uu)), rel=1e-13)
+            assert s._power_quantile(kk, gg, tt, 0.7) == pytest.approx(float(quant(kk, gg, tt, 0.7)), rel=1e-13)
+            ref = mean(kk, gg, tt) if tt else mean(kk, gg, mpmath.mpf("1e-30"))
+            assert s._power_mean(kk, gg, tt) == pytest.approx(float(ref), rel=1e-12)
+    e = sch.derive_segment_law()
+    f = sp.lambdify((e["S0"], e["r"], e["Delta"]), e["mean"], modules="mpmath")
+    assert s._segment_mean(0.4, 0.02, 30.0) == pytest.approx(float(f(0.4, 0.02, 30.0)), rel=1e-14)
+    assert s._segment_mean(0.4, 0.02, math.inf) == pytest.approx(float(e["mean_last"].subs(
+        {e["S0"]: 0.4, e["r"]: 0.02})), rel=1e-14)
+    assert sp.simplify(e["axis"] - e["rl"] * e["mean"]) == 0      # axis term = r_l x mean term

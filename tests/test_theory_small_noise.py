@@ -55,11 +55,11 @@ def test_correction_is_order_eps_alpha():
 
 def test_well_generator_limits():
     g = lambda x: (x + 1) * x * (x - 2)  # noqa: E731
-    Q, Q1 = sn.well_generator(g, [-1.0, 2.0], [0.0], 1.5, 0.1)
-    assert Q == pytest.approx(mc.generator([-1.0, 2.0], [0.0], 1.5, 0.1), rel=1e-13)
+    Q, Q1 = sn.well_generator(1.5, 0.1, [-1.0, 2.0], [0.0], grad=g)
+    assert Q == pytest.approx(mc.generator(1.5, 0.1, [-1.0, 2.0], [0.0]), rel=1e-13)
     assert np.allclose(Q1.sum(axis=1), 0.0, atol=1e-15)
     # the flat saddle makes the well-1 -> well-2 correction larger than the quadratic-interval one
     assert Q1[0, 1] / Q[0, 1] - 1 > sn.interval_rates(1.5, 0.1, 1.0, 3.0, curvature=3.0)["relative"]
-    _, Q1s = sn.well_generator(g, [-1.0, 2.0], [0.0], 1.5, 1e-4)
-    assert Q1s / mc.generator([-1.0, 2.0], [0.0], 1.5, 1e-4) == pytest.approx(
+    _, Q1s = sn.well_generator(1.5, 1e-4, [-1.0, 2.0], [0.0], grad=g)
+    assert Q1s / mc.generator(1.5, 1e-4, [-1.0, 2.0], [0.0]) == pytest.approx(
         np.ones((2, 2)), rel=1e-4)

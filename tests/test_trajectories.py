@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from levydyn import Ball, Box, MultiWell1D, Power, Problem, Quadratic, WellPartition, simulate
-from levydyn.trajectories import record_paths
+from levydyn.simulate import record_paths
 
 
 @pytest.mark.parametrize("alpha", [1.5, 2.0])

@@ -40,7 +40,9 @@ import numpy as np
 
 from levydyn.noise import random_word, sas_draw, stream_key, uniform
 from levydyn.schedules import integrated_scale_power, invert_integrated_scale_power
-from levydyn.solvers.euler import DOMAIN_BOX, _drift_flow, check_exit
+from levydyn.solvers.compiled import A1, A2, BOOL, F64, I1, I64, U64, GradFn, lazy_kernel
+from levydyn.solvers.euler import (DOMAIN_BOX, STATUS_CENSORED, STATUS_DIVERGED, STATUS_EXITED,
+                                   _drift_flow, check_exit)
 
 
 @nb.njit(inline="always")
@@ -52,12 +54,17 @@ def _next_jump(kind, gamma, t0, ms, vs, alpha, t, inv_rate_const, key, ctr):
     return invert_integrated_scale_power(kind, gamma, t0, ms, vs, alpha, t, e * inv_rate_const)
 
 
-@nb.njit(parallel=True)
+ESCAPE_JA_SIG = (GradFn, A1, A1, A1, A1, A1, A1, A1, A1, F64, F64, I64, F64, F64, A1, A1,
+                 I64, A1, A1, A1, F64, F64, F64, F64, U64, I64, BOOL,
+                 A1, I1, I1, I1, A2, I1)
+
+
+@lazy_kernel(ESCAPE_JA_SIG, parallel=True)
 def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small_var_const,
                      delta, relax, window, kind, gamma, t0, ms, vs,
                      dkind, lower, upper, center, radius, length,
                      dt, t_max, seed, path_offset, bridge,
-                     times, exited, axis, side, points, n_jumps):
+                     times, status, axis, side, points, n_jumps):
     n = times.shape[0]
     d = x0.shape[0]
     for i in nb.prange(n):
@@ -76,6 +83,7 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
         hit = -1
         hit_side = 0
         jumps = 0
+        diverged = False
         while t < t_max:
             # next large jump among the axes
             lj = 0
@@ -125,14 +133,19 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
                                      key, ctr)
                 ctr += 1
             for l in range(d):
+                if not math.isfinite(x[l]):
+                    diverged = True
+            if diverged:
+                break
+            for l in range(d):
                 bridge_mask[l] = (bridge and dkind == DOMAIN_BOX and sd[l] > 0.0
                                   and not (jump_now and l == lj))
             hit, hit_side, ctr = check_exit(dkind, lower, upper, center, radius, x, xprev, sd,
                                             bridge_mask, key, ctr)
             if hit >= 0:
                 break
-        times[i] = t if hit >= 0 else t_max
-        exited[i] = hit >= 0
+        times[i] = t if hit >= 0 or diverged else t_max
+        status[i] = STATUS_DIVERGED if diverged else (STATUS_EXITED if hit >= 0 else STATUS_CENSORED)
         axis[i] = hit
         side[i] = hit_side
         n_jumps[i] = jumps
@@ -140,7 +153,7 @@ def escape_kernel_ja(grad, gparams, x0, xstar, alpha, eps, inv_rate_const, small
             points[i, l] = x[l]
 
 
-@nb.njit(cache=False)
+@lazy_kernel((GradFn, A1, A1, F64, F64, I64, F64))
 def relax_to_attractor(grad, gparams, x0, dt, length, n_max, tol):
     """Follow the gradient flow from x0 (stiffness-controlled Euler) until |grad U| < tol."""
     x = x0.copy()

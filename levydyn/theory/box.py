@@ -35,66 +35,66 @@ from __future__ import annotations
 
 import numpy as np
 
-from levydyn.theory._validate import (box_arrays, check_measure, check_probability,
-                                      check_side, check_times)
-from levydyn.theory.levy_measure import measure_constant
+from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_probability,
+                                      check_rho, check_side, check_times)
+from levydyn.theory.levy_measure import measure_constants
 
 
-def side_rates(alpha, eps, d_minus, d_plus, measure: str = "sas") -> np.ndarray:
+def side_rates(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> np.ndarray:
     """``(N, 2)`` array of ``[lambda_l^-, lambda_l^+]``, ``eps_l^a_l C_l d_l^(-a_l) / a_l``.
 
     ``C_l = c_{alpha_l}`` for ``measure="sas"``, 1 for ``"unit"``. Source: paper 004, eqs. 12-13.
     """
     check_measure(measure)
     a, e, dm, dp = box_arrays(alpha, eps, d_minus, d_plus)
-    C = np.array([measure_constant(ai, measure) for ai in a])
+    C = measure_constants(a, measure)
     k = e ** a * C / a
     with np.errstate(divide="ignore"):
         return np.stack([k * dm ** (-a), k * dp ** (-a)], axis=1)  # inf ** (-a) = 0
 
 
-def axis_rates(alpha, eps, d_minus, d_plus, measure: str = "sas") -> np.ndarray:
+def axis_rates(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> np.ndarray:
     """``lambda_l = eps_l^a_l C_l ((d-_l)^-a_l + (d+_l)^-a_l) / a_l`` per axis (``measure`` as above)."""
-    return side_rates(alpha, eps, d_minus, d_plus, measure).sum(axis=1)
+    return side_rates(alpha, eps, d_minus, d_plus, measure=measure).sum(axis=1)
 
 
-def total_rate(alpha, eps, d_minus, d_plus, measure: str = "sas") -> float:
+def total_rate(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> float:
     """``lambda = sum_l lambda_l``: the small-noise exit rate of the box (``measure`` as above)."""
-    return float(axis_rates(alpha, eps, d_minus, d_plus, measure).sum())
+    return float(axis_rates(alpha, eps, d_minus, d_plus, measure=measure).sum())
 
 
-def mean_exit_time(alpha, eps, d_minus, d_plus, measure: str = "sas") -> float:
+def mean_exit_time(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> float:
     """``E sigma ~ 1 / lambda`` (small-noise limit; ``measure`` as in :func:`side_rates`)."""
-    return 1.0 / total_rate(alpha, eps, d_minus, d_plus, measure)
+    return 1.0 / total_rate(alpha, eps, d_minus, d_plus, measure=measure)
 
 
-def survival(t, alpha, eps, d_minus, d_plus, measure: str = "sas"):
+def survival(t, alpha, eps, d_minus, d_plus, *, measure: str = "sas"):
     """``P(sigma > t) -> exp(-lambda t)`` (``measure`` as in :func:`side_rates`)."""
     tt = check_times(t)
-    out = np.exp(-total_rate(alpha, eps, d_minus, d_plus, measure) * tt)
-    return float(out) if out.ndim == 0 else out
+    out = np.exp(-total_rate(alpha, eps, d_minus, d_plus, measure=measure) * tt)
+    return as_output(out)
 
 
-def exit_time_quantile(p, alpha, eps, d_minus, d_plus, measure: str = "sas"):
+def exit_time_quantile(p, alpha, eps, d_minus, d_plus, *, measure: str = "sas"):
     """``-log(1 - p) / lambda`` (``measure`` as in :func:`side_rates`)."""
     q = check_probability(p)
-    out = -np.log1p(-q) / total_rate(alpha, eps, d_minus, d_plus, measure)
-    return float(out) if out.ndim == 0 else out
+    out = -np.log1p(-q) / total_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    return as_output(out)
 
 
-def exit_side_probabilities(alpha, eps, d_minus, d_plus, measure: str = "sas") -> np.ndarray:
+def exit_side_probabilities(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> np.ndarray:
     """``(N, 2)`` array ``P(exit through axis l, side -/+) = lambda_l^-/+ / lambda``.
 
     Paper 004, Thm 4.3 at s = 1 (exact small-noise limit). Depends on ``measure`` when
     the alpha_l differ (``c_alpha`` does not cancel).
     """
-    r = side_rates(alpha, eps, d_minus, d_plus, measure)
+    r = side_rates(alpha, eps, d_minus, d_plus, measure=measure)
     return r / r.sum()
 
 
-def exit_axis_probabilities(alpha, eps, d_minus, d_plus, measure: str = "sas") -> np.ndarray:
+def exit_axis_probabilities(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> np.ndarray:
     """``P(exit through axis l) = lambda_l / lambda`` (``measure`` as in :func:`side_rates`)."""
-    return exit_side_probabilities(alpha, eps, d_minus, d_plus, measure).sum(axis=1)
+    return exit_side_probabilities(alpha, eps, d_minus, d_plus, measure=measure).sum(axis=1)
 
 
 def _axis_index(name: str, value, n: int) -> int:
@@ -103,7 +103,7 @@ def _axis_index(name: str, value, n: int) -> int:
     return int(value)
 
 
-def axis_ratio(l: int, j: int, alpha, eps, d_minus, d_plus, side: int = 1,
+def axis_ratio(l: int, j: int, alpha, eps, d_minus, d_plus, *, side: int = 1,
                measure: str = "sas") -> float:
     """Exact small-noise ``P(axis l, side) / P(axis j, side)`` (paper 004, Cor. 4.4, s = 1).
 
@@ -111,14 +111,14 @@ def axis_ratio(l: int, j: int, alpha, eps, d_minus, d_plus, side: int = 1,
     distance to the face on ``side``; ``C`` per ``measure``.
     """
     s = check_side(side)
-    r = side_rates(alpha, eps, d_minus, d_plus, measure)
+    r = side_rates(alpha, eps, d_minus, d_plus, measure=measure)
     n = r.shape[0]
     li, ji = _axis_index("l", l, n), _axis_index("j", j, n)
     col = 1 if s == 1 else 0
     return float(r[li, col] / r[ji, col])
 
 
-def paper_axis_ratio_bound(l: int, j: int, alpha, eps, d_minus, d_plus, rho: float,
+def paper_axis_ratio_bound(l: int, j: int, alpha, eps, d_minus, d_plus, *, rho: float,
                            side: int = 1, measure: str = "unit") -> float:
     """Paper 004, eq. 20, evaluated literally: the stated upper bound on the axis ratio.
 
@@ -136,13 +136,11 @@ def paper_axis_ratio_bound(l: int, j: int, alpha, eps, d_minus, d_plus, rho: flo
     check_measure(measure)
     check_side(side)
     a, e, dm, dp = box_arrays(alpha, eps, d_minus, d_plus)
-    r = float(rho)
-    if not (0.0 < r < 1.0):
-        raise ValueError(f"rho must lie in (0, 1), got rho={rho!r}")
+    r = check_rho(rho)
     n = a.size
     li, ji = _axis_index("l", l, n), _axis_index("j", j, n)
     d = dp if side == 1 else dm
-    C = np.array([measure_constant(ai, measure) for ai in a])
+    C = measure_constants(a, measure)
     num = C[li] * e[li] ** (a[li] * (1 - r)) * d[li] ** (-a[li])
     den = C[ji] * e[ji] ** (a[ji] * (1 - r)) * d[ji] ** (-a[ji])
     return float(num / den)

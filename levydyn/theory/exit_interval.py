@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from levydyn.theory._validate import (check_alpha, check_measure, check_positive,
+from levydyn.theory._validate import (as_output, check_alpha, check_measure, check_positive,
                                       check_probability, check_side, check_times, check_widths)
 from levydyn.theory.levy_measure import measure_constant
 
@@ -41,7 +41,7 @@ def _one_side(alpha: float, d: float) -> float:
     return 0.0 if math.isinf(d) else d ** (-alpha)
 
 
-def side_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
+def side_rates(alpha: float, eps: float, d_minus: float, d_plus: float, *,
                measure: str = "sas") -> tuple[float, float]:
     """``(lambda_minus, lambda_plus) = eps^alpha C (d_minus^-alpha, d_plus^-alpha) / alpha``.
 
@@ -52,51 +52,51 @@ def side_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
     a = check_alpha(alpha)
     e = check_positive(eps, "eps")
     dm, dp = check_widths(d_minus, d_plus)
-    k = e ** a * measure_constant(a, measure) / a
+    k = e ** a * measure_constant(a, measure=measure) / a
     return k * _one_side(a, dm), k * _one_side(a, dp)
 
 
-def exit_rate(alpha: float, eps: float, d_minus: float, d_plus: float,
+def exit_rate(alpha: float, eps: float, d_minus: float, d_plus: float, *,
               measure: str = "sas") -> float:
     """``lambda = eps^alpha C (d_minus^-alpha + d_plus^-alpha) / alpha`` (paper 000, eqs. 11-12).
 
     ``C = c_alpha`` for ``measure="sas"`` (SaS(1) noise), 1 for ``"unit"``.
     """
-    lm, lp = side_rates(alpha, eps, d_minus, d_plus, measure)
+    lm, lp = side_rates(alpha, eps, d_minus, d_plus, measure=measure)
     return lm + lp
 
 
-def mean_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float,
+def mean_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float, *,
                    measure: str = "sas") -> float:
     """``E sigma ~ 1 / lambda = alpha / (eps^alpha C (d_minus^-alpha + d_plus^-alpha))``.
 
     Small-noise limit (paper 000, Thm 1); ``C`` per ``measure`` ("sas": c_alpha, "unit": 1).
     """
-    return 1.0 / exit_rate(alpha, eps, d_minus, d_plus, measure)
+    return 1.0 / exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
 
 
-def exit_time_quantile(p, alpha: float, eps: float, d_minus: float, d_plus: float,
+def exit_time_quantile(p, alpha: float, eps: float, d_minus: float, d_plus: float, *,
                        measure: str = "sas"):
     """``-log(1 - p) / lambda``: quantile of the limiting exponential law (``measure`` as above)."""
     q = check_probability(p)
-    out = -np.log1p(-q) / exit_rate(alpha, eps, d_minus, d_plus, measure)
-    return float(out) if out.ndim == 0 else out
+    out = -np.log1p(-q) / exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    return as_output(out)
 
 
-def median_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float,
+def median_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float, *,
                      measure: str = "sas") -> float:
     """``log(2) / lambda`` (``measure`` as in :func:`exit_rate`)."""
-    return math.log(2.0) / exit_rate(alpha, eps, d_minus, d_plus, measure)
+    return math.log(2.0) / exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
 
 
-def survival(t, alpha: float, eps: float, d_minus: float, d_plus: float, measure: str = "sas"):
+def survival(t, alpha: float, eps: float, d_minus: float, d_plus: float, *, measure: str = "sas"):
     """``P(sigma > t) -> exp(-lambda t)`` (paper 000, Thm 1; ``measure`` as in :func:`exit_rate`)."""
     tt = check_times(t)
-    out = np.exp(-exit_rate(alpha, eps, d_minus, d_plus, measure) * tt)
-    return float(out) if out.ndim == 0 else out
+    out = np.exp(-exit_rate(alpha, eps, d_minus, d_plus, measure=measure) * tt)
+    return as_output(out)
 
 
-def side_probability(side: int, alpha: float, eps: float, d_minus: float, d_plus: float,
+def side_probability(side: int, alpha: float, eps: float, d_minus: float, d_plus: float, *,
                      measure: str = "sas") -> float:
     """``P(exit through side)``: ``d_side^-alpha / (d_minus^-alpha + d_plus^-alpha)``.
 
@@ -105,11 +105,11 @@ def side_probability(side: int, alpha: float, eps: float, d_minus: float, d_plus
     Source: paper 000, eq. 11 (``q_ij / q_i``).
     """
     s = check_side(side)
-    lm, lp = side_rates(alpha, eps, d_minus, d_plus, measure)
+    lm, lp = side_rates(alpha, eps, d_minus, d_plus, measure=measure)
     return (lp if s == 1 else lm) / (lm + lp)
 
 
-def eps_scaling_exponent(alpha: float, measure: str = "sas") -> float:
+def eps_scaling_exponent(alpha: float, *, measure: str = "sas") -> float:
     """``d log E sigma / d log eps = -alpha`` (the mean exit time is ``O(eps^-alpha)``).
 
     Same in both conventions (``measure`` only changes the prefactor).

@@ -39,6 +39,7 @@ import functools
 
 import numpy as np
 
+from levydyn.noise import c_alpha  # the one numeric implementation (re-exported here)
 from levydyn.theory._validate import check_alpha, check_measure
 
 
@@ -48,7 +49,8 @@ def derive_c_alpha():
 
     The expression is the one sympy produces from the Mellin transform of ``sin``
     (see the module docstring); :func:`c_alpha_textbook` is the usual closed form and
-    the tests check that sympy simplifies their ratio to 1.
+    the tests check that sympy simplifies their ratio to 1, and that the numeric
+    :func:`levydyn.noise.c_alpha` (re-exported here as :func:`c_alpha`) matches it.
     """
     import sympy as sp
 
@@ -71,24 +73,6 @@ def c_alpha_textbook():
     return sp.gamma(1 + a) * sp.sin(sp.pi * a / 2) / sp.pi
 
 
-@functools.lru_cache(maxsize=1)
-def _c_alpha_numeric():
-    import sympy as sp
-
-    a, expr = derive_c_alpha()
-    return sp.lambdify(a, expr, modules="mpmath")
-
-
-def c_alpha(alpha: float) -> float:
-    """``c_alpha`` of SaS(1) evaluated from the sympy derivation (0 < alpha < 2).
-
-    ``nu(dy) = c_alpha |y|^(-1-alpha) dy`` is the Levy measure of SaS(1) noise with
-    ``E exp(i w Z) = exp(-|w|^alpha)``; ``c_1 = 1/pi``; ``c_alpha -> 0`` as alpha -> 2.
-    """
-    a = check_alpha(alpha)
-    return float(_c_alpha_numeric()(a))
-
-
 def measure_constant(alpha: float, measure: str = "sas") -> float:
     """Factor multiplying ``|y|^(-1-alpha) dy``: ``c_alpha`` for ``"sas"``, 1 for ``"unit"``."""
     check_measure(measure)
@@ -96,22 +80,27 @@ def measure_constant(alpha: float, measure: str = "sas") -> float:
     return c_alpha(a) if measure == "sas" else 1.0
 
 
-def tail_mass(x: float, alpha: float, measure: str = "sas") -> float:
+def measure_constants(alpha, measure: str = "sas") -> np.ndarray:
+    """:func:`measure_constant` per axis for an array of tail indices (one value per entry)."""
+    return np.array([measure_constant(a, measure) for a in np.atleast_1d(alpha)])
+
+
+def tail_mass(x: float, alpha: float, *, measure: str = "sas") -> float:
     """``nu((x, inf)) = C x^(-alpha) / alpha`` for x > 0, C from :func:`measure_constant`.
 
     For ``"sas"`` this is also the tail ``P(Z > x) ~ c_alpha x^(-alpha) / alpha`` of SaS(1).
     """
     if not (float(x) > 0):
         raise ValueError(f"x must be positive, got x={x!r}")
-    return measure_constant(alpha, measure) * float(x) ** (-float(alpha)) / float(alpha)
+    return measure_constant(alpha, measure=measure) * float(x) ** (-float(alpha)) / float(alpha)
 
 
-def characteristic_exponent(w, alpha: float, measure: str = "sas"):
+def characteristic_exponent(w, alpha: float, *, measure: str = "sas"):
     """``psi(w) = int (1 - cos(w y)) nu(dy) = (C / c_alpha) |w|^alpha``.
 
     ``measure="sas"`` gives ``|w|^alpha`` (SaS(1)); ``"unit"`` gives ``|w|^alpha / c_alpha``.
     """
-    C = measure_constant(alpha, measure)
+    C = measure_constant(alpha, measure=measure)
     return C / c_alpha(alpha) * np.abs(np.asarray(w, dtype=float)) ** float(alpha)
 
 
@@ -139,7 +128,7 @@ def equivalent_eps(eps, alpha: float, from_measure: str, to_measure: str):
 
 
 __all__ = [
-    "derive_c_alpha", "c_alpha_textbook", "c_alpha", "measure_constant", "tail_mass",
+    "derive_c_alpha", "c_alpha_textbook", "c_alpha", "measure_constant", "measure_constants", "tail_mass",
     "characteristic_exponent", "convert_rate", "equivalent_eps",
 ]
 

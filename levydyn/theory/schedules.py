@@ -53,9 +53,9 @@ import numpy as np
 from scipy import integrate, optimize
 
 from levydyn.theory import box as _box
-from levydyn.theory._validate import (box_arrays, check_measure, check_nonnegative,
-                                      check_positive, check_probability, check_times)
-from levydyn.theory.levy_measure import measure_constant
+from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_nonnegative,
+                                      check_positive, check_probability, check_rho, check_times)
+from levydyn.theory.levy_measure import measure_constant, measure_constants
 
 # --------------------------------------------------------------------------- sympy derivations
 
@@ -88,20 +88,6 @@ def derive_power_law():
 
 
 @functools.lru_cache(maxsize=1)
-def _power_numeric():
-    import sympy as sp
-
-    d = derive_power_law()
-    k, g, t0, u, q = d["k"], d["g"], d["t0"], d["u"], d["q"]
-    return {
-        "Lambda": sp.lambdify((k, g, t0, u), d["Lambda"], modules="numpy"),
-        "mean": sp.lambdify((k, g, t0), d["mean"], modules="mpmath"),
-        "mean_t0_zero": sp.lambdify((k, g), sp.simplify(d["mean"].subs(t0, 0)), modules="mpmath"),
-        "quantile": sp.lambdify((k, g, t0, q), d["quantile"], modules="numpy"),
-    }
-
-
-@functools.lru_cache(maxsize=1)
 def derive_segment_law():
     """sympy derivation for one constant-rate segment of a multi-step schedule.
 
@@ -123,14 +109,47 @@ def derive_segment_law():
     }
 
 
-@functools.lru_cache(maxsize=1)
-def _segment_numeric():
-    import sympy as sp
+# --------------------------------------------------------------------------- numeric forms
+# The sympy results above, written out in double precision (no sympy at run time: deriving
+# them costs seconds per process). tests/test_theory_schedules.py checks each against its
+# sympy expression.
 
-    d = derive_segment_law()
-    args = (d["S0"], d["r"], d["rl"], d["Delta"])
-    return {key: sp.lambdify(args, d[key], modules="numpy")
-            for key in ("mean", "mean_last", "axis", "axis_last")}
+
+def _power_cumulative(k, g, t0: float, u):
+    """``Lambda(u) = k ((u + t0)^g - t0^g) / g`` (:func:`derive_power_law`); for t0 > 0 as
+    ``k t0^g expm1(g log1p(u / t0)) / g``, free of cancellation for small u."""
+    u = np.asarray(u, dtype=float)
+    if t0 == 0.0:
+        return k * u ** g / g
+    return k * t0 ** g * np.expm1(g * np.log1p(u / t0)) / g
+
+
+def _power_quantile(k: float, g: float, t0: float, q):
+    """The u with ``Lambda(u) = q``: ``(t0^g + g q / k)^(1/g) - t0`` (:func:`derive_power_law`)."""
+    q = np.asarray(q, dtype=float)
+    if t0 == 0.0:
+        return (g * q / k) ** (1.0 / g)
+    return t0 * np.expm1(np.log1p(g * q / (k * t0 ** g)) / g)
+
+
+def _power_mean(k: float, g: float, t0: float) -> float:
+    """``int_0^inf exp(-Lambda) = e^x B^(-1/g) Gamma(1/g, x) / g``, ``B = k / g``, ``x = B t0^g``
+    (:func:`derive_power_law`); ``(g / k)^(1/g) Gamma(1 + 1/g)`` at t0 = 0. The incomplete
+    gamma function in 30-digit mpmath arithmetic (local precision: the global is untouched)."""
+    if t0 == 0.0:
+        return (g / k) ** (1.0 / g) * math.gamma(1.0 + 1.0 / g)
+    import mpmath
+
+    with mpmath.workdps(30):
+        B = mpmath.mpf(k) / g
+        x = B * mpmath.mpf(t0) ** g
+        return float(mpmath.exp(x) * B ** (-1 / mpmath.mpf(g)) * mpmath.gammainc(1 / mpmath.mpf(g), x) / g)
+
+
+def _segment_mean(S0: float, r: float, delta: float) -> float:
+    """``int_0^Delta S0 e^(-r t) dt = S0 (1 - e^(-r Delta)) / r`` (:func:`derive_segment_law`);
+    ``Delta = inf`` for the last segment: ``S0 / r``."""
+    return S0 / r if math.isinf(delta) else -S0 * math.expm1(-r * delta) / r
 
 
 # --------------------------------------------------------------------------- schedule handling
@@ -143,7 +162,7 @@ class _Law:
         check_measure(measure)
         a, e, dm, dp = box_arrays(alpha, eps, d_minus, d_plus)
         self.alpha = a
-        self.side = _box.side_rates(a, e, dm, dp, measure)          # (N, 2) at s = 1
+        self.side = _box.side_rates(a, e, dm, dp, measure=measure)          # (N, 2) at s = 1
         self.k = self.side.sum(axis=1)
         if gamma is not None and (milestones is not None or values is not None):
             raise ValueError("give either gamma (Power) or milestones/values (MultiStep), "
@@ -190,7 +209,7 @@ class _Law:
         if self.kind == "constant":
             return self.k * t
         if self.kind == "power":
-            return _power_numeric()["Lambda"](self.k, self.g, self.t0, t)
+            return _power_cumulative(self.k, self.g, self.t0, t)
         idx = np.searchsorted(self.edges, t[..., 0], side="right") - 1
         start = self.edges[idx]
         before = np.zeros(self.edges.shape + (self.k.size,))
@@ -225,7 +244,7 @@ class _Law:
             return q / K
         if self.kind == "power":
             if self.common_g:
-                return _power_numeric()["quantile"](K, float(self.g[0]), self.t0, q)
+                return _power_quantile(K, float(self.g[0]), self.t0, q)
             out = np.empty(q.shape)
             for i, qi in np.ndenumerate(q):
                 if qi == 0:
@@ -267,17 +286,15 @@ class _Law:
         if self.kind == "power":
             if self.common_g:
                 g = float(self.g[0])
-                if self.t0 == 0.0:
-                    return float(_power_numeric()["mean_t0_zero"](K, g))
-                return float(_power_numeric()["mean"](K, g, self.t0))
+                return _power_mean(K, g, self.t0)
             return self._quad_power(lambda t: math.exp(-float(self.Lambda(np.array(t)))))
-        seg = _segment_numeric()
         tot = self.rates.sum(axis=1)
         S = np.exp(-self.cum)
-        out = 0.0
-        for j in range(tot.size - 1):
-            out += float(seg["mean"](S[j], tot[j], 0.0, self.edges[j + 1] - self.edges[j]))
-        return out + float(seg["mean_last"](S[-1], tot[-1], 0.0, 0.0))
+        return float(sum(_segment_mean(S[j], tot[j], width) for j, width in enumerate(self._widths())))
+
+    def _widths(self) -> np.ndarray:
+        """MultiStep segment lengths, the last one infinite."""
+        return np.append(np.diff(self.edges), np.inf)
 
     def axis_probabilities(self) -> np.ndarray:
         K = float(self.k.sum())
@@ -290,34 +307,46 @@ class _Law:
                     lambda t, l=l: float(self.intensity_axes(np.array(t))[l])
                     * math.exp(-float(self.Lambda(np.array(t)))))
             return out
-        seg = _segment_numeric()
         tot = self.rates.sum(axis=1)
         S = np.exp(-self.cum)
-        out = np.zeros(self.k.size)
-        for j in range(tot.size):
-            last = j == tot.size - 1
-            for l in range(self.k.size):
-                if last:
-                    out[l] += float(seg["axis_last"](S[j], tot[j], self.rates[j, l], 0.0))
-                else:
-                    out[l] += float(seg["axis"](S[j], tot[j], self.rates[j, l],
-                                                self.edges[j + 1] - self.edges[j]))
-        return out
+        # int over segment j of r_jl S_j e^(-r_j t) dt = r_jl * (segment j's term of the mean)
+        widths = self._widths()
+        return sum(self.rates[j] * _segment_mean(S[j], tot[j], widths[j]) for j in range(tot.size))
 
 
-def _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure) -> _Law:
+def schedule_kwargs(schedule) -> dict:
+    """The plain schedule parameters of this module for a :mod:`levydyn.schedules` object.
+
+    ``Constant()`` -> ``{}``, ``Power(gamma, t0)`` -> ``{"gamma", "t0"}``,
+    ``MultiStep(milestones, values)`` -> ``{"milestones", "values"}`` (lists).
+    """
+    from levydyn.schedules import Constant, MultiStep, Power
+
+    if isinstance(schedule, Power):
+        return {"gamma": schedule.gamma, "t0": schedule.t0}
+    if isinstance(schedule, MultiStep):
+        return {"milestones": list(schedule.milestones), "values": list(schedule.values)}
+    if isinstance(schedule, Constant):
+        return {}
+    raise ValueError(f"schedule must be a levydyn schedule (Constant, Power, MultiStep), "
+                     f"got schedule={schedule!r}")
+
+
+def _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure) -> _Law:
+    if schedule is not None:
+        if gamma is not None or milestones is not None or values is not None:
+            raise ValueError("give the schedule as schedule= or as gamma/t0/milestones/values, not both")
+        kw = schedule_kwargs(schedule)
+        gamma, t0 = kw.get("gamma"), kw.get("t0", 0.0)
+        milestones, values = kw.get("milestones"), kw.get("values")
     return _Law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
-
-
-def _out(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
 
 
 # --------------------------------------------------------------------------- public: exact law
 
 
-def intensity(t, alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def intensity(t, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
               values=None, measure: str = "sas"):
     """Total large-jump exit intensity ``lambda(t) = sum_l k_l s_t^(alpha_l - 1)``.
 
@@ -325,28 +354,31 @@ def intensity(t, alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=
     ("sas": c_alpha, "unit": 1). Schedule: none (constant), ``gamma``/``t0`` (Power) or
     ``milestones``/``values`` (MultiStep). Source: paper 004, eqs. 12-13.
     """
-    law = _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
-    return _out(law.intensity_axes(check_times(t)).sum(axis=-1))
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return as_output(law.intensity_axes(check_times(t)).sum(axis=-1))
 
 
-def cumulative_intensity(t, alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def cumulative_intensity(t, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                          values=None, measure: str = "sas"):
     """``Lambda(t) = int_0^t lambda(u) du`` (closed form, integrated with sympy; ``measure`` as above)."""
-    law = _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
-    return _out(law.Lambda(check_times(t)))
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return as_output(law.Lambda(check_times(t)))
 
 
-def survival(u, alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def survival(u, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
              values=None, measure: str = "sas"):
     """``P(sigma > u) -> exp(-Lambda(u))``: the exact small-noise survival (``measure`` as above).
 
     Paper 004, Thm 4.5 / Cor 4.6 state upper bounds; this is the limit itself.
     """
-    law = _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
-    return _out(np.exp(-law.Lambda(check_times(u))))
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return as_output(np.exp(-law.Lambda(check_times(u))))
 
 
-def mean_exit_time(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def mean_exit_time(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                    values=None, measure: str = "sas") -> float:
     """``E sigma -> int_0^inf exp(-Lambda(u)) du`` (paper 004, Thm 4.1 / Cor 4.2 in exact form).
 
@@ -354,28 +386,31 @@ def mean_exit_time(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestone
     ``x = B t0^g`` (sympy). MultiStep: a finite sum over segments. Power with distinct
     g_l: adaptive quadrature of the closed-form survival. ``measure`` as in :func:`intensity`.
     """
-    return _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure).mean()
+    return _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure).mean()
 
 
-def exit_time_quantile(p, alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def exit_time_quantile(p, alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                        values=None, measure: str = "sas"):
     """The u with ``Lambda(u) = -log(1 - p)`` (closed form except Power with distinct g_l).
 
     ``measure`` as in :func:`intensity`.
     """
     pp = check_probability(p)
-    law = _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
-    return _out(law.quantile(pp))
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return as_output(law.quantile(pp))
 
 
-def median_exit_time(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def median_exit_time(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                      values=None, measure: str = "sas") -> float:
     """Median of the exact small-noise law (``measure`` as in :func:`intensity`)."""
-    return float(exit_time_quantile(0.5, alpha, eps, d_minus, d_plus, gamma=gamma, t0=t0,
-                                    milestones=milestones, values=values, measure=measure))
+    return float(exit_time_quantile(0.5, alpha, eps, d_minus, d_plus, schedule=schedule, gamma=gamma,
+                                    t0=t0, milestones=milestones, values=values, measure=measure))
 
 
-def exit_axis_probabilities(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def exit_axis_probabilities(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                             values=None, measure: str = "sas") -> np.ndarray:
     """``P(exit through axis l) = int_0^inf lambda_l(t) exp(-Lambda(t)) dt`` (paper 004, Thm 4.3).
 
@@ -383,22 +418,24 @@ def exit_axis_probabilities(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, 
     or Power with equal alpha_l); otherwise a finite sum (MultiStep) or a quadrature
     (Power). ``measure`` as in :func:`intensity`.
     """
-    return _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure).axis_probabilities()
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
+    return law.axis_probabilities()
 
 
-def exit_side_probabilities(alpha, eps, d_minus, d_plus, *, gamma=None, t0=0.0, milestones=None,
+def exit_side_probabilities(alpha, eps, d_minus, d_plus, *, schedule=None, gamma=None, t0=0.0,
+              milestones=None,
                             values=None, measure: str = "sas") -> np.ndarray:
     """``(N, 2)`` array ``P(axis l, side -/+) = P(axis l) d_-/+^-a_l / ((d-_l)^-a_l + (d+_l)^-a_l)``.
 
     The schedule scales both faces of an axis alike, so the side split is the constant-
     schedule one. ``measure`` as in :func:`intensity`.
     """
-    law = _law(alpha, eps, d_minus, d_plus, gamma, t0, milestones, values, measure)
+    law = _law(alpha, eps, d_minus, d_plus, schedule, gamma, t0, milestones, values, measure)
     split = law.side / law.side.sum(axis=1, keepdims=True)
     return law.axis_probabilities()[:, None] * split
 
 
-def eps_scaling_exponent(alpha, gamma: float = 1.0, measure: str = "sas") -> float:
+def eps_scaling_exponent(alpha, gamma: float = 1.0, *, measure: str = "sas") -> float:
     """``d log E sigma / d log eps = -alpha / g``, ``g = 1 + (gamma-1)(alpha-1)`` (Power, t0 = 0).
 
     One axis (or a common alpha); ``gamma = 1`` is the constant schedule's ``-alpha``.
@@ -427,22 +464,20 @@ def _paper_constants(alpha, eps, d_minus, d_plus, rho, measure):
     """
     check_measure(measure)
     a, e, dm, dp = box_arrays(alpha, eps, d_minus, d_plus)
-    r = float(rho)
-    if not (0.0 < r < 1.0):
-        raise ValueError(f"rho must lie in (0, 1), got rho={rho!r}")
+    r = check_rho(rho)
     n = a.size
     if n < 2:
         raise ValueError(f"paper 004's bounds need N >= 2 axes: with alpha={a.tolist()} the factor "
                          "(1 - beta_l / beta_S) of A_l is 0 and 1/A_l is undefined")
     if np.any(np.isinf(dm)) or np.any(np.isinf(dp)):
         raise ValueError("paper 004's bounds need finite d_minus and d_plus on every axis")
-    C = np.array([measure_constant(ai, measure) for ai in a])
+    C = measure_constants(a, measure)
     m = C * e ** a / a
     phi = dm ** (-a) + dp ** (-a)
     beta = 2.0 * C * e ** (r * a) / a
     beta_S = beta.sum()
     a_nu, e_nu, dm_nu, dp_nu = a.mean(), e.mean(), dm.mean(), dp.mean()
-    C_nu = measure_constant(a_nu, measure)
+    C_nu = measure_constant(a_nu, measure=measure)
     m_nu = C_nu * e_nu ** a_nu / a_nu
     beta_nu = 2.0 * C_nu * e_nu ** (r * a_nu) / a_nu
     phi_nu = dm_nu ** (-a_nu) + dp_nu ** (-a_nu)
@@ -455,7 +490,7 @@ def _paper_constants(alpha, eps, d_minus, d_plus, rho, measure):
             "a_nu": a_nu, "A": A, "rho": r}
 
 
-def paper_mean_exit_time(alpha, eps, d_minus, d_plus, gamma: float, rho: float,
+def paper_mean_exit_time(alpha, eps, d_minus, d_plus, *, gamma: float, rho: float,
                          measure: str = "sas") -> float:
     """Paper 004, Thm 4.1 (s_t = t^(gamma-1)), evaluated literally: the stated upper bound
 
@@ -479,7 +514,7 @@ def paper_mean_exit_time(alpha, eps, d_minus, d_plus, gamma: float, rho: float,
     return float(terms.sum())
 
 
-def paper_mean_exit_time_constant(alpha, eps, d_minus, d_plus, rho: float,
+def paper_mean_exit_time_constant(alpha, eps, d_minus, d_plus, *, rho: float,
                                   measure: str = "sas") -> float:
     """Paper 004, Cor. 4.2 (eq. 16, gamma -> 1), evaluated literally:
 
@@ -495,7 +530,7 @@ def paper_mean_exit_time_constant(alpha, eps, d_minus, d_plus, rho: float,
     return float(terms.sum())
 
 
-def paper_survival(u, alpha, eps, d_minus, d_plus, gamma: float, rho: float,
+def paper_survival(u, alpha, eps, d_minus, d_plus, *, gamma: float, rho: float,
                    measure: str = "sas"):
     """Paper 004, Thm 4.5 (s_t = t^(gamma-1)), evaluated literally: the stated upper bound
 
@@ -521,10 +556,10 @@ def paper_survival(u, alpha, eps, d_minus, d_plus, gamma: float, rho: float,
     for idx, ui in np.ndenumerate(tt):
         out[idx] = sum(float(pref[l] * mpmath.gammainc(kappa[l], mp[l] * ui ** g[l]))
                        for l in range(pref.size))
-    return _out(out)
+    return as_output(out)
 
 
-def paper_survival_constant(u, alpha, eps, d_minus, d_plus, rho: float, measure: str = "sas"):
+def paper_survival_constant(u, alpha, eps, d_minus, d_plus, *, rho: float, measure: str = "sas"):
     """Paper 004, Cor. 4.6 (eq. 23, gamma -> 1), evaluated literally:
 
     ``P(sigma > u) <= sum_l A_l^-1 (beta_l / beta_S) exp(-m_l Phi_l u)``.
@@ -535,11 +570,12 @@ def paper_survival_constant(u, alpha, eps, d_minus, d_plus, rho: float, measure:
     c = _paper_constants(alpha, eps, d_minus, d_plus, rho, measure)
     tt = check_times(u)[..., None]
     w = (c["beta"] / c["beta_S"]) / c["A"]
-    return _out((w * np.exp(-c["m"] * c["phi"] * tt)).sum(axis=-1))
+    return as_output((w * np.exp(-c["m"] * c["phi"] * tt)).sum(axis=-1))
 
 
 __all__ = [
-    "derive_power_law", "derive_segment_law", "intensity", "cumulative_intensity", "survival",
+    "derive_power_law", "derive_segment_law", "schedule_kwargs", "intensity", "cumulative_intensity",
+    "survival",
     "mean_exit_time", "exit_time_quantile", "median_exit_time", "exit_axis_probabilities",
     "exit_side_probabilities", "eps_scaling_exponent", "paper_mean_exit_time",
     "paper_mean_exit_time_constant", "paper_survival", "paper_survival_constant",

@@ -21,9 +21,15 @@ the Levy mass of the jumps from ``x`` into ``B_l = (e_l, e_{l+1})``. Then
 
     q_ij^(1) = [q_ij + int nu_eps(y - m_i) F_ij(y) dy] / [1 + int nu_eps(y - m_i) tau(y) dy].
 
-The integrand is singular at ``m_i`` (small jumps; the odd part cancels between y = m_i +- u)
-and at saddles between basins (the path lingers; the landing on either side cancels to
-leading order), so those neighbourhoods are integrated in folded form.
+Evaluation. Each ``F`` is an integral along the relaxation path, so the correction is a
+double integral ``int dy nu_eps(y - m_i) int_{path from y} h(x) dx``. Swapping the order
+(Fubini), a point x is passed by every landing point beyond it, whose Levy mass is closed
+form, ``(C eps^alpha / alpha) | |x - m_i|^-alpha - |edge - m_i|^-alpha |``; what remains is one
+quadrature in x per rate (tens of milliseconds; the nested form took seconds per rate). The
+x-integrand is singular at ``m_i`` (small jumps; the odd part cancels between x = m_i +- u)
+and at saddles between basins (the path lingers; the two sides cancel to leading order),
+so those neighbourhoods are integrated in folded form, with distances to the fold centre
+kept exact and differences of ``|.|^-alpha`` taken through ``expm1``/``log1p``.
 
 Quadratic wells reduce the correction to about ``alpha (alpha+1) C eps^alpha / (2 (2-alpha) h d^alpha)``
 (the spread of the path around the minimum); flat saddles make it larger. This expansion is
@@ -34,7 +40,7 @@ Conventions: ``measure="sas"`` (default, C = c_alpha) or ``"unit"`` (C = 1).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 from scipy import integrate
@@ -42,7 +48,7 @@ from scipy import integrate
 from levydyn.theory._validate import check_alpha, check_measure, check_positive, check_widths
 from levydyn.theory.levy_measure import measure_constant
 
-_QUAD = {"epsabs": 0.0, "epsrel": 1e-7, "limit": 200}
+_QUAD = {"epsabs": 0.0, "epsrel": 1e-10, "limit": 200}
 
 
 def _quad(f, lo, hi) -> float:
@@ -56,7 +62,13 @@ def _quad(f, lo, hi) -> float:
 
 
 class _Landscape:
-    """Regions ``(e_r, e_{r+1})`` of the line, each a basin (attractor, core) or absorbing."""
+    """Regions ``(e_r, e_{r+1})`` of the line, each a basin (attractor, core) or absorbing.
+
+    A point is passed as ``(p, v)``, the point ``x = p + v`` whose offset ``v`` from ``p``
+    is exact: the folded integrals put ``p`` at an attractor or a saddle, where the
+    integrands are singular in ``|x - p|``, and every distance to ``p`` is then ``|v|``
+    rather than a rounded ``|(p + v) - p|``.
+    """
 
     def __init__(self, grad, edges, attractors, cores, alpha, eps, measure):
         self.grad = grad
@@ -64,85 +76,117 @@ class _Landscape:
         self.att = list(attractors)
         self.core = list(cores)
         self.alpha = alpha
-        self.k = measure_constant(alpha, measure) * eps ** alpha / alpha   # C eps^a / a
-        self.nu_c = measure_constant(alpha, measure) * eps ** alpha        # density constant
+        self.k = measure_constant(alpha, measure=measure) * eps ** alpha / alpha   # C eps^a / a
 
-    def region(self, y: float) -> int:
-        return int(np.searchsorted(self.e, y, side="right") - 1)
+    # ------------------------------------------------------------------ geometry
+    def region(self, p: float, v: float) -> int:
+        x = p + v
+        r = int(np.searchsorted(self.e, x, side="right") - 1)
+        if x == self.e[r] and v < 0:      # p at an edge, v below its resolution
+            r -= 1
+        return r
 
-    def nu(self, J: float) -> float:
-        return self.nu_c * abs(J) ** (-1.0 - self.alpha)
+    def dist(self, p: float, v: float, q: float) -> float:
+        """``|x - q|`` (exact for ``q = p``)."""
+        return abs(v) if q == p else abs((p - q) + v)
 
-    def lam(self, l: int, x: float) -> float:
-        """Mass of jumps from x landing in region l (x outside region l)."""
+    def speed(self, p: float, v: float, critical: bool) -> float:
+        """``|U'(x)|``. At a critical point ``p`` (``U'(p) = 0``) the gradient is taken at the
+        representable ``x' = p + v'`` and scaled by ``v / v'`` (``U'`` is linear there)."""
+        if not critical:
+            return abs(float(self.grad(p + v)))
+        x = p + v
+        if x == p:
+            x = math.nextafter(p, math.copysign(math.inf, v))
+        return abs(float(self.grad(x))) * abs(v / (x - p))
+
+    # ------------------------------------------------------------------ Levy masses
+    def _between(self, near: float, gap: float) -> float:
+        """``k (near^-a - (near + gap)^-a)``: mass of jumps landing between distances
+        ``near`` and ``near + gap`` on one side, free of cancellation for small ``gap``."""
         a = self.alpha
+        if math.isinf(gap):
+            return self.k * near ** (-a)
+        return -self.k * near ** (-a) * math.expm1(-a * math.log1p(gap / near))
+
+    def lam(self, l: int, p: float, v: float) -> float:
+        """Mass of the jumps from x that land in region l (x outside region l)."""
         lo, hi = self.e[l], self.e[l + 1]
-        f = lambda e: 0.0 if math.isinf(e) else abs(e - x) ** (-a)  # noqa: E731
-        return self.k * abs(f(lo) - f(hi))
+        d_lo, d_hi = self.dist(p, v, lo), self.dist(p, v, hi)
+        return self._between(min(d_lo, d_hi), hi - lo)
 
-    def speed(self, x: float) -> float:
-        return abs(float(self.grad(x)))
+    def lam_shift(self, l: int, i: int, p: float, v: float) -> float:
+        """``lam(l, x) - lam(l, m_i)`` for x in basin i, without cancellation near ``m_i``."""
+        a, m = self.alpha, self.att[i]
+        u = v if p == m else (p - m) + v                    # x - m_i
+        total = 0.0
+        for q, sign in ((self.e[l], 1.0), (self.e[l + 1], -1.0)):
+            if math.isinf(q):
+                continue
+            r = abs(q - m)                                   # |q - x| = r - u sign(q - m)
+            dr = -u if q > m else u
+            total += sign * r ** (-a) * math.expm1(-a * math.log1p(dr / r))
+        right = self.e[l] >= m                               # region l lies right of m_i
+        return self.k * (total if right else -total)
 
-    def c_home(self, i: int, l: int, y: float) -> float:
-        m = self.att[i]
-        base = self.lam(l, m)
-        lo, hi = (y, m) if y < m else (m, y)
-        return _quad(lambda x: (self.lam(l, x) - base) / self.speed(x), lo, hi)
-
-    def core_edge(self, k: int, y: float) -> float | None:
-        m, r = self.att[k], self.core[k]
-        if abs(y - m) < r:
-            return None
-        return m - r if y < m else m + r
-
-    def c_away(self, k: int, l: int, y: float) -> float:
-        edge = self.core_edge(k, y)
-        if edge is None:
+    def beyond(self, i: int, k: int, p: float, v: float) -> float:
+        """Mass, seen from ``m_i``, of the landing points in basin k on the far side of x:
+        between x and the edge of basin k away from ``m_k``; 0 inside the core of basin
+        ``k != i`` (a landing there needs no relaxation)."""
+        mk = self.att[k]
+        xk = v if p == mk else (p - mk) + v                  # x - m_k
+        if k != i and abs(xk) < self.core[k]:
             return 0.0
-        lo, hi = (y, edge) if y < edge else (edge, y)
-        return _quad(lambda x: self.lam(l, x) / self.speed(x), lo, hi)
+        edge = self.e[k + 1] if xk > 0 else self.e[k]
+        d_x = self.dist(p, v, self.att[i])
+        gap = math.inf if math.isinf(edge) else self.dist(p, v, edge)
+        if math.isinf(edge) or d_x <= abs(edge - self.att[i]):
+            return self._between(d_x, gap)
+        return self._between(abs(edge - self.att[i]), gap)
 
-    def tau(self, k: int, y: float) -> float:
-        edge = self.core_edge(k, y)
-        if edge is None:
+    # ------------------------------------------------------------------ densities in x
+    def density(self, i: int, j: int, p: float, v: float, critical: bool) -> float:
+        """Density in x of ``delta q_ij`` (Fubini: a point x on the relaxation path is passed
+        by every landing point beyond it, whose mass :meth:`beyond` gives in closed form)."""
+        k = self.region(p, v)
+        if self.att[k] is None or j == i:
             return 0.0
-        lo, hi = (y, edge) if y < edge else (edge, y)
-        return _quad(lambda x: 1.0 / self.speed(x), lo, hi)
-
-    def density(self, i: int, j: int, y: float) -> float:
-        """Contribution density (per unit y) to ``delta q_ij`` of landing at y from m_i."""
-        k = self.region(y)
-        if self.att[k] is None:
-            return 0.0
-        w = self.nu(y - self.att[i])
         if k == i:
-            return w * self.c_home(i, j, y) if j != i else 0.0
+            n = self.beyond(i, i, p, v)
+            return self.lam_shift(j, i, p, v) * n / self.speed(p, v, critical) if n else 0.0
+        mass = self.beyond(i, k, p, v)
+        if mass == 0.0:
+            return 0.0
         if j == k:
-            return -w * sum(self.c_away(k, l, y) for l in range(len(self.att)) if l != k)
-        if j != i:
-            return w * self.c_away(k, j, y)
-        return 0.0
+            rate = sum(self.lam(l, p, v) for l in range(len(self.att)) if l != k)
+            return -rate * mass / self.speed(p, v, critical)
+        return self.lam(j, p, v) * mass / self.speed(p, v, critical)
 
-    def time_density(self, i: int, y: float) -> float:
-        k = self.region(y)
+    def time_density(self, i: int, p: float, v: float, critical: bool) -> float:
+        k = self.region(p, v)
         if self.att[k] is None or k == i:
             return 0.0
-        return self.nu(y - self.att[i]) * self.tau(k, y)
+        mass = self.beyond(i, k, p, v)
+        return mass / self.speed(p, v, critical) if mass else 0.0
 
-    def integrate_line(self, f: Callable[[float], float], i: int) -> float:
-        """``int f(y) dy`` over the line, folded around m_i and around basin-basin edges."""
+    def integrate_line(self, f: Callable[[float, float, bool], float], i: int) -> float:
+        """``int f(x) dx`` over the line, folded around m_i and around basin-basin edges
+        (where the two sides cancel to leading order), split at edges and core boundaries."""
         special = [self.att[i]]
         for r in range(1, len(self.e) - 1):
             if self.att[r - 1] is not None and self.att[r] is not None:
                 special.append(float(self.e[r]))
         finite_edges = [float(v) for v in self.e[1:-1]]
-        pts = sorted(set(special) | set(finite_edges) | {a for a in self.att if a is not None})
+        core_edges = [m + s * c for m, c in zip(self.att, self.core) if m is not None and c > 0
+                      for s in (-1.0, 1.0)]
+        pts = sorted(set(special) | set(finite_edges) | set(core_edges)
+                     | {a for a in self.att if a is not None})
         total = 0.0
         covered = []
         for p in special:
             others = [abs(q - p) for q in pts if q != p]
             w = 0.5 * min(others) if others else 1.0
-            total += _quad(lambda v: f(p - v) + f(p + v), 0.0, w)
+            total += _quad(lambda v: f(p, -v, True) + f(p, v, True), 0.0, w)
             covered.append((p - w, p + w))
         covered.sort()
         gaps, lo = [], -np.inf
@@ -151,40 +195,60 @@ class _Landscape:
             lo = b
         gaps.append((lo, np.inf))
         for a, b in gaps:
-            inner = [q for q in finite_edges if a < q < b]
-            cuts = [a, *inner, b]
+            cuts = [a, *[q for q in pts if a < q < b], b]
             for u, v in zip(cuts[:-1], cuts[1:]):
-                total += _quad(f, u, v)
+                total += _quad(lambda x: f(0.0, x, False), u, v)
         return total
 
     def corrected_rates(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """``(base, first_order)`` rates from region i to every region."""
         n = len(self.att)
-        base = np.array([self.lam(j, self.att[i]) if j != i else 0.0 for j in range(n)])
-        delta = np.array([self.integrate_line(lambda y, j=j: self.density(i, j, y), i) if j != i else 0.0
-                          for j in range(n)])
-        extra_time = self.integrate_line(lambda y: self.time_density(i, y), i)
+        m = self.att[i]
+        base = np.array([self.lam(j, m, 0.0) if j != i else 0.0 for j in range(n)])
+        delta = np.array([self.integrate_line(
+            lambda p, v, c, j=j: self.density(i, j, p, v, c), i) if j != i else 0.0
+            for j in range(n)])
+        extra_time = self.integrate_line(lambda p, v, c: self.time_density(i, p, v, c), i)
         return base, (base + delta) / (1.0 + extra_time)
 
 
-def interval_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
+def _derivative(grad, shift: float = 0.0) -> Callable[[float], float]:
+    """``x -> U'(x + shift)`` from a plain function or a 1-D levydyn potential."""
+    from levydyn.potentials import Potential
+
+    if isinstance(grad, Potential):
+        if grad.dim != 1:
+            raise ValueError(f"grad must be a 1-D potential, got a potential with dim={grad.dim}")
+        pot = grad
+        return lambda x: float(pot.gradient([x + shift])[0])
+    if not callable(grad):
+        raise ValueError(f"grad must be a function U'(x) or a 1-D levydyn potential, got grad={grad!r}")
+    return grad if shift == 0.0 else (lambda x: grad(x + shift))
+
+
+def interval_rates(alpha: float, eps: float, d_minus, d_plus, *,
                    grad: Callable[[float], float] | None = None, curvature: float = 1.0,
                    measure: str = "sas") -> dict:
-    """Exit rates of ``(m - d_minus, m + d_plus)`` (m = 0) in the limit and to first order.
+    """Exit rates of ``(m - d_minus, m + d_plus)`` in the limit and to first order.
 
-    ``grad`` is ``U'(x)`` with its attractor at 0 (default ``curvature * x``). Returns
+    ``grad`` is ``U'`` as a function with its attractor at 0, ``U'(m + x)`` as a function of
+    ``x`` (default ``curvature * x``), or a 1-D levydyn potential (evaluated at ``m + x``,
+    ``m = 0`` unless a domain and its attractor are given for ``d_minus, d_plus``). Returns
     ``{"rate", "rate_1", "side_plus", "side_plus_1", "relative"}``: limit and first-order
     total rate, limit and first-order ``P(exit through +)``, and ``rate_1 / rate - 1``.
     ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
+    from levydyn.domains import Ball, Box
+
     check_measure(measure)
     a = check_alpha(alpha)
     e = check_positive(eps, "eps")
+    shift = float(np.ravel(d_plus)[0]) if isinstance(d_minus, (Box, Ball)) else 0.0   # the attractor m
     dm, dp = check_widths(d_minus, d_plus)
     if math.isinf(dm) or math.isinf(dp):
         raise ValueError("interval_rates needs finite d_minus and d_plus")
     h = check_positive(curvature, "curvature")
-    g = grad if grad is not None else (lambda x: h * x)
+    g = _derivative(grad, shift) if grad is not None else (lambda x: h * x)
     land = _Landscape(g, [-dm, dp], [None, 0.0, None], [0.0, 0.0, 0.0], a, e, measure)
     base, first = land.corrected_rates(1)
     return {"rate": float(base.sum()), "rate_1": float(first.sum()),
@@ -192,23 +256,33 @@ def interval_rates(alpha: float, eps: float, d_minus: float, d_plus: float,
             "relative": float(first.sum() / base.sum() - 1.0)}
 
 
-def well_generator(grad: Callable[[float], float], minima: Sequence[float], maxima: Sequence[float],
-                   alpha: float, eps: float, core: float = 0.5,
+def well_generator(alpha: float, eps: float, minima, maxima=None, *,
+                   grad: Callable[[float], float], core: float | None = None,
                    measure: str = "sas") -> tuple[np.ndarray, np.ndarray]:
     """``(Q, Q_1)``: the limiting generator (paper 000, eq. 13, natural time) and its first-order
     correction for a 1-D multi-well ``U'`` with milestoning cores of radius
     ``core * min(distances to the neighbouring maxima)`` (as :class:`levydyn.domains.WellPartition`).
-    ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
+
+    The landscape is ``minima, maxima`` or a WellPartition (whose ``core`` is then the
+    default); ``grad`` is ``U'(x)`` as a function or a 1-D levydyn potential; ``core``
+    defaults to 0.5. ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
+    from levydyn.domains import WellPartition
+    from levydyn.theory.markov_chain import _check_landscape
+
     check_measure(measure)
     a = check_alpha(alpha)
     e = check_positive(eps, "eps")
-    m = np.asarray(minima, dtype=float)
-    s = np.asarray(maxima, dtype=float)
+    if core is None:
+        core = minima.core if isinstance(minima, WellPartition) else 0.5
+    c = float(core)
+    if not (0.0 < c < 1.0):
+        raise ValueError(f"core must lie in (0, 1), got core={core!r}")
+    m, s = _check_landscape(minima, maxima)
     left = np.concatenate([[np.inf], m[1:] - s])
     right = np.concatenate([s - m[:-1], [np.inf]])
-    radii = core * np.minimum(left, right)
-    land = _Landscape(grad, s, list(m), list(radii), a, e, measure)
+    radii = c * np.minimum(left, right)
+    land = _Landscape(_derivative(grad), s, list(m), list(radii), a, e, measure)
     n = m.size
     Q, Q1 = np.zeros((n, n)), np.zeros((n, n))
     for i in range(n):

@@ -1,0 +1,182 @@
+"""Click parameter types built on :mod:`levydyn.validation`'s constraints.
+
+``--alpha 3`` and ``Problem(alpha=3)`` are checked by the same :class:`Constraint` and
+fail with the same sentence (``alpha must lie in (0, 2], got alpha=3.0``); click adds
+which option it was. The message names the field as the library calls it, so the
+option's name and the library's agree.
+"""
+from __future__ import annotations
+
+import click
+
+from levydyn.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
+                                as_float, as_int, check_seed, reject)
+
+__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
+           "FLOATS",
+           "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
+
+
+def _field(self_field: str | None, param) -> str:
+    return self_field or (param.name if param is not None and param.name else "value")
+
+
+class Number(click.ParamType):
+    """A float satisfying a :class:`~levydyn.validation.Constraint`."""
+
+    name = "NUMBER"
+
+    def __init__(self, constraint: Constraint = FINITE, field: str | None = None):
+        self.constraint = constraint
+        self.field = field
+
+    def convert(self, value, param, ctx):
+        name = _field(self.field, param)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            try:
+                value = float(str(value).strip())
+            except ValueError:
+                self.fail(str(reject(name, "be a number", value)), param, ctx)
+        try:
+            return as_float(name, value, self.constraint)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Int(click.ParamType):
+    """An integer in ``[low, high]``."""
+
+    name = "INTEGER"
+
+    def __init__(self, low: int | None = None, high: int | None = None, field: str | None = None):
+        self.low, self.high, self.field = low, high, field
+
+    def convert(self, value, param, ctx):
+        name = _field(self.field, param)
+        if not isinstance(value, int) or isinstance(value, bool):
+            text = str(value).strip()
+            try:
+                value = int(text)
+            except ValueError:
+                self.fail(str(reject(name, "be an integer", text)), param, ctx)
+        try:
+            return as_int(name, value, self.low, self.high)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class Seed(click.ParamType):
+    """A seed: a non-negative integer below 2^64."""
+
+    name = "SEED"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, int) or isinstance(value, bool):
+            try:
+                value = int(str(value).strip())
+            except ValueError:
+                self.fail(str(reject("seed", "be a non-negative integer", value)), param, ctx)
+        try:
+            return check_seed(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+class FloatList(click.ParamType):
+    """Comma-separated numbers, e.g. ``1,2`` or ``0.5,0.2,0.1``; every item must be a
+    number satisfying ``constraint`` (``1,,2`` and ``1,2,`` are errors, not ``[1, 2]``)."""
+
+    name = "LIST"
+
+    def __init__(self, constraint: Constraint = ANY, field: str | None = None):
+        self.constraint = constraint
+        self.field = field
+
+    def convert(self, value, param, ctx):
+        name = _field(self.field, param)
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        else:
+            text = str(value).strip()
+            items = text.split(",") if text else []
+        out = []
+        for i, item in enumerate(items):
+            try:
+                v = float(item)
+            except ValueError:
+                self.fail(f"expected comma-separated numbers, got {name}={value!r} "
+                          f"(item {i + 1} is {str(item)!r})", param, ctx)
+            try:
+                out.append(as_float(name, v, self.constraint))
+            except ValueError as err:
+                self.fail(str(err) + ("" if len(items) == 1 else f" (item {i + 1})"), param, ctx)
+        if not out:
+            self.fail(f"expected at least one number, got {name}={value!r}", param, ctx)
+        return out
+
+
+class OutputFile(click.ParamType):
+    """A file the command will write: its directory must exist and be writable and its
+    extension be one the writer knows, checked when the option is parsed (before any
+    simulation), so a finished run is never lost at the last step."""
+
+    name = "FILE"
+
+    def __init__(self, suffixes: tuple[str, ...] | None = None, field: str | None = None):
+        self.suffixes = suffixes
+        self.field = field
+
+    def convert(self, value, param, ctx):
+        from levydyn.output_files import check_output_path
+
+        name = _field(self.field, param)
+        try:
+            check_output_path(name, value, self.suffixes)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+        return str(value)
+
+
+class OutputDir(click.ParamType):
+    """A folder the command writes into: an existing writable folder, or a new one in an
+    existing writable folder (checked before the run)."""
+
+    name = "DIR"
+
+    def __init__(self, field: str | None = None):
+        self.field = field
+
+    def convert(self, value, param, ctx):
+        import os
+        from pathlib import Path
+
+        name = _field(self.field, param)
+        p = Path(str(value))
+        target = p if p.exists() else (p.parent if str(p.parent) else Path("."))
+        if p.exists() and not p.is_dir():
+            self.fail(str(reject(name, "be a folder, not a file", str(value))), param, ctx)
+        if not target.is_dir() or not os.access(target, os.W_OK | os.X_OK):
+            self.fail(str(reject(name, f"be a writable folder or a new one in one ({str(target)!r} "
+                                 "is not)", str(value))), param, ctx)
+        return str(value)
+
+
+def image_file() -> OutputFile:
+    """An image output (``--plot``): an extension matplotlib writes."""
+    from levydyn.output_files import IMAGE_SUFFIXES
+
+    return OutputFile(IMAGE_SUFFIXES, "plot")
+
+
+def json_file() -> OutputFile:
+    """A JSON output (``--json``): any name in a writable directory."""
+    return OutputFile(None, "json")
+
+
+ALPHA_T = Number(ALPHA)
+FINITE_T = Number(FINITE)
+POSITIVE_T = Number(POSITIVE)
+NONNEGATIVE_T = Number(NONNEGATIVE)
+UNIT_OPEN_T = Number(UNIT_OPEN)
+SEED = Seed()
+FLOATS = FloatList()

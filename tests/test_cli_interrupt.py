@@ -1,0 +1,78 @@
+"""Ctrl-C (issue 18 item 5): the run stops, keeps and writes what finished, exits 130."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import cli.runs
+from cli.main import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _interrupt_during_call(monkeypatch, n):
+    """Ctrl-C while the n-th simulate call is in its chunk loop (after its first chunk)."""
+    real, calls = cli.runs.simulate, []
+
+    def simulate(problem, progress=None, **kw):
+        calls.append(1)
+        k = len(calls)
+
+        def step(done, total):
+            progress(done, total)
+            if k == n:
+                raise KeyboardInterrupt
+
+        return real(problem, progress=step, **kw)
+
+    monkeypatch.setattr(cli.runs, "simulate", simulate)
+
+
+def test_interrupt_in_the_second_row_writes_the_finished_rows_and_exits_130(tmp_path, monkeypatch):
+    _interrupt_during_call(monkeypatch, 2)
+    js = tmp_path / "e.json"
+    res = CliRunner().invoke(main, ["escape", "--eps", "0.5,0.4,0.3", "--paths", "30",
+                                    "--json", str(js)])
+    assert res.exit_code == 130, res.output
+    data = json.loads(js.read_text())
+    assert data["interrupted"] is True and len(data["results"]) == 2
+    assert "0.4" in res.output and "interrupted" in res.output
+
+
+def test_interrupt_before_anything_finished_exits_130_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli.runs, "simulate", _raising)
+    js = tmp_path / "w.json"
+    res = CliRunner().invoke(main, ["wells", "--eps", "0.3", "--paths", "5", "--t-max", "5",
+                                    "--json", str(js)])
+    assert res.exit_code == 130, res.output
+    assert not js.exists()
+
+
+def _raising(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_real_sigint_during_compilation_is_not_swallowed(tmp_path):
+    """One SIGINT a few seconds in (imports done, kernels compiling) ends the run: it used
+    to be swallowed by the validation call's chunk loop and the run went on for minutes."""
+    js = tmp_path / "e.json"
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "escape", "--eps", "0.5,0.2",
+                             "--paths", "200000", "--json", str(js)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("SIGINT was ignored for 60 s")
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    if js.exists():                         # the first row finished before the signal
+        assert json.loads(js.read_text())["interrupted"] is True
