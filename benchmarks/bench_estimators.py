@@ -20,10 +20,18 @@ Usage::
     python benchmarks/bench_estimators.py            # full table (R = 200)
     python benchmarks/bench_estimators.py --quick    # a small smoke run
     python benchmarks/bench_estimators.py --scipy-plan "1000:3;10000:2:1.0,1.6" --wide --out t.md
+    python benchmarks/bench_estimators.py --blocks --coverage "1000:400;10000:100:1.2,1.8" \
+        --zeros "1.5:10000:100:0.05,0.2"
+
+``--blocks`` adds paired comparisons on the same samples (median over the authors' block
+lengths vs K1 ~ n^p; at least 10 vs 2 blocks; eq. 15 unclipped vs clipped), ``--coverage``
+the coverage of ``alpha_ci`` at level 0.95 on fresh samples, ``--zeros`` the effect of an
+atom at 0 with ``zeros="keep"`` and ``"drop"``.
 """
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 import warnings
@@ -39,9 +47,30 @@ ESTIMATORS = {
     # name: callable returning (alpha_hat, scale_hat or None), vectorised over columns
     "mohammadi": (lambda x: (est.mohammadi_alpha(x), None)),
     "mohammadi_median": (lambda x: (est.mohammadi_alpha_median(x), None)),
+    "mohammadi_order": (lambda x: (est.mohammadi_order_alpha(x), None)),
     "mcculloch": (lambda x: est.mcculloch(x)),
     "cf_regression": (lambda x: est.cf_regression(x)),
     "hill": (lambda x: (est.hill_alpha(x), None)),
+}
+
+# Variants compared pairwise (same samples) with --blocks: name -> (baseline, variant, fn).
+PAIRED = {
+    "median: authors' K1 vs K1 ~ n^0.3..0.7": (
+        lambda x: est.mohammadi_alpha_median(x, block_sizes="powers"),
+        lambda x: est.mohammadi_alpha_median(x, block_sizes="authors")),
+    "median: authors' K1 with >= 10 blocks vs >= 2 blocks": (
+        lambda x: est.mohammadi_alpha_median(x, block_sizes=est.median_block_sizes(
+            x.shape[0], "authors", min_blocks=2)),
+        lambda x: est.mohammadi_alpha_median(x)),
+    "order statistic: K1 = 10 (default) vs K1 ~ sqrt(n), p = 0.75": (
+        lambda x: est.mohammadi_order_alpha(x, K1=est._block_sizes(x.shape[0])[0]),
+        lambda x: est.mohammadi_order_alpha(x)),
+    "order statistic: p = 0.75 (default) vs p = 0.5, K1 = 10": (
+        lambda x: est.mohammadi_order_alpha(x, p=0.5),
+        lambda x: est.mohammadi_order_alpha(x)),
+    "eq. 15: clip=False vs clip at 2": (
+        lambda x: est.mohammadi_alpha(x),
+        lambda x: est.mohammadi_alpha(x, clip=False)),
 }
 
 
@@ -95,6 +124,71 @@ def run_accuracy(alphas, sizes, reps, seed):
                 cell[name] = d
             rows[(n, a)] = cell
             print(f"  n={n:>6} alpha={a:.1f} done", file=sys.stderr, flush=True)
+    return rows
+
+
+def run_paired(alphas, sizes, reps, seed):
+    """rows[label][(n, alpha)] = (rmse_base, rmse_variant, bias_base, bias_variant, z).
+
+    Same samples as run_accuracy. z is the paired statistic of the squared errors,
+    mean(e_base^2 - e_variant^2) / (sd / sqrt(reps)): z > 2 means the variant's RMSE is
+    lower beyond the sampling noise of the comparison.
+    """
+    rows = {label: {} for label in PAIRED}
+    for n in sizes:
+        for a in alphas:
+            x = SCALE * sas_rvs(a, (n, reps), seed=_seed(seed, n, a))
+            for label, (base, variant) in PAIRED.items():
+                eb, ev = np.asarray(base(x)) - a, np.asarray(variant(x)) - a
+                d = eb ** 2 - ev ** 2
+                sd = float(np.std(d, ddof=1))
+                rows[label][(n, a)] = (float(np.sqrt(np.mean(eb ** 2))),
+                                       float(np.sqrt(np.mean(ev ** 2))), float(np.mean(eb)),
+                                       float(np.mean(ev)),
+                                       float(np.mean(d) / (sd / np.sqrt(reps))) if sd > 0 else 0.0)
+    return rows
+
+
+def run_coverage(plan, alphas, seed, n_boot):
+    """cov[(n, alpha)][method] = (coverage, mean width, ci kind) of alpha_ci(ci="auto")."""
+    out = {}
+    for n, reps, al in plan:
+        for a in al:
+            x = sas_rvs(a, (n, reps), seed=_seed(seed + 7, n, a))
+            cell = {}
+            for m in est.ALPHA_METHODS:
+                r = est.alpha_ci(x, method=m, n_boot=n_boot, seed=seed)
+                cell[m] = (float(np.mean((r.low <= a) & (a <= r.high))),
+                           float(np.nanmean(r.high - r.low)), r.ci)
+            out[(n, a)] = (reps, cell)
+            print(f"  coverage n={n:>6} alpha={a:.1f} done", file=sys.stderr, flush=True)
+    return out
+
+
+def run_zeros(fracs, alpha, n, reps, seed):
+    """rows[frac][name] = (bias keep, rmse keep, bias drop, rmse drop) on SaS(alpha) with zeros."""
+    x = sas_rvs(alpha, (n, reps), seed=_seed(seed + 11, n, alpha))
+    rng = np.random.default_rng(seed)
+    u = rng.random(x.shape)
+    fns = {
+        "mohammadi": est.mohammadi_alpha, "mohammadi_median": est.mohammadi_alpha_median,
+        "mohammadi_order": est.mohammadi_order_alpha,
+        "mcculloch": lambda v, zeros: est.mcculloch(v, zeros=zeros)[0],
+        "cf_regression": lambda v, zeros: est.cf_regression(v, zeros=zeros)[0],
+        "hill": est.hill_alpha,
+    }
+    rows = {}
+    for f in fracs:
+        z = np.where(u < f, 0.0, x)
+        cell = {}
+        for name, fn in fns.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", est.AtomWarning)
+                ek = np.asarray(fn(z, zeros="keep")) - alpha
+                ed = np.asarray(fn(z, zeros="drop")) - alpha
+            cell[name] = (float(np.mean(ek)), float(np.sqrt(np.mean(ek ** 2))),
+                          float(np.mean(ed)), float(np.sqrt(np.mean(ed ** 2))))
+        rows[f] = cell
     return rows
 
 
@@ -158,10 +252,58 @@ def run_wide(n=1000, m=100_000, seed=5):
     return times
 
 
+def markdown_extra(paired, coverage, zeros, zeros_setting, n_boot):
+    lines = []
+    if paired:
+        lines.append("")
+        lines.append("Paired comparisons on the same samples (RMSE baseline -> variant, bias in "
+                     "brackets; z = paired statistic of the squared errors, z > 2: the variant "
+                     "is better beyond noise):")
+        for label, cells in paired.items():
+            lines.append("")
+            lines.append(f"*{label}*")
+            lines.append("")
+            lines.append("| n | alpha | baseline RMSE (bias) | variant RMSE (bias) | z |")
+            lines.append("|---:|---:|---:|---:|---:|")
+            for (n, a), (rb, rv, bb, bv, z) in cells.items():
+                lines.append(f"| {n} | {a:.1f} | {rb:.4f} ({bb:+.4f}) | {rv:.4f} ({bv:+.4f}) "
+                             f"| {z:+.1f} |")
+    if coverage:
+        methods = list(est.ALPHA_METHODS)
+        lines.append("")
+        lines.append(f"Coverage of `alpha_ci(x, method, ci='auto', level=0.95, n_boot={n_boot})` "
+                     "over the repetitions (mean interval width in brackets; kind: "
+                     + ", ".join(f"{m} {k}" for m, k in
+                                 zip(methods, [next(iter(coverage.values()))[1][m][2]
+                                               for m in methods])) + "):")
+        lines.append("")
+        lines.append("| n | alpha | reps | " + " | ".join(methods) + " |")
+        lines.append("|---:|---:|---:|" + "---:|" * len(methods))
+        for (n, a), (reps, cell) in coverage.items():
+            lines.append(f"| {n} | {a:.1f} | {reps} | "
+                         + " | ".join(f"{cell[m][0]:.3f} ({cell[m][1]:.3f})" for m in methods)
+                         + " |")
+    if zeros:
+        alpha, n, reps = zeros_setting
+        names = list(next(iter(zeros.values())))
+        lines.append("")
+        lines.append(f"Exact zeros: SaS({alpha}) samples, n = {n}, {reps} repetitions, a share f "
+                     "of the samples set to 0; bias / RMSE with `zeros='keep'` -> "
+                     "`zeros='drop'` (the default):")
+        lines.append("")
+        lines.append("| f | " + " | ".join(names) + " |")
+        lines.append("|---:|" + "---:|" * len(names))
+        for f, cell in zeros.items():
+            lines.append(f"| {f:g} | " + " | ".join(
+                f"{c[0]:+.3f} / {c[1]:.3f} -> {c[2]:+.3f} / {c[3]:.3f}"
+                for c in (cell[k] for k in names)) + " |")
+    return lines
+
+
 def markdown(rows, scipy_rows, alphas, sizes, reps, wide, argv):
     lines = []
     names = list(ESTIMATORS)
-    lines.append(f"Command: `python benchmarks/bench_estimators.py {' '.join(argv)}`".rstrip())
+    lines.append(f"Command: `python benchmarks/bench_estimators.py {shlex.join(argv)}`".rstrip())
     lines.append("")
     lines.append(f"Accuracy of alpha_hat: `bias / RMSE` over {reps} repetitions of SaS(1) x {SCALE:g} "
                  "samples (levydyn.sas_rvs), each estimator called once on the (n, reps) array.")
@@ -229,6 +371,13 @@ def main(argv=None):
     p.add_argument("--scipy-plan", default="1000:3",
                    help="baseline runs 'N:REPS[:ALPHAS];...' ('' for none); REPS <= --reps")
     p.add_argument("--wide", action="store_true", help="also time one call on 1000 x 100000")
+    p.add_argument("--blocks", action="store_true",
+                   help="paired comparisons: block-size rules of the median, clip=False")
+    p.add_argument("--coverage", default="",
+                   help="coverage runs of alpha_ci 'N:REPS[:ALPHAS];...' ('' for none)")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples in --coverage")
+    p.add_argument("--zeros", default="",
+                   help="exact-zero runs: 'ALPHA:N:REPS:F1,F2,..' ('' for none)")
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--out", default=None, help="also write the markdown to this file")
     args = p.parse_args(argv)
@@ -244,13 +393,27 @@ def main(argv=None):
     if args.reps < 2 or any(not 1 <= r <= args.reps for _, r, _ in plan):
         p.error("--reps must be >= 2 and every baseline REPS in [1, --reps]")
 
+    try:
+        cov_plan = parse_plan(args.coverage, alphas)
+        zs = args.zeros.split(":") if args.zeros else None
+        zeros_setting = (float(zs[0]), int(float(zs[1])), int(zs[2])) if zs else None
+        fracs = _parse_list(zs[3]) if zs else []
+    except (ValueError, IndexError) as err:
+        p.error(f"--coverage / --zeros: {err}")
+
     _warmup()
     rows = run_accuracy(alphas, sizes, args.reps, args.seed)
+    paired = run_paired(alphas, sizes, args.reps, args.seed) if args.blocks else {}
+    coverage = run_coverage(cov_plan, alphas, args.seed, args.n_boot) if cov_plan else {}
+    zeros = run_zeros(fracs, *zeros_setting, args.seed) if zs else {}
     scipy_rows = run_scipy(plan, args.seed, args.reps) if plan else {}
     wide = None
     if args.wide:
         wide = dict(shape=(1000, 100_000), times=run_wide())
     text = markdown(rows, scipy_rows, alphas, sizes, args.reps, wide, argv)
+    extra = markdown_extra(paired, coverage, zeros, zeros_setting, args.n_boot)
+    if extra:
+        text += "\n" + "\n".join(extra)
     print(text)
     if args.out:
         with open(args.out, "w") as fh:

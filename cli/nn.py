@@ -395,3 +395,8 @@ from cli.nn_escape import COMMANDS as _ESCAPE_COMMANDS  # noqa: E402
 
 for _cmd in _ESCAPE_COMMANDS:
     nn.add_command(_cmd)
+
+# papers 000 / 003 / 004 on one grid of small offline networks
+from cli.nn_reproduce import reproduce_cmd as _reproduce  # noqa: E402
+
+nn.add_command(_reproduce)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import click
@@ -11,7 +12,11 @@ from cli.common import library_errors, save_figure, write_json
 from cli.types import SEED, image_file, json_file
 from levydyn import estimators as est
 
-METHODS = ("cf", "mcculloch", "mohammadi", "mohammadi-median", "hill")
+METHODS = ("cf", "mcculloch", "mohammadi", "mohammadi-median", "mohammadi-order", "hill")
+#: CLI method name -> levydyn.estimators name (alpha_ci's ``method``).
+LIB_NAME = {"cf": "cf_regression", "mcculloch": "mcculloch", "mohammadi": "mohammadi",
+            "mohammadi-median": "mohammadi_median", "mohammadi-order": "mohammadi_order",
+            "hill": "hill"}
 
 
 def _load(path: str, key: str | None, transpose: bool) -> np.ndarray:
@@ -55,18 +60,36 @@ def _load(path: str, key: str | None, transpose: bool) -> np.ndarray:
     return arr if arr.ndim == 2 else arr[:, None]
 
 
-def _alpha_scale(method: str, x: np.ndarray):
+def _alpha_scale(method: str, x: np.ndarray, zeros: str, options: dict):
+    """(alpha, scale) per column; scale-free estimators get McCulloch's scale."""
     if method == "cf":
-        return est.cf_regression(x)
+        return est.cf_regression(x, zeros=zeros)
     if method == "mcculloch":
-        return est.mcculloch(x)
-    # scale-free estimators: report McCulloch's scale next to them
-    _, scale = est.mcculloch(x)
-    if method == "mohammadi":
-        return est.mohammadi_alpha(x), scale
-    if method == "mohammadi-median":
-        return est.mohammadi_alpha_median(x), scale
-    return est.hill_alpha(x), scale
+        return est.mcculloch(x, zeros=zeros)
+    _, scale = est.mcculloch(x, zeros=zeros)
+    fn = {"mohammadi": est.mohammadi_alpha, "mohammadi-median": est.mohammadi_alpha_median,
+          "mohammadi-order": est.mohammadi_order_alpha, "hill": est.hill_alpha}[method]
+    return fn(x, zeros=zeros, **options), scale
+
+
+def _center(x: np.ndarray) -> np.ndarray:
+    """Subtract each column's median of its nonzero samples; exact zeros stay 0.
+
+    The median is the mean of the two central order statistics (for an odd count, the
+    middle one and the next), so that no nonzero sample becomes an exact 0, which the
+    estimators would take for part of an atom; samples tied at the centre are moved
+    off 0 by the smallest positive float.
+    """
+    nz = x != 0.0
+    c = nz.sum(axis=0)
+    srt = np.sort(np.where(nz, x, np.inf), axis=0)          # nonzero samples first
+    lo = np.clip((c - 1) // 2, 0, None)
+    hi = np.minimum(c // 2 + (c % 2), np.maximum(c - 1, 0))
+    cols = np.arange(x.shape[1])
+    med = np.where(c > 0, 0.5 * (srt[lo, cols] + srt[hi, cols]), 0.0)
+    out = np.where(nz, x - med, 0.0)
+    out[nz & (out == 0.0)] = np.finfo(float).tiny
+    return out
 
 
 def _num(v):
@@ -94,6 +117,13 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
     save_figure(fig, path, dpi=120)
 
 
+def _ci_text(r, j=None) -> str:
+    lo, hi = (r.low, r.high) if j is None else (r.low[j], r.high[j])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{100 * r.level:g}% CI [{lo:.4f}, {hi:.4f}]"
+    return f"{100 * r.level:g}% CI [{lo:.4f}, {hi:.4f}] ({r.ci})"
+
+
 @click.command("tail-index")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", default=None, help="Array name inside a .npz (default: the first).")
@@ -101,8 +131,22 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
 @click.option("--method", type=click.Choice(METHODS), default="cf", show_default=True,
               help="Per-coordinate alpha estimator (cf = characteristic-function regression).")
 @click.option("--center/--no-center", default=True, show_default=True,
-              help="Subtract each coordinate's median first (the block-sum and Hill "
-                   "estimators assume centred data).")
+              help="Subtract each coordinate's median (of its nonzero samples) first; the "
+                   "block-sum and Hill estimators assume centred data.")
+@click.option("--zeros", type=click.Choice(est.ZEROS), default="drop", show_default=True,
+              help="Exact zeros (an atom at 0, e.g. ReLU gradient noise): leave them out and "
+                   "estimate the continuous part (drop), or keep them as the authors' code.")
+@click.option("--block-sizes", type=click.Choice(est.BLOCK_SIZE_RULES), default="authors",
+              show_default=True, help="Block lengths of --method mohammadi-median.")
+@click.option("--clip/--no-clip", default=True, show_default=True,
+              help="Clip the block-sum estimators (and the pooled alphas) at alpha <= 2.")
+@click.option("--ci-level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.95, show_default=True, help="Confidence level of the intervals.")
+@click.option("--n-boot", type=click.IntRange(min=20), default=200, show_default=True,
+              help="Bootstrap resamples, where an interval is bootstrapped.")
+@click.option("--ci-columns", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Bootstrapped per-coordinate intervals for at most this many coordinates "
+                   "(asymptotic ones are always computed).")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Shapiro-Wilk test level.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
@@ -112,28 +156,34 @@ def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str)
 @click.option("--bins", type=click.IntRange(min=2), default=50, show_default=True,
               help="Histogram bins for the fit errors.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Seed for choosing the fit-error coordinates.")
+              help="Seed for the fit-error coordinates and the bootstrap.")
 @click.option("--plot", "plot_path", type=image_file(),
               help="Write a histogram of alpha_i to this PNG.")
+@click.option("--hill-plot", "hill_path", type=image_file(),
+              help="Write a Hill plot (alpha_k against k) to this PNG: of the sample (1-D) or "
+                   "of the standardised pooled sample (2-D).")
 @click.option("--json", "json_path", type=json_file(),
               help="Write all results (per-coordinate alpha and scale included) to this JSON file.")
-def tail_index(file, key, transpose, method, center, level, batch_size, fit_columns, bins, seed,
-               plot_path, json_path):
+def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, ci_level, n_boot,
+               ci_columns, level, batch_size, fit_columns, bins, seed, plot_path, hill_path,
+               json_path):
     """Tail index alpha_i and scale of every coordinate of FILE, and Gaussianity checks.
 
     FILE is .npy, .npz or .csv holding a 1-D sample or a 2-D array of samples x
     coordinates (e.g. gradient-noise draws x parameters). Scales use the SaS(1)
     convention x = loc + scale Z, E exp(iwZ) = exp(-|w|^alpha) (alpha = 2: std = sqrt(2)
-    scale). Prints: the distribution of alpha_i over coordinates, the pooled alpha
-    (Mohammadi block-sum estimator on all coordinates, each divided by its scale) and the
-    norm-based multivariate alpha, the share of coordinates a Shapiro-Wilk test does not
-    reject, the Berry-Esseen bound (with --batch-size) and the SSE / chi-square of Gaussian
-    and SaS fits on a histogram (paper 004, Tables 1-3).
+    scale). Prints: alpha_i over coordinates with confidence intervals; paper 000's
+    pooled alpha (eq. 15 on all coordinates of all samples concatenated, as the authors
+    do: it mixes coordinate scales); the pooled alpha of the standardised coordinates
+    (each divided by its scale first); the norm-based multivariate alpha; the atom at 0
+    (exact zeros, left out by default); the share of non-constant coordinates a
+    Shapiro-Wilk test does not reject; the Berry-Esseen bound (with --batch-size) and the
+    SSE / chi-square of Gaussian and SaS fits on a histogram (paper 004, Tables 1-3).
 
     \b
     Examples:
       levydyn tail-index noise.npy
-      levydyn tail-index noise.npz --key layer1 --method mcculloch --plot alpha.png
+      levydyn tail-index noise.npz --key layer1 --method mohammadi-median --hill-plot h.png
       levydyn tail-index samples.csv --batch-size 128 --json out.json
     """
     x = _load(file, key, transpose)
@@ -147,24 +197,42 @@ def tail_index(file, key, transpose, method, center, level, batch_size, fit_colu
         i, j = np.argwhere(bad)[0]
         raise click.BadParameter(f"non-finite value {x[i, j]} at sample {i}, coordinate {j}",
                                  param_hint="FILE")
-    spread = np.any(x != x[0], axis=0)
-    if not spread.any():
+    constant = ~np.any(x != x[:1], axis=0)
+    if constant.all():
         raise click.BadParameter(f"FILE must have spread: all {d} coordinate(s) are constant "
                                  f"(a tail index and a Gaussianity test are undefined), got "
                                  f"FILE={file!r}", param_hint="FILE")
+    zero_frac = np.mean(x == 0.0, axis=0)
+    partial = (zero_frac > 0) & ~constant
     if center:
-        x = x - np.median(x, axis=0)
+        x = _center(x) if zeros == "drop" else x - np.median(x, axis=0)
+    lib = LIB_NAME[method]
+    options = {}
+    if method.startswith("mohammadi"):
+        options["clip"] = clip
+    if method == "mohammadi-median":
+        options["block_sizes"] = block_sizes
 
-    with library_errors():
-        alpha, scale = _alpha_scale(method, x)
+    with library_errors(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", est.AtomWarning)   # reported below, once
+        alpha, scale = _alpha_scale(method, x, zeros, options)
         alpha, scale = np.atleast_1d(alpha), np.atleast_1d(scale)
+        auto_kind = "asymptotic" if lib in est.AUTO_ASYMPTOTIC else "bootstrap"
+        ci_cols = None
+        if auto_kind == "asymptotic" or d <= ci_columns:
+            ci_cols = est.alpha_ci(x, method=lib, level=ci_level, n_boot=n_boot, seed=seed,
+                                   zeros=zeros, **options)
         live = np.isfinite(alpha) & np.isfinite(scale) & (scale > 0)
-        if live.any():
-            z = x[:, live] / scale[live]
-            pooled = float(est.mohammadi_alpha(z.reshape(-1, order="F")))
-            multi = float(est.mohammadi_alpha_multivariate(x[:, live])) if d > 1 else float("nan")
-        else:
-            pooled = multi = float("nan")
+        flat = x.reshape(-1)                       # sample by sample: paper 000's order
+        pooled = est.alpha_ci(flat, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
+        pooled_keep = None
+        if zeros == "drop" and np.any(flat == 0.0):
+            pooled_keep = est.mohammadi_alpha(flat, zeros="keep", clip=clip)
+        std = multi = None
+        if live.any() and d > 1:
+            z = (x[:, live] / scale[live]).reshape(-1)
+            std = est.alpha_ci(z, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
+            multi = float(est.mohammadi_alpha_multivariate(x[:, live], zeros=zeros, clip=clip))
         gauss = est.shapiro_gaussian_fraction(x, level=level)
         be = est.berry_esseen_bound(x, batch_size) if batch_size else None
         fits = []
@@ -173,31 +241,65 @@ def tail_index(file, key, transpose, method, center, level, batch_size, fit_colu
             rng = np.random.default_rng(seed)
             pick = np.sort(rng.choice(cand, size=min(fit_columns, cand.size), replace=False))
             for j in pick:
+                v = x[:, j]
+                if zeros == "drop":
+                    v = v[v != 0.0]
                 try:
-                    fits.append(est.fit_errors(x[:, j], bins=bins))
+                    fits.append(est.fit_errors(v, bins=bins))
                 except ValueError:          # no spread between the tail quantiles
                     continue
+        hill = None
+        if hill_path:
+            hx = x[:, 0] if d == 1 else (x[:, live] / scale[live]).reshape(-1)
+            hill = est.hill_curve(hx, zeros=zeros)
 
     fin = alpha[np.isfinite(alpha)]
     lines = [f"{file}: {n} samples x {d} coordinate{'s' if d > 1 else ''}"
              + (" (centred by median)" if center else "")]
+    if partial.any():
+        lines.append(f"exact zeros (an atom at 0): {100 * np.mean(zero_frac[partial]):.3g}% of the "
+                     f"samples in {int(partial.sum())} of {d} coordinate{'s' if d > 1 else ''} "
+                     f"(at most {100 * zero_frac[partial].max():.3g}%); "
+                     + ("estimates use the nonzero samples (--zeros keep includes them)"
+                        if zeros == "drop" else "kept in the estimates (--zeros keep)"))
+    if constant.any():
+        lines.append(f"{int(constant.sum())} constant coordinate{'s' if constant.sum() > 1 else ''}"
+                     " (no spread): not estimated, not counted as Gaussian")
     name = {"cf": "cf_regression"}.get(method, method)
     if d == 1:
-        lines.append(f"alpha ({name}) = {alpha[0]:.4f}, scale = {scale[0]:.6g}")
+        ci_txt = f", {_ci_text(ci_cols, 0)}" if ci_cols is not None else ""
+        lines.append(f"alpha ({name}) = {alpha[0]:.4f}{ci_txt}, scale = {scale[0]:.6g}")
     else:
         q = np.quantile(fin, [0.1, 0.5, 0.9]) if fin.size else [np.nan] * 3
         lines.append(f"alpha_i ({name}): median {q[1]:.4f}, 10-90% [{q[0]:.4f}, {q[2]:.4f}], "
                      f"mean {np.mean(fin) if fin.size else np.nan:.4f}"
-                     + (f", {d - fin.size} not estimable (no spread)" if fin.size < d else ""))
+                     + (f", {d - fin.size} not estimable" if fin.size < d else ""))
+        if ci_cols is not None:
+            w = np.asarray(ci_cols.high) - np.asarray(ci_cols.low)
+            w = w[np.isfinite(w)]
+            lines.append(f"alpha_i {100 * ci_level:g}% CIs ({ci_cols.ci}): median width "
+                         f"{np.median(w) if w.size else np.nan:.4f}")
+        else:
+            lines.append(f"alpha_i CIs: skipped ({d} coordinates > --ci-columns {ci_columns}; "
+                         f"{name}'s interval is a bootstrap)")
         sfin = scale[np.isfinite(scale)]
         lines.append(f"scale_i: median {np.median(sfin) if sfin.size else np.nan:.6g}")
-        lines.append(f"pooled alpha (Mohammadi, standardised coordinates) = {pooled:.4f}; "
-                     f"multivariate (norms) = {multi:.4f}")
+    k1 = est._block_sizes(int(pooled.n_used))[0]
+    label = (f"pooled alpha (paper 000 eq. 15: all {d} coordinates of every sample concatenated,"
+             f" K1 = {k1})" if d > 1 else f"alpha (paper 000 eq. 15, K1 = {k1})")
+    lines.append(f"{label} = {pooled.alpha:.4f}, {_ci_text(pooled)}"
+                 + (f"; with the zeros kept (as the authors' code): {pooled_keep:.4f}"
+                    if pooled_keep is not None else ""))
+    if std is not None:
+        lines.append(f"pooled alpha (standardised: each coordinate divided by its scale) = "
+                     f"{std.alpha:.4f}, {_ci_text(std)}; multivariate (eq. 15 on norms) = "
+                     f"{multi:.4f}")
+    gf = gauss.fraction
     lines.append(f"Gaussian coordinates (Shapiro-Wilk, level {level:g}, {gauss.n_samples} samples):"
-                 f" {100 * gauss.fraction:.1f}% (95% CI {100 * gauss.fraction_ci[0]:.1f}-"
-                 f"{100 * gauss.fraction_ci[1]:.1f}%)"
-                 + (f"; {gauss.n_constant} constant coordinate(s) have no test and count as "
-                    "not rejected" if gauss.n_constant else ""))
+                 f" {100 * gf:.1f}% of {d - gauss.n_constant} (95% CI "
+                 f"{100 * gauss.fraction_ci[0]:.1f}-{100 * gauss.fraction_ci[1]:.1f}%)"
+                 + (f"; {100 * gauss.fraction_with_constant:.1f}% counting the constant ones "
+                    "as paper 003 does" if gauss.n_constant else ""))
     if be is not None:
         ratio = np.atleast_1d(be.ratio)
         bound = np.atleast_1d(be.bound)
@@ -231,15 +333,39 @@ def tail_index(file, key, transpose, method, center, level, batch_size, fit_colu
     click.echo("\n".join(lines))
 
     if plot_path:
-        _plot(plot_path, alpha, pooled, name, file)
+        _plot(plot_path, alpha, pooled.alpha, name, file)
         click.echo(f"wrote {plot_path}", err=True)
+    if hill is not None:
+        refs = {f"{name}": float(alpha[0])} if d == 1 else \
+            {"pooled, standardised (eq. 15)": None if std is None else float(std.alpha)}
+        what = "sample" if d == 1 else "standardised pooled sample"
+        fig = est.hill_plot(hill, references=refs,
+                            title=f"{Path(file).name}: Hill plot of the {what}, n = {hill.n}")
+        save_figure(fig, hill_path, dpi=120)
+        click.echo(f"wrote {hill_path}", err=True)
     if json_path:
+        def ci_json(r):
+            return None if r is None else {"alpha": _num(r.alpha), "low": _num(r.low),
+                                           "high": _num(r.high), "level": r.level, "ci": r.ci,
+                                           "n_used": int(r.n_used)}
+
         payload = {
             "file": str(file), "n_samples": n, "n_coordinates": d, "method": name,
-            "centered": center,
+            "centered": center, "zeros": zeros,
             "alpha": [_num(v) for v in alpha], "scale": [_num(v) for v in scale],
-            "pooled_alpha": _num(pooled), "multivariate_alpha": _num(multi),
-            "gaussian_fraction": gauss.fraction, "gaussian_fraction_ci": list(gauss.fraction_ci),
+            "alpha_ci": None if ci_cols is None else {
+                "level": ci_level, "ci": ci_cols.ci,
+                "low": [_num(v) for v in np.atleast_1d(ci_cols.low)],
+                "high": [_num(v) for v in np.atleast_1d(ci_cols.high)]},
+            "atom_fraction": [float(v) for v in zero_frac],
+            "n_constant": int(constant.sum()),
+            "pooled_alpha_eq15": ci_json(pooled),
+            "pooled_alpha_eq15_zeros_kept": None if pooled_keep is None else _num(pooled_keep),
+            "pooled_alpha_standardised": ci_json(std),
+            "multivariate_alpha": None if multi is None else _num(multi),
+            "gaussian_fraction": _num(gauss.fraction),
+            "gaussian_fraction_ci": [_num(v) for v in gauss.fraction_ci],
+            "gaussian_fraction_with_constant": _num(gauss.fraction_with_constant),
             "level": level, "shapiro_samples": gauss.n_samples,
             "shapiro_pvalues": [_num(v) for v in gauss.pvalues],
             "berry_esseen": None if be is None else {

@@ -285,3 +285,105 @@ def test_cli_bad_input_one_line_exit_2(args, needle):
     assert needle in res.output
     assert "Traceback" not in res.output
     assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1
+
+
+# ---------------------------------------------------------------------------------
+# data-set mode: the authors' protocol (levydyn.sgd_tails_data)
+# ---------------------------------------------------------------------------------
+from levydyn import sgd_tails_data as sd  # noqa: E402
+
+
+@pytest.mark.parametrize("eta", [0.5, 1.5, 3.0])
+def test_dataset_lyapunov_exact_for_a_constant_row(eta):
+    """d = 1, every row a = 1: M = 1 - eta exactly for any minibatch, rho = log|1 - eta|."""
+    A = np.ones((50, 1))
+    rho, lo, hi = sd.dataset_lyapunov(A, eta, 3, steps=200, n_vectors=4)
+    assert rho == pytest.approx(math.log(abs(1 - eta)), rel=1e-12)
+    assert lo == pytest.approx(rho, rel=1e-9) and hi == pytest.approx(rho, rel=1e-9)
+
+
+def test_dataset_lyapunov_two_valued_rows():
+    """d = 1, rows a in {1, 2} (half each), b = 1 with replacement: M = 1 - eta a^2, so
+    rho = (log|1 - eta| + log|1 - 4 eta|) / 2 exactly. The estimate is a mean of 32 x 4000
+    i.i.d. terms; its t interval (95 %) is widened by a factor 1.5 so the fixed-seed check
+    fails only if the estimator is off (a 3-sigma event otherwise)."""
+    A = np.repeat([[1.0], [2.0]], 100, axis=0)
+    eta = 0.3
+    exact = 0.5 * (math.log(0.7) + math.log(0.2))
+    rho, lo, hi = sd.dataset_lyapunov(A, eta, 1, steps=4000, n_vectors=32, sampling="with",
+                                      seed=5)
+    half = 1.5 * (hi - lo) / 2
+    assert abs(rho - exact) < half
+
+
+def test_fixed_k_stationary_mean_is_least_squares_solution():
+    """Constant-step SGD on least squares: E x_k -> x_hat (the recursion is linear in mean).
+    20 coordinates, 800 chains, K = 600 (x0 memory ~ 1e-4 here): each coordinate's mean over
+    chains within 4.5 standard errors of x_hat (max over 20 z-scores; P(miss) ~ 1e-4)."""
+    A, y = sd.authors_synthetic_data(1000, 20, seed=2)
+    r = sd.run_fixed_k(A, y, 0.05, 5, iterations=600, n_chains=800, seed=4)
+    dev = r.x_last - r.x_hat
+    z = dev.mean(axis=0) / (dev.std(axis=0, ddof=1) / math.sqrt(dev.shape[0]))
+    assert np.max(np.abs(z)) < 4.5
+    # averages live on the same centre, with a smaller spread than the last iterates
+    assert np.median(np.linalg.norm(r.x_avg - r.x_hat, axis=1)) < \
+        np.median(np.linalg.norm(dev, axis=1))
+
+
+def test_fixed_k_bit_identical_for_any_thread_count(threads):
+    A, y = sd.authors_synthetic_data(300, 5, seed=1)
+    threads(1)
+    r1 = sd.run_fixed_k(A, y, 0.1, 3, iterations=50, n_chains=16, seed=7)
+    threads(2)
+    r2 = sd.run_fixed_k(A, y, 0.1, 3, iterations=50, n_chains=16, seed=7)
+    assert np.array_equal(r1.x_last, r2.x_last) and np.array_equal(r1.x_avg, r2.x_avg)
+    # x0 per chain: different chains start apart; x0_scale = 0 starts all at 0
+    r0 = sd.run_fixed_k(A, y, 0.1, 3, iterations=1, n_chains=4, x0_scale=0.0, avg_from=0.0)
+    assert np.allclose(r0.x_start, 0.0)
+    assert not np.allclose(r1.x_start[0], r1.x_start[1])
+
+
+def test_tail_report_statuses():
+    """d = 20, n = 2000 (Hessian eigenvalues 0.8-1.2): b = 1, eta = 0.1 expands (rho > 0:
+    eta ||a||^2 ~ 2 often); b = 5, eta = 0.05 contracts fast (ok at K = 600); b = 1,
+    eta = 0.02 with K = 40 still remembers x0 (rho ~ -0.016: exp(-0.016 * 20) ~ 0.7)."""
+    A, y = sd.authors_synthetic_data(2000, 20, seed=1)
+    rep = {}
+    for b, eta, K in [(1, 0.1, 600), (5, 0.05, 600), (1, 0.02, 40)]:
+        r = sd.run_fixed_k(A, y, eta, b, iterations=K, n_chains=200, seed=3)
+        rep[(b, eta)] = sd.tail_report(r, A)
+    assert rep[(1, 0.1)].status == "diverges" and rep[(1, 0.1)].rho_ci[0] > 0
+    assert math.isfinite(rep[(1, 0.1)].naive_avg)     # the naive number is still reported
+    assert rep[(5, 0.05)].status == "ok" and rep[(5, 0.05)].memory < sd.MEMORY_MAX
+    assert rep[(1, 0.02)].status == "not stationary" and rep[(1, 0.02)].memory > 0.5
+
+
+def test_cli_dataset_mode(tmp_path):
+    A, y = sd.authors_synthetic_data(600, 4, seed=0)
+    np.savez(tmp_path / "d.npz", X=A, t=y)
+    js = tmp_path / "d.json"
+    res = CliRunner().invoke(sgd_tails, ["--data", str(tmp_path / "d.npz"), "--data-keys", "X,t",
+                                         "--eta", "0.05,0.9", "--batch", "2", "--chains", "64",
+                                         "--iterations", "300", "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    assert "n = 600 rows x d = 4" in res.output
+    data = json.loads(js.read_text())
+    assert data["mode"] == "dataset" and len(data["rows"]) == 2
+    stat = {r["eta"]: r["status"] for r in data["rows"]}
+    assert stat[0.05] == "ok" and stat[0.9] == "diverges"
+    assert "describes a transient" in res.output
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--synthetic", "100,3", "--data", "x.npz"], "either --data or --synthetic"),
+    (["--synthetic", "100,3"], "needs --eta"),
+    (["--synthetic", "100,3", "--eta", "0.1", "--alpha-target", "2"], "alpha-target"),
+    (["--synthetic", "100", "--eta", "0.1"], "synthetic must be N,D"),
+    (["--synthetic", "100,3", "--eta", "0.1", "--batch", "200"], "batch must be at most"),
+])
+def test_cli_dataset_bad_input(tmp_path, args, needle):
+    (tmp_path / "x.npz").write_bytes(b"")
+    args = [a if a != "x.npz" else str(tmp_path / "x.npz") for a in args]
+    res = CliRunner().invoke(sgd_tails, args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
