@@ -77,7 +77,7 @@ def test_bad_input():
         JumpAdapted(delta=1.5)
     with pytest.raises(ValueError, match="window"):
         JumpAdapted(window=float("nan"))
-    with pytest.raises(ValueError, match="unknown method"):
+    with pytest.raises(ValueError, match="method must be one of euler, jump_adapted, got method=.milstein"):
         simulate(brown, n_paths=10, method="milstein")
     assert Euler().name == "euler"
 
