@@ -14,8 +14,7 @@ import numpy as np
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
-                       json_file)
+from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.validation import POSITIVE
 from levydyn.results import to_jsonable
@@ -97,16 +96,10 @@ def _brownian_mean(problem):
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
-              show_default=True,
-              help="Record this many sample paths at the smallest eps (Euler paths of the same "
-                   "seed) and draw them next to the plot.")
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Base seed; each row's stream is derived from it and the row's parameters.")
-@click.option("--plot", "plot_path", type=image_file(),
-              help="Write mean exit time vs eps (log-log, theory lines, 95% CIs) to this PNG.")
-@click.option("--json", "json_path", type=json_file(),
-              help="Write the results (with CIs) and the closed forms to this JSON file.")
+@run_outputs(trajectories_help="Record this many sample paths at the smallest eps (Euler "
+                               "paths of the same seed) and draw them next to the plot.",
+             plot_help="Write mean exit time vs eps (log-log, theory lines, 95% CIs) to this PNG.",
+             json_help="Write the results (with CIs) and the closed forms to this JSON file.")
 def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, method,
            gaussian, n_traj, seed, plot_path, json_path):
     """First exit of dX = -grad U(X) dt + eps s_t^((alpha-1)/alpha) dL_t from a basin.

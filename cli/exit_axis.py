@@ -12,8 +12,7 @@ import numpy as np
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, SEED, FloatList, Int, image_file,
-                       json_file)
+from cli.types import (run_outputs, ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.validation import ALPHA, POSITIVE
 from levydyn.results import to_jsonable
@@ -88,15 +87,10 @@ def _broadcast(name, values, n):
               help="Horizon; paths still inside are censored.")
 @click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
               show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Base seed; each row's stream is derived from it and the row's parameters.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
-              show_default=True,
-              help="Draw this many sample paths in the (x1, x2) plane in the plot.")
-@click.option("--plot", "plot_path", type=image_file(),
-              help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to this PNG.")
-@click.option("--json", "json_path", type=json_file(),
-              help="Write results and closed forms to this JSON file.")
+@run_outputs(trajectories_help="Draw this many sample paths in the (x1, x2) plane in the plot.",
+             plot_help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to "
+                       "this PNG.",
+             json_help="Write results and closed forms to this JSON file.")
 def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius, schedule, paths,
               dt, t_max, method, seed, n_traj, plot_path, json_path):
     """Which axis carries the escape: per-coordinate tail indices alpha_l (paper 004).

@@ -14,8 +14,7 @@ import numpy as np
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est
-from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, SEED, Int, image_file,
-                       json_file)
+from cli.types import (run_outputs, ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, Int)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
@@ -92,15 +91,10 @@ def _parse_schedules(gamma, t0, extra):
               help="Horizon [default: 1.5 x the theoretical 99.9% quantile of the slowest schedule].")
 @click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
               show_default=True, help="Solver (jump_adapted for small eps).")
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Seed; every schedule uses the same per-path streams.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
-              show_default=True,
-              help="Draw this many sample paths per schedule (same seed) in the plot.")
-@click.option("--plot", "plot_path", type=image_file(),
-              help="Write schedules and survival curves (with theory) to this PNG.")
-@click.option("--json", "json_path", type=json_file(),
-              help="Write results, survival curves and theory to this JSON file.")
+@run_outputs(seed_help="Seed; every schedule uses the same per-path streams.",
+             trajectories_help="Draw this many sample paths per schedule (same seed) in the plot.",
+             plot_help="Write schedules and survival curves (with theory) to this PNG.",
+             json_help="Write results, survival curves and theory to this JSON file.")
 def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt, t_max, method,
              seed, n_traj, plot_path, json_path):
     """Survival P(sigma > u) in the basin (-d-, d+) under learning-rate schedules.

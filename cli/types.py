@@ -180,3 +180,26 @@ NONNEGATIVE_T = Number(NONNEGATIVE)
 UNIT_OPEN_T = Number(UNIT_OPEN)
 SEED = Seed()
 FLOATS = FloatList()
+
+
+ROW_SEED_HELP = "Base seed; each row's stream is derived from it and the row's parameters."
+
+
+def run_outputs(*, seed_help: str = ROW_SEED_HELP, trajectories_help: str, plot_help: str,
+                json_help: str):
+    """The options every simulation command shares, in one place: ``--seed``,
+    ``--trajectories`` (sample paths drawn in the plot), ``--plot`` and ``--json`` (output
+    paths checked when the options are parsed, before anything runs)."""
+    options = [
+        click.option("--seed", type=SEED, default=0, show_default=True, help=seed_help),
+        click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"),
+                     default=0, show_default=True, help=trajectories_help),
+        click.option("--plot", "plot_path", type=image_file(), help=plot_help),
+        click.option("--json", "json_path", type=json_file(), help=json_help),
+    ]
+
+    def wrap(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return wrap

@@ -12,8 +12,7 @@ import numpy as np
 from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, SEED, UNIT_OPEN_T, FloatList, Int,
-                       image_file, json_file)
+from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, UNIT_OPEN_T, FloatList, Int)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
 from levydyn.validation import POSITIVE
 from levydyn.results import to_jsonable
@@ -93,15 +92,9 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
                    "sojourns, per eps].")
 @click.option("--cycles", type=POSITIVE_T, default=10.0, show_default=True,
               help="Cycles through all wells per path for the automatic --t-max.")
-@click.option("--seed", type=SEED, default=0, show_default=True,
-              help="Base seed; each row's stream is derived from it and the row's parameters.")
-@click.option("--trajectories", "n_traj", type=Int(0, 50, field="trajectories"), default=0,
-              show_default=True,
-              help="Draw this many sample paths (smallest eps) in the plot.")
-@click.option("--plot", "plot_path", type=image_file(),
-              help="Write landscape, occupation and rates (with theory and CIs) to this PNG.")
-@click.option("--json", "json_path", type=json_file(),
-              help="Write the results and the closed forms to this JSON file.")
+@run_outputs(trajectories_help="Draw this many sample paths (smallest eps) in the plot.",
+             plot_help="Write landscape, occupation and rates (with theory and CIs) to this PNG.",
+             json_help="Write the results and the closed forms to this JSON file.")
 def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles, seed, n_traj,
           plot_path, json_path):
     """Transitions between wells of U'(x) = scale * prod (x - m_i)(x - s_j), vs Theorem 2.

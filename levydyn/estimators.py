@@ -42,6 +42,7 @@ coverage measured).
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -842,28 +843,21 @@ def _cf_gls_slope_var(alpha: float, t: np.ndarray) -> float:
     return float(np.linalg.inv(design.T @ cinv @ design)[1, 1])
 
 
-_CF_SLOPE_VAR: np.ndarray | None = None
+@functools.cache
+def _cf_table(fn) -> np.ndarray:
+    """``fn(alpha, t)`` on the alpha grid at the regression's points ``t``, computed once
+    on first use: the per-sample slope variances ``(len(_CF_AGRID),)`` or the GLS weights
+    ``(len(_CF_AGRID), 2, _CF_K)``."""
+    t = _CF_DT * np.arange(1, _CF_K + 1)
+    return np.array([fn(a, t) for a in _CF_AGRID])
 
 
 def _cf_slope_var_table() -> np.ndarray:
-    """(len(_CF_AGRID),) per-sample slope variances, computed once on first use."""
-    global _CF_SLOPE_VAR
-    if _CF_SLOPE_VAR is None:
-        t = _CF_DT * np.arange(1, _CF_K + 1)
-        _CF_SLOPE_VAR = np.array([_cf_gls_slope_var(a, t) for a in _CF_AGRID])
-    return _CF_SLOPE_VAR
-
-
-_CF_WEIGHTS: np.ndarray | None = None
+    return _cf_table(_cf_gls_slope_var)
 
 
 def _cf_weight_table() -> np.ndarray:
-    """(len(_CF_AGRID), 2, _CF_K) GLS weights, computed once on first use."""
-    global _CF_WEIGHTS
-    if _CF_WEIGHTS is None:
-        t = _CF_DT * np.arange(1, _CF_K + 1)
-        _CF_WEIGHTS = np.array([_cf_gls_weights(a, t) for a in _CF_AGRID])
-    return _CF_WEIGHTS
+    return _cf_table(_cf_gls_weights)
 
 
 def cf_regression(x, axis: int = 0, n_iter: int = _CF_ITER, zeros: str = "drop"):
