@@ -11,7 +11,7 @@ import numpy as np
 
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
-from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
 from cli.types import (run_outputs, ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.validation import ALPHA, POSITIVE
@@ -153,20 +153,8 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
                for prob, sd in zip(problems, seeds))
     theory = [_theory(p) for p in problems]
 
-    results = []
-    with Runs(paths * len(problems)) as runs:
-        for k, prob in enumerate(problems):
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seeds[k],
-                                method=method)
-            if res is not None and res.n_paths:
-                results.append(res)
-            if runs.interrupted:
-                break
-    interrupted = runs.interrupted
-    if not results:
-        exit_if_interrupted(interrupted)
-        raise click.Abort()
-
+    results, interrupted = simulate_rows(
+        problems, [dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method) for sd in seeds])
     runs_json = []
     for k, res in enumerate(results):
         p_th, m_th = theory[k]

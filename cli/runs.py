@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cli.common import library_errors
+from cli.common import exit_if_interrupted, library_errors
 from levydyn import simulate
 from levydyn.run_limits import check_run
 from levydyn.seeding import run_seed
@@ -70,6 +70,24 @@ class Runs:
         if res.interrupted:
             self.interrupted = True
         return res
+
+
+def simulate_rows(problems, row_kwargs) -> tuple[list, bool]:
+    """Simulate ``problems[k]`` with ``row_kwargs[k]`` under one progress bar, stopping at
+    Ctrl-C. Returns ``(results that have paths, interrupted)``; with nothing finished it
+    exits (130 after Ctrl-C) instead."""
+    results = []
+    with Runs(sum(kw["n_paths"] for kw in row_kwargs)) as runs:
+        for prob, kw in zip(problems, row_kwargs):
+            res = runs.simulate(prob, **kw)
+            if res is not None and res.n_paths:
+                results.append(res)
+            if runs.interrupted:
+                break
+    if not results:
+        exit_if_interrupted(runs.interrupted)
+        raise click.Abort()
+    return results, runs.interrupted
 
 
 def fmt(v, digits: int = 4) -> str:

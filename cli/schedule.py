@@ -13,7 +13,7 @@ import numpy as np
 
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
-from cli.runs import Runs, check_runs, fmt, fmt_est
+from cli.runs import simulate_rows, check_runs, fmt, fmt_est
 from cli.types import (run_outputs, ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, Int)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
@@ -136,18 +136,8 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=seed, method=method))
                for prob in problems)
 
-    results = []
-    with Runs(paths * len(problems)) as runs:
-        for prob in problems:
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=t_max, seed=seed, method=method)
-            if res is not None and res.n_paths:
-                results.append(res)
-            if runs.interrupted:
-                break
-    interrupted = runs.interrupted
-    if not results:
-        exit_if_interrupted(interrupted)
-        raise click.Abort()
+    results, interrupted = simulate_rows(
+        problems, [dict(n_paths=paths, dt=dt, t_max=t_max, seed=seed, method=method)] * len(problems))
 
     rows, runs_json, curves = [], [], []
     grid = np.linspace(0.0, t_max, 400)

@@ -11,7 +11,7 @@ import numpy as np
 
 from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
-from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
 from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, UNIT_OPEN_T, FloatList, Int)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
 from levydyn.validation import POSITIVE
@@ -129,20 +129,9 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=h, seed=sd))
                for prob, h, sd in zip(problems, horizons, seeds))
 
-    results = []
-    with Runs(paths * len(problems)) as runs:
-        for k, prob in enumerate(problems):
-            res = runs.simulate(prob, n_paths=paths, dt=dt, t_max=horizons[k], seed=seeds[k],
-                                chunk=max(1, paths // 10))
-            if res is not None and res.n_paths:
-                results.append(res)
-            if runs.interrupted:
-                break
-    interrupted = runs.interrupted
-    if not results:
-        exit_if_interrupted(interrupted)
-        raise click.Abort()
-
+    results, interrupted = simulate_rows(
+        problems, [dict(n_paths=paths, dt=dt, t_max=h, seed=sd, chunk=max(1, paths // 10))
+                   for h, sd in zip(horizons, seeds)])
     m = np.asarray(pot.minima)
     n_w = m.size
     rate_rows, occ_rows, runs_json = [], [], []
