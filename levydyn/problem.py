@@ -138,11 +138,12 @@ class Problem:
             "dim": self.dim,
             "alpha": None if self.alpha is None else self.alpha.tolist(),
             "eps": self.eps.tolist(),
-            "noise": self.noise.describe(),
             "schedule": str(self.schedule),
             "x0": self.x0.tolist(),
         }
         d["domain"] = self.domain.describe()
+        if type(self.noise) is not StableNoise:     # stable noise is said by alpha and eps
+            d["noise"] = self.noise.describe()
         return d
 
 
