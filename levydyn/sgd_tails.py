@@ -63,6 +63,12 @@ Marsaglia's polar method (the rejection form of Box-Muller: uniforms ``u, v`` on
 (-1, 1), accepted when ``0 < s = u^2 + v^2 < 1``, giving ``(u, v) sqrt(-2 log s / s)``),
 both members used. The stream's counter advances by the uniforms actually consumed, so
 results are bit-identical for any thread count.
+
+Simulation runs on the random-linear-recursion kernel of :mod:`levydyn.kesten`: online SGD
+is its :class:`~levydyn.kesten.GaussianLeastSquares` law, a finite data set its
+:class:`~levydyn.kesten.EmpiricalMinibatch` law (factors ``a_n``, per-sample gradients at
+0 ``-a_n y_n``), the textbook check :func:`simulate_kesten` its
+:class:`~levydyn.kesten.ScalarAffine` law with ``lr = 1``.
 """
 from __future__ import annotations
 
@@ -75,7 +81,10 @@ import numpy as np
 from scipy import integrate, optimize, special, stats
 
 from levydyn.estimators import hill_alpha, mohammadi_alpha_multivariate
-from levydyn.noise import check_seed, stream_key, uniform
+from levydyn.kesten import EmpiricalMinibatch, GaussianLeastSquares, Recursion, ScalarAffine
+from levydyn.kesten import run_recursion
+from levydyn.kesten.kernel import fill_normals as _fill_normals
+from levydyn.noise import check_seed, stream_key
 from levydyn.problem import check_positive
 from levydyn.results import Estimate, mean_with_ci
 
@@ -278,39 +287,6 @@ def tail_index(eta: float, batch: int, dim: int, sigma: float = 1.0,
 # ---------------------------------------------------------------------------------
 # theory by Monte Carlo, with a CI propagated to the root
 # ---------------------------------------------------------------------------------
-@nb.njit(inline="always")
-def _normal_pair(key, counter):
-    """Two independent N(0, 1) by Marsaglia's polar method; returns (z1, z2, next counter).
-
-    Draw ``u, v`` uniform on (-1, 1) from uniforms ``counter, counter + 1`` until
-    ``0 < s = u^2 + v^2 < 1``; then ``(u, v) sqrt(-2 log s / s)`` (Marsaglia & Bray 1964,
-    the rejection form of Box-Muller without sines: 2.2x faster here). Each pair uses
-    4/pi uniform pairs on average; the counter sequence is a deterministic function of
-    the stream, so draws stay reproducible.
-    """
-    while True:
-        u = 2.0 * uniform(key, counter) - 1.0
-        v = 2.0 * uniform(key, counter + 1) - 1.0
-        counter += 2
-        s = u * u + v * v
-        if 0.0 < s < 1.0:
-            f = math.sqrt(-2.0 * math.log(s) / s)
-            return u * f, v * f, counter
-
-
-@nb.njit(inline="always")
-def _fill_normals(key, counter, out, n):
-    """out[:n] <- N(0, 1) from ``ceil(n/2)`` polar pairs; returns the next counter."""
-    j = 0
-    while j < n:
-        z1, z2, counter = _normal_pair(key, counter)
-        out[j] = z1
-        if j + 1 < n:
-            out[j + 1] = z2
-        j += 2
-    return counter
-
-
 @nb.njit(parallel=True, cache=True)
 def _log_norm_kernel(c, b, d, seed, out):
     """out[i] = log||M e_1|| for sample i: M e_1 = e_1 - c sum_{j<b} g_j g_j1, g_j ~ N(0, I_d)."""
@@ -457,59 +433,6 @@ def divergence_step(batch: int, dim: int, sigma: float = 1.0) -> float:
 # ---------------------------------------------------------------------------------
 # simulation: numba kernels
 # ---------------------------------------------------------------------------------
-@nb.njit(inline="always")
-def _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg):
-    """After burn-in: add x to the Polyak sum and store every ``thin``-th iterate in
-    ``rec[r, ch]``; returns the next record index."""
-    if k > burn_in:
-        if do_avg:
-            for j in range(x.shape[0]):
-                acc[j] += x[j]
-        if (k - burn_in) % thin == 0:
-            for j in range(x.shape[0]):
-                rec[r, ch, j] = x[j]
-            r += 1
-    return r
-
-
-@nb.njit(parallel=True, cache=True)
-def _sgd_online_kernel(eta, b, sigma, noise, x0, burn_in, thin, seed, rec, avg, do_avg):
-    """Online SGD: fresh a_i ~ N(0, sigma^2 I), y_i = noise * xi_i every step.
-
-    Chain ch (stream ch): per sample, d + 1 normals (g, xi); a = sigma g;
-    x <- x - (eta/b) sum_i a_i (a_i^T x - y_i). rec[r, ch] = x after burn_in + (r+1) thin
-    steps; avg[ch] = mean of x over the steps after burn-in.
-    """
-    n_rec, n_chains, d = rec.shape
-    step = eta / b
-    total = burn_in + n_rec * thin
-    for ch in nb.prange(n_chains):
-        key = stream_key(seed, ch)
-        x = x0.copy()
-        grad = np.empty(d)
-        g = np.empty(d + 1)
-        acc = np.zeros(d)
-        ctr = 0
-        r = 0
-        for k in range(1, total + 1):
-            grad[:] = 0.0
-            for _ in range(b):
-                ctr = _fill_normals(key, ctr, g, d + 1)
-                res = 0.0
-                for j in range(d):
-                    res += g[j] * x[j]
-                res = sigma * res - noise * g[d]          # a^T x - y
-                f = sigma * res
-                for j in range(d):
-                    grad[j] += f * g[j]
-            for j in range(d):
-                x[j] -= step * grad[j]
-            r = _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg)
-        if do_avg:
-            for j in range(d):
-                avg[ch, j] = acc[j] / (n_rec * thin)
-
-
 @nb.njit(parallel=True, cache=True)
 def _gaussian_data_kernel(seed, sigma, noise, A, y):
     """Row r (stream DATA_STREAM + r): A[r] = sigma g, y[r] = noise xi (x_* = 0)."""
@@ -521,61 +444,6 @@ def _gaussian_data_kernel(seed, sigma, noise, A, y):
         for j in range(d):
             A[r, j] = sigma * g[j]
         y[r] = noise * g[d]
-
-
-@nb.njit(parallel=True, cache=True)
-def _sgd_dataset_kernel(eta, b, A, y, x0, burn_in, thin, seed, rec, avg, do_avg):
-    """Finite-data SGD: each step draws b row indices uniformly with replacement."""
-    n_rec, n_chains, d = rec.shape
-    n_data = A.shape[0]
-    step = eta / b
-    total = burn_in + n_rec * thin
-    for ch in nb.prange(n_chains):
-        key = stream_key(seed, ch)
-        x = x0.copy()
-        grad = np.empty(d)
-        acc = np.zeros(d)
-        ctr = 0
-        r = 0
-        for k in range(1, total + 1):
-            grad[:] = 0.0
-            for _ in range(b):
-                i = min(int(uniform(key, ctr) * n_data), n_data - 1)
-                ctr += 1
-                res = -y[i]
-                for j in range(d):
-                    res += A[i, j] * x[j]
-                for j in range(d):
-                    grad[j] += res * A[i, j]
-            for j in range(d):
-                x[j] -= step * grad[j]
-            r = _record_step(k, burn_in, thin, x, rec, r, ch, acc, do_avg)
-        if do_avg:
-            for j in range(d):
-                avg[ch, j] = acc[j] / (n_rec * thin)
-
-
-@nb.njit(parallel=True, cache=True)
-def _kesten_kernel(m_values, m_cdf, burn_in, thin, seed, rec):
-    """Scalar x <- M x + Q, M = m_values[j] with P(j) from the cdf, Q ~ N(0, 1)."""
-    n_rec, n_chains = rec.shape
-    total = burn_in + n_rec * thin
-    n_m = m_values.size
-    for ch in nb.prange(n_chains):
-        key = stream_key(seed, ch)
-        x = 0.0
-        ctr = 0
-        r = 0
-        for k in range(1, total + 1):
-            u = uniform(key, ctr)
-            q, _, ctr = _normal_pair(key, ctr + 1)
-            j = 0
-            while j < n_m - 1 and u > m_cdf[j]:
-                j += 1
-            x = m_values[j] * x + q
-            if k > burn_in and (k - burn_in) % thin == 0:
-                rec[r, ch] = x
-                r += 1
 
 
 # ---------------------------------------------------------------------------------
@@ -790,22 +658,22 @@ def simulate_sgd(problem: SGDTailProblem, n_chains: int = 4096, n_records: int =
     if x0.shape != (p.dim,) or not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be a finite vector of length dim={p.dim}, "
                          f"got x0={x0.tolist()!r}")
-    rec = np.empty((n_records, n_chains, p.dim))
-    avg = np.empty((n_chains if polyak else 1, p.dim))
     t0 = time.perf_counter()
     meta = {}
     if p.data_size is None:
-        _sgd_online_kernel(p.eta, p.batch, p.sigma, p.noise, x0, burn_in, thin, seed,
-                           rec, avg, polyak)
+        law = GaussianLeastSquares(p.dim, p.batch, p.sigma, p.noise)
         center = np.zeros(p.dim)
     else:
         A = np.empty((p.data_size, p.dim))
         y = np.empty(p.data_size)
         _gaussian_data_kernel(seed, p.sigma, p.noise, A, y)
         center = np.linalg.lstsq(A, y, rcond=None)[0]
-        _sgd_dataset_kernel(p.eta, p.batch, A, y, x0, burn_in, thin, seed, rec, avg, polyak)
+        # per-sample gradient at w: a_n (a_n^T w - y_n) = a_n a_n^T w - a_n y_n
+        law = EmpiricalMinibatch(-A * y[:, None], A, p.batch, replace=True)
         meta["data_hessian_eigs"] = np.linalg.eigvalsh(A.T @ A / p.data_size).tolist()
-    return SGDTailResult(p, rec, avg if polyak else None, center, burn_in, thin, seed,
+    out = run_recursion(Recursion(law, p.eta, x0=x0), n_chains, burn_in + n_records * thin,
+                        seed, burn_in, thin, n_records, polyak)
+    return SGDTailResult(p, out["iterates"], out["averages"], center, burn_in, thin, seed,
                          time.perf_counter() - t0, meta)
 
 
@@ -854,6 +722,8 @@ def simulate_kesten(m_values, m_probs, n_chains: int = 4096, n_records: int = 16
     n_records = _count("n_records", n_records, 1)
     burn_in = _count("burn_in", burn_in, 0)
     thin = _count("thin", thin, 1)
-    rec = np.empty((n_records, n_chains))
-    _kesten_kernel(m, np.cumsum(p), burn_in, thin, check_seed(seed), rec)
-    return rec
+    # x' = m x + q is the scalar law with lr = 1, h = 1 - m, u = -q (same symmetric law)
+    rec = Recursion(ScalarAffine.from_ab(m, p, 1.0), 1.0)
+    out = run_recursion(rec, n_chains, burn_in + n_records * thin, check_seed(seed), burn_in,
+                        thin, n_records)
+    return out["iterates"][:, :, 0]
