@@ -9,10 +9,12 @@ import numpy as np
 from nn_bridge.fit import CurveFit
 from nn_bridge.predict import MODEL_LABELS, Study
 
-__all__ = ["plot_escape_curves", "plot_survival"]
+__all__ = ["plot_escape_curves", "plot_survival", "plot_ladder"]
 
 _STYLE = {"levy": ("tab:red", "v"), "gauss": ("tab:blue", "s"),
-          "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^")}
+          "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^"),
+          "multiplicative": ("tab:purple", "P"), "multiplicative_exact": ("tab:pink", "X"),
+          "nonlinear_frozen": ("tab:olive", "<"), "nonlinear_multiplicative": ("tab:orange", ">")}
 
 
 def _plt():
@@ -114,3 +116,44 @@ def plot_survival(study: Study, path: str | Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def plot_ladder(study: Study, path: str | Path) -> Path:
+    """The ladder: predicted / measured mean escape iterations of every rung, one row per
+    (B, lr) cell, rungs in ladder order (network -> (h) -> (g) -> (f) -> (e) -> (d) -> (a)),
+    log scale, 95 % CIs; the band marks a factor 2. Open markers: censored (no CI)."""
+    from nn_bridge.predict import LADDER
+
+    plt = _plt()
+    models = [m for m in LADDER if m in study.config.models]
+    cells = study.cells
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(cells) * len(models) / 3 + 2.2))
+    y0 = np.arange(len(cells))[::-1].astype(float)
+    off = np.linspace(-0.32, 0.32, max(len(models), 1))
+    for k, m in enumerate(models):
+        col, mk = _STYLE[m]
+        for i, c in enumerate(cells):
+            r = c.ratio(m)
+            yy = y0[i] + off[k]
+            if math.isfinite(r.value) and math.isfinite(r.low):
+                ax.errorbar([r.value], [yy], xerr=[[r.value - r.low], [r.high - r.value]],
+                            fmt=mk, color=col, ms=5, capsize=2,
+                            label=MODEL_LABELS[m] if i == 0 else None)
+            elif math.isfinite(r.value) and r.value > 0:
+                ax.plot([r.value], [yy], mk, mfc="none", color=col,
+                        label=MODEL_LABELS[m] if i == 0 else None)
+    ax.axvspan(0.5, 2.0, color="0.9", zorder=0)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y0, [f"B={c.batch_size}, lr={c.lr:g} "
+                       f"({100 * (1 - c.measured.dist_exited.mean()):.0f}% cens.)" for c in cells],
+                  fontsize=7)
+    ax.set_xlabel("predicted / measured mean escape iterations (grey: within 2x)")
+    ax.set_title(f"{study.config.dataset}: the ladder from the network to the SDE model", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=120)
+    plt.close(fig)
+    return p
