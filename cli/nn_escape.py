@@ -554,8 +554,14 @@ def fit_cmd(report, criterion):
               help="grid of lr [the profile's grid; new profile: 0.2,0.3,0.5,0.8]")
 @click.option("--tail/--no-tail", default=True, show_default=True,
               help="Kesten tail index alpha_K in the stable cells (cloning)")
+@click.option("--remainder", is_flag=True,
+              help="add the dense shared remainder R to every H_B (exact mean Hessian; "
+                   "O(P^2) per step)")
 @click.option("--lyap-paths", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--lyap-steps", type=click.IntRange(min=10), default=1000, show_default=True)
+@click.option("--tail-particles", type=click.IntRange(min=2), default=64, show_default=True,
+              help="cloning population for Lambda(s) (alpha_K)")
+@click.option("--tail-steps", type=click.IntRange(min=10), default=100, show_default=True)
 @click.option("--workdir", type=click.Path(file_okay=False), default=".levydyn-nn",
               show_default=True, help="checkpoints (training, minimum, Hessian, factors)")
 @click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
@@ -564,8 +570,8 @@ def fit_cmd(report, criterion):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
 @click.option("-q", "--quiet", is_flag=True)
 def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, batch_sizes,
-                  lrs, tail, lyap_paths, lyap_steps, workdir, profile_out, plot, json_path,
-                  quiet):
+                  lrs, tail, remainder, lyap_paths, lyap_steps, tail_particles, tail_steps,
+                  workdir, profile_out, plot, json_path, quiet):
     """Stability diagram of SGD at a network's minimum: lambda_1 and alpha_K per (lr, B).
 
     SGD near w* is x' = (I - lr H_B) x - lr u_B with per-sample (Gauss-Newton) curvature;
@@ -591,8 +597,9 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
                                  tuple(lrs or (0.2, 0.3, 0.5, 0.8)), workdir, log)
         from nn_bridge.stability import plot_stability, stability_diagram
 
-        diag = stability_diagram(mbm, lrs, batch_sizes, log=log, tail=tail,
-                                 lyap_paths=lyap_paths, lyap_steps=lyap_steps, seed=seed)
+        diag = stability_diagram(mbm, lrs, batch_sizes, remainder=remainder, log=log, tail=tail,
+                                 lyap_paths=lyap_paths, lyap_steps=lyap_steps,
+                                 tail_particles=tail_particles, tail_steps=tail_steps, seed=seed)
     _print_stability(diag)
     click.echo(f"wall time {time.perf_counter() - t0:.1f}s (diagram {diag.wall_time:.1f}s)")
     from nn_bridge.checkpoint import atomic_write_json
@@ -689,8 +696,8 @@ def _print_stability(diag):
                      c["regime"], "-" if a is None else _est(a)])
     m = diag.model
     click.echo(f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
-               f"{m['n_samples']}, P = {m['n_params']}, Gauss-Newton rank {m['factor_rank']} per "
-               "sample + shared remainder")
+               f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']} (rank "
+               f"{m['factor_rank']} per sample)")
     click.echo(format_table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
                              "alpha_K [95% CI]"], rows))
 

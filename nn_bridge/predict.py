@@ -14,7 +14,8 @@ One door, :func:`run_study`::
                       (d) "lin_gauss"  linearised SGD, Gaussian noise with the full covariance
                       (e) "lin_minibatch" linearised SGD with the true minibatch noise at w*
                       (f) "multiplicative" levydyn.kesten: x' = (I - lr H_B) x - lr u_B with
-                          per-sample Gauss-Newton curvature (minibatch-model profile)
+                          per-sample Gauss-Newton curvature (minibatch-model profile; the
+                          shared remainder R is left out, see MinibatchModel.law)
                       (f') "multiplicative_exact" the same recursion with exact per-sample
                           Hessian-vector products (torch): the cost of the factorisation
                       (g) "nonlinear_frozen" true full-batch gradient + noise frozen at w*
@@ -346,7 +347,7 @@ def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: Esca
         from levydyn.kesten import simulate as kesten_simulate
 
         mb = basin.minibatch
-        rec = Recursion(mb.law(config.batch_size), lr,
+        rec = Recursion(mb.law(config.batch_size, remainder=False), lr,
                         domain=Ball(np.zeros(mb.n_params), config.radius))
         res = kesten_simulate(rec, n_paths=n_paths, max_steps=config.max_iter,
                               seed=config.seed, classify=False)
@@ -556,6 +557,31 @@ def _plain(obj):
     return obj
 
 
+def part_keys(cfg: StudyConfig, basin: Basin) -> tuple[dict, dict]:
+    """What the measured cells (``base``) and the predictions (``pbase``) depend on: the keys
+    of their parts in the workdir."""
+    c = cfg.to_dict()
+    base = {"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
+            **{k: c[k] for k in ("radius", "loss_rise", "loss_every", "n_seeds", "max_iter",
+                                 "seed")}}
+    pbase = {**base, **{k: c[k] for k in ("n_paths", "k", "n_minibatches", "estimator")}}
+    return base, pbase
+
+
+def _predict_key(pbase: dict, B: int, lr: float, model: str, cfg: StudyConfig) -> str:
+    torch_rung = model in SECOND_ORDER
+    return config_key({**pbase, "B": B, "lr": lr, "model": model,
+                       **({"n_paths": cfg.torch_paths} if torch_rung else {}),
+                       **({"remainder": False} if model == "multiplicative" else {})})
+
+
+def _stability_key(pbase: dict, B: int, lr: float, cfg: StudyConfig) -> str:
+    c = cfg.to_dict()
+    return config_key({**pbase, "B": B, "lr": lr, "part": "stability", "remainder": False,
+                       **{k: c[k] for k in ("lyap_paths", "lyap_steps", "tail_particles",
+                                            "tail_replicas", "tail_steps")}})
+
+
 def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
               log: Callable[[str], None] = lambda s: None,
               basin: Basin | None = None) -> Study:
@@ -565,11 +591,7 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
     store = _store(workdir)
     names = basin.layer_names
     c = cfg.to_dict()
-    # keys hash exactly what each part depends on
-    base = {"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
-            **{k: c[k] for k in ("radius", "loss_rise", "loss_every", "n_seeds", "max_iter",
-                                 "seed")}}
-    pbase = {**base, **{k: c[k] for k in ("n_paths", "k", "n_minibatches", "estimator")}}
+    base, pbase = part_keys(cfg, basin)
     cells = []
     for B in cfg.batch_sizes:
         for lr in cfg.lrs:
@@ -591,10 +613,8 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
             bridge = build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius)
             preds = {}
             for model in cfg.models:
-                torch_rung = model in SECOND_ORDER
-                npaths = cfg.torch_paths if torch_rung else cfg.n_paths
-                pkey = config_key({**pbase, "B": B, "lr": lr, "model": model,
-                                   **({"n_paths": npaths} if torch_rung else {})})
+                npaths = cfg.torch_paths if model in SECOND_ORDER else cfg.n_paths
+                pkey = _predict_key(pbase, B, lr, model, cfg)
                 part = store.load("predict", pkey)
                 if part is None:
                     pred = predict_escape(model, bridge, basin, ecfg, npaths)
@@ -607,10 +627,7 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                     f"{pm.value / m.value if math.isfinite(m.value) else float('nan'):.3g}")
             stab = {}
             if basin.minibatch is not None:
-                skey = config_key({**pbase, "B": B, "lr": lr, "part": "stability",
-                                   **{k: c[k] for k in ("lyap_paths", "lyap_steps",
-                                                        "tail_particles", "tail_replicas",
-                                                        "tail_steps")}})
+                skey = _stability_key(pbase, B, lr, cfg)
                 part = store.load("stability", skey)
                 if part is None:
                     stab = cell_stability(basin.minibatch.law(B), lr, cfg)
@@ -766,7 +783,7 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
         for m in models:
             npaths = cfg.torch_paths if m in SECOND_ORDER else cfg.n_paths
             pkey = config_key({**base, "B": batch_size, "lr": lr, "radius": R, "model": m,
-                               "n_paths": npaths})
+                               "n_paths": npaths, "remainder": False})
             part = store.load("predict", pkey)
             if part is None:
                 bridge = None

@@ -95,6 +95,7 @@ class StabilityDiagram:
 
 
 def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
+                      remainder: bool = False,
                       log: Callable[[str], None] = lambda s: None, **kw) -> StabilityDiagram:
     """Every cell of ``batch_sizes x lrs`` (default: the profile's grid; values outside it
     are refused with a one-line ValueError). ``kw`` go to :func:`stability_cell`."""
@@ -104,7 +105,7 @@ def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
     t0 = time.perf_counter()
     cells = {}
     for B in bs:
-        law = model.law(B)
+        law = model.law(B, remainder=remainder)
         for lr in lrs:
             c = stability_cell(law, lr, **kw)
             cells[(B, lr)] = c
@@ -113,6 +114,7 @@ def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
                 + (f", alpha_K = {a}" if a is not None else "") + f"  [{c['wall_time_s']:.1f}s]")
     meta = {"dataset": model.dataset, "n_samples": model.n_samples, "n_params": model.n_params,
             "factor_rank": model.rank, "weights_sha256": model.weights_sha256,
+            "curvature": "Gauss-Newton factors" + (" + dense remainder R" if remainder else ""),
             "weight_decay": model.weight_decay, "factor_error": model.factor_error}
     return StabilityDiagram(lrs, bs, cells, meta, time.perf_counter() - t0)
 
@@ -188,11 +190,13 @@ def measure_minibatch_model(flat, X, y, minimum, per_sample_centered, *, lrs, ba
     R = H - gn_mean(F)
     ferr = {}
     for B in batch_sizes:
-        fe = factor_error(flat, X, y, minimum.w, F, R, int(B), n=factor_probes, seed=seed)
-        ferr[str(B)] = fe.summary()
+        fe = factor_error(flat, X, y, minimum.w, F, None, int(B), n=factor_probes, seed=seed)
+        fr = factor_error(flat, X, y, minimum.w, F, R, int(B), n=factor_probes, seed=seed)
+        ferr[str(B)] = {**fe.summary(), "with_remainder": fr.summary()}
         log(f"factored H_B vs exact (B={B}, {fe.n} random (batch, v)): relative error median "
-            f"{fe.median:.3f}, mean {fe.mean:.3f}, q90 {fe.q90:.3f} (full-batch H instead: "
-            f"{fe.mean_only:.3f})")
+            f"{fe.median:.3f}, mean {fe.mean:.3f}, q90 {fe.q90:.3f}; with the remainder R: "
+            f"median {fr.median:.3f}, mean {fr.mean:.3f}; full-batch H instead: "
+            f"{fr.mean_only:.3f}")
     G = torch.as_tensor(per_sample_centered).numpy()
     mbm = MinibatchModel(G, F, R, minimum.w, minimum.weight_decay, lrs, batch_sizes, wsum,
                          dataset=dataset.name, dataset_checksum=dataset.checksum, model=spec,
