@@ -197,7 +197,8 @@ def _print_cells(study, with_models=True):
                f"{100 * (1 - c.measured.dist_exited.mean()):.0f}%",
                _est(lc) if lc is not None else "-"]
         for m in models:
-            row.append(_pred(c.predicted[m].mean_iterations(), e))
+            row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
+                       else "not run")
         if with_models:
             cf = c.closed_levy.get("mean_iterations", math.nan)
             row.append(_pred(Estimate(cf, cf, cf), e))
@@ -213,7 +214,8 @@ def _print_cells(study, with_models=True):
                 continue
             rows.append([str(c.batch_size), f"{c.lr:g}",
                          " / ".join(_fmt(t, ".3g") for t in sc["t"])]
-                        + [" / ".join(_fmt(v, ".2f") for v in sc[m]) for m in models])
+                        + [" / ".join(_fmt(v, ".2f") for v in sc[m]) if m in sc else "not run"
+                           for m in models])
         click.echo("\nsurvival P(escape > t) at the measured quartiles t (measured: 0.75 / 0.50 "
                    "/ 0.25)")
         click.echo(format_table(["B", "lr", "t (iterations)"] + [MODEL_LABELS[m] for m in models],
@@ -227,6 +229,9 @@ def _print_cells(study, with_models=True):
                " ".join(f"{n}:{_fmt(meas[n].value, '.2f')}" for n in names),
                " ".join(f"{n}:{_fmt(v, '.2f')}" for n, v in c.measured.mean_layer_share().items())]
         for m in models:
+            if m not in c.predicted:
+                row.append("not run")
+                continue
             pl = c.predicted[m].layer_probability()
             row.append(" ".join(f"{n}:{_fmt(pl[n].value, '.2f')}" for n in names))
         rows.append(row)
@@ -247,7 +252,7 @@ def _print_ladder(study):
         e = c.measured.mean_iterations()
         row = [str(c.batch_size), f"{c.lr:g}", _est(e),
                f"{100 * (1 - c.measured.dist_exited.mean()):.0f}%"]
-        row += [_ratio(c.ratio(m)) for m in models]
+        row += [_ratio(c.ratio(m)) if m in c.predicted else "not run" for m in models]
         rows.append(row)
     click.echo("\nthe ladder: predicted / measured mean escape iterations [95% CI] "
                "(measured -> (h) -> (g) -> (f) -> (e) -> (d) -> (a))")
@@ -295,7 +300,7 @@ def _print_targets(study):
     click.echo(f"\ntarget: (f) within 2x of the measured mean in {t['n_f_within_2x']} of "
                f"{t['n_counted']} cells with < 50% censoring")
     for r in t["cells"]:
-        if r["first_rung_off_by_2x"] is not None or not r.get("f_within_2x", True):
+        if not r.get("f_within_2x", True):
             click.echo(f"  B={r['batch_size']} lr={r['lr']:g}: (f) ratio {_fmt(r['f_ratio'], '.3g')}"
                        f", first rung off by > 2x: {r['first_rung_off_by_2x']}"
                        + ("" if r["counted"] else " (measurement >= 50% censored: not counted)"))
@@ -356,7 +361,7 @@ def _print_fits(fits):
         click.echo(format_table(["lr", "model", "parameter", "chi2/dof", "R^2"], rows))
 
 
-def _run(quick, models, workdir, quiet, **kw):
+def _run(quick, models, workdir, quiet, cached_only=False, **kw):
     from nn_bridge.predict import run_study
 
     with library_errors():
@@ -364,7 +369,7 @@ def _run(quick, models, workdir, quiet, **kw):
         log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
         log(f"study: batch sizes {list(cfg.batch_sizes)}, lrs {list(cfg.lrs)}, radius "
             f"{cfg.radius:g}, {cfg.n_seeds} seeds, max {cfg.max_iter} iterations; workdir {workdir}")
-        return run_study(cfg, workdir=workdir, log=log)
+        return run_study(cfg, workdir=workdir, log=log, cached_only=cached_only)
 
 
 @click.command("study")
@@ -380,25 +385,29 @@ def _run(quick, models, workdir, quiet, **kw):
 @click.option("--radius-scan", is_flag=True,
               help="also escape time vs radius R in 0.25,0.5,1,2,4 at B=8, lr=0.5 (measured, "
                    "(f), (h), the regime's law)")
+@click.option("--cached-only", is_flag=True,
+              help="report only the cells and predictions already in --workdir (a study "
+                   "still being filled by another process); nothing new is simulated")
 @click.option("--model-out", type=click.Path(dir_okay=False), default=None,
               help="write the minibatch-model profile (.npz) for `levydyn nn stability`")
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
 def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise,
               seeds, max_iter, quick, workdir, json_path, basin_out, profile_out, quiet,
-              models, paths, k, torch_paths, radius_scan, model_out, plot_dir):
+              models, paths, k, torch_paths, radius_scan, cached_only, model_out, plot_dir):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes."""
     need_nn_extra()
     st = _run(quick, models, workdir, quiet, dataset=dataset, width=width, depth=depth,
               seed=seed, weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs,
               radius=radius, loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter,
-              n_paths=paths, k=k, torch_paths=torch_paths)
+              n_paths=paths, k=k, torch_paths=torch_paths, cached_only=cached_only)
     if radius_scan:
         from nn_bridge.predict import radius_scan as _scan
 
         with library_errors():
             log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
-            st.scan = _scan(st.config, st.basin, workdir=workdir, log=log)
+            st.scan = _scan(st.config, st.basin, workdir=workdir, log=log,
+                            cached_only=cached_only)
     _print_basin(st)
     _print_cells(st, with_models=True)
     _print_ladder(st)

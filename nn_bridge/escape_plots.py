@@ -39,6 +39,9 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
     fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 3.8), squeeze=False)
     for ax, B in zip(axes[0], bs):
         cells = [c for c in study.cells if c.batch_size == B]
+        if not cells:
+            ax.set_axis_off()
+            continue
         lr = np.array([c.lr for c in cells])
         for c in cells:
             e = c.measured.mean_iterations()
@@ -48,6 +51,8 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
             else:
                 ax.plot([c.lr], [e.low], "o", mfc="none", color="k")
         for model in study.config.models:
+            if not all(model in c.predicted for c in cells):
+                continue
             est = [c.predicted[model].mean_iterations() for c in cells]
             fin = np.array([math.isfinite(e.value) for e in est])
             col, mk = _STYLE[model]
@@ -57,7 +62,7 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
                 ax.plot(lr[~fin], [e.low for e, f in zip(est, fin) if not f], mk, mfc="none",
                         color=col, alpha=0.8)
         xx = np.geomspace(lr.min() * 0.9, lr.max() * 1.1, 100)
-        f = fits["vs_lr"][B]
+        f = fits["vs_lr"].get(B, {})
         if isinstance(f.get("levy_free"), CurveFit):
             lf = f["levy_free"]
             ax.plot(xx, lf.predict(xx), "-", color="0.3", label="Levy fit, alpha free")
@@ -93,7 +98,11 @@ def plot_survival(study: Study, path: str | Path) -> Path:
     for i, B in enumerate(bs):
         for j, lr in enumerate(lrs):
             ax = axes[i][j]
-            c = study.cell(B, lr)
+            try:
+                c = study.cell(B, lr)
+            except ValueError:            # not measured (a --cached-only report)
+                ax.set_axis_off()
+                continue
             t = np.unique(np.concatenate([[0.0], np.rint(np.geomspace(1, study.config.max_iter,
                                                                        300))]))
             s = c.measured.survival(t)
@@ -133,6 +142,8 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     for k, m in enumerate(models):
         col, mk = _STYLE[m]
         for i, c in enumerate(cells):
+            if m not in c.predicted:
+                continue
             r = c.ratio(m)
             yy = y0[i] + off[k]
             if math.isfinite(r.value) and math.isfinite(r.low):

@@ -584,8 +584,12 @@ def _stability_key(pbase: dict, B: int, lr: float, cfg: StudyConfig) -> str:
 
 def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
               log: Callable[[str], None] = lambda s: None,
-              basin: Basin | None = None) -> Study:
-    """The whole loop of the module docstring; ``log`` receives one line per step."""
+              basin: Basin | None = None, cached_only: bool = False) -> Study:
+    """The whole loop of the module docstring; ``log`` receives one line per step.
+
+    ``cached_only``: report only what ``workdir`` already holds (cells without a measurement
+    and predictions not yet run are left out and logged) -- for reading a long study while
+    another process is still filling it."""
     t0 = time.perf_counter()
     basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
     store = _store(workdir)
@@ -601,6 +605,9 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                 basin.minibatch.check_lr(lr)
             key = config_key({**base, "B": B, "lr": lr, "part": "measured"})
             part = store.load("escape", key)
+            if part is None and cached_only:
+                log(f"B={B} lr={lr:g}: not measured yet (left out)")
+                continue
             if part is None:
                 orc = MinibatchGradient(basin.flat, basin.X, basin.y, B, cfg.weight_decay)
                 meas = run_escape(orc, basin.minimum.w, ecfg)
@@ -616,6 +623,9 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                 npaths = cfg.torch_paths if model in SECOND_ORDER else cfg.n_paths
                 pkey = _predict_key(pbase, B, lr, model, cfg)
                 part = store.load("predict", pkey)
+                if part is None and cached_only:
+                    log(f"    {MODEL_LABELS[model]:>24}: not run yet (left out)")
+                    continue
                 if part is None:
                     pred = predict_escape(model, bridge, basin, ecfg, npaths)
                     store.save("predict", pkey, **_escape_arrays(pred))
@@ -752,7 +762,8 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
                 lr: float = SCAN_CELL[1], radii=RADII,
                 models=("multiplicative", "nonlinear_multiplicative"),
                 workdir: str | Path | None = None,
-                log: Callable[[str], None] = lambda s: None) -> RadiusScan:
+                log: Callable[[str], None] = lambda s: None,
+                cached_only: bool = False) -> RadiusScan:
     """Escape time against the radius at one cell (:class:`RadiusScan`); the loss criterion
     is off (the distance exit does not depend on it: same streams). Cached in ``workdir``."""
     if basin.minibatch is not None:
@@ -772,6 +783,9 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
         ecfg = replace(cfg.escape_config(lr, batch_size), radius=R, loss_rise=None)
         key = config_key({**base, "B": batch_size, "lr": lr, "radius": R, "part": "measured"})
         part = store.load("escape", key)
+        if part is None and cached_only:
+            log(f"R={R:g}: not measured yet (left out)")
+            continue
         if part is None:
             orc = MinibatchGradient(basin.flat, basin.X, basin.y, batch_size, cfg.weight_decay)
             e = run_escape(orc, basin.minimum.w, ecfg)
@@ -785,6 +799,9 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
             pkey = config_key({**base, "B": batch_size, "lr": lr, "radius": R, "model": m,
                                "n_paths": npaths, "remainder": False})
             part = store.load("predict", pkey)
+            if part is None and cached_only:
+                line += f"; {MODEL_LABELS[m]} not run yet"
+                continue
             if part is None:
                 bridge = None
                 if m in ("levy", "gauss"):
@@ -798,4 +815,6 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
         log(line)
     stab = cell_stability(basin.minibatch.law(batch_size), lr, cfg) \
         if basin.minibatch is not None else {}
-    return RadiusScan(batch_size, lr, radii, meas, preds, stab)
+    done = tuple(R for R in radii if R in meas)
+    preds = {m: v for m, v in preds.items() if all(R in v for R in done)}
+    return RadiusScan(batch_size, lr, done, meas, preds, stab)
