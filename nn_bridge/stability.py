@@ -140,7 +140,9 @@ def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
             txt = f"{lam[i, j]:+.3f}\n[{lo[i, j]:+.3f}, {hi[i, j]:+.3f}]"
             if math.isfinite(al[i, j]):
                 txt += f"\nalpha_K {al[i, j]:.2g}"
-            ax.text(j, i, txt, ha="center", va="center", fontsize=7)
+            dark = math.isfinite(lam[i, j]) and abs(lam[i, j]) > 0.6 * vmax
+            ax.text(j, i, txt, ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
     ax.set_xticks(range(len(diagram.lrs)), [f"{v:g}" for v in diagram.lrs])
     ax.set_yticks(range(len(diagram.batch_sizes)), [str(b) for b in diagram.batch_sizes])
     ax.set_xlabel("learning rate")
