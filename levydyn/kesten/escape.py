@@ -138,12 +138,12 @@ def escape_law(law: MinibatchLaw, lr: float, *, tail: bool = True, seed: int = 0
 
 
 def simulate(rec: Recursion, n_paths: int = 1000, max_steps: int = 10_000, seed: int = 0,
-             law: EscapeLaw | None = None, classify: bool = True) -> EscapeResult:
+             prediction: EscapeLaw | None = None, classify: bool = True) -> EscapeResult:
     """First exits of ``rec`` from ``rec.domain`` (a Ball or a Box), as an EscapeResult.
 
     Times are in iterations (``dt = 1``, ``t_max = max_steps``); a path still inside after
     ``max_steps`` is censored. ``meta["regime"]`` (and the Lyapunov exponent, tail index and
-    predicted slope) come from ``law`` if given, else from :func:`escape_law` at ``rec.lr``
+    predicted slope) come from ``prediction`` if given, else from :func:`escape_law` at ``rec.lr``
     (no tail index unless exact) when ``classify``; with a decaying schedule the regime is
     that of the initial ``lr``.
     """
@@ -151,10 +151,10 @@ def simulate(rec: Recursion, n_paths: int = 1000, max_steps: int = 10_000, seed:
         raise ValueError(f"rec must be a Recursion with a Ball or Box domain, got rec={rec!r}")
     out = run_recursion(rec, n_paths, max_steps, seed)
     meta = {"time_unit": "iterations"}
-    if law is None and classify:
-        law = escape_law(rec.law, rec.lr, tail=False, seed=seed)
-    if law is not None:
-        meta.update(law.describe())
+    if prediction is None and classify:
+        prediction = escape_law(rec.law, rec.lr, tail=False, seed=seed)
+    if prediction is not None:
+        meta.update(prediction.describe())
     return EscapeResult(rec, out["times"].astype(float), out["exited"], out["axis"],
                         out["side"], out["points"], 1.0, float(max_steps), int(seed),
                         method="kesten", wall_time=out["wall_time"], meta=meta)

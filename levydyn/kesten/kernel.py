@@ -138,14 +138,16 @@ def step(kind, ints, reals, F, G, R2, Rd, atoms, cdf, x, lr, with_u, key, ctr,
             perm[i] = n
         ctr += 1
         for c in range(r):
+            row = F[n, c]
             dot = 0.0
             for j in range(P):
-                dot += F[n, c, j] * x[j]
+                dot += row[j] * x[j]
             for j in range(P):
-                hx[j] += dot * F[n, c, j]
+                hx[j] += dot * row[j]
         if with_u:
+            g = G[n]
             for j in range(P):
-                gu[j] += G[n, j]
+                gu[j] += g[j]
     inv_b = 1.0 / B
     wd = reals[R_WD]
     dense = R2.shape[0] == P
