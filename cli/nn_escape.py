@@ -277,10 +277,10 @@ def _print_scan(scan):
     g = scan.growth()
     lam = scan.stability.get("lambda_1")
     if g.get("verdict"):
-        click.echo(f"measured growth with R: {g['verdict']} (chi2/dof: E tau linear in log R "
-                   f"{g['logarithmic']['chi2_dof']:.2g}, slope {g['logarithmic']['slope']:.3g}; "
-                   f"power law {g['polynomial']['chi2_dof']:.2g}, exponent "
-                   f"{g['polynomial']['slope']:.3g})")
+        click.echo(f"measured growth with R: {g['verdict']} (chi2/dof, p: E tau linear in log R "
+                   f"{g['logarithmic']['chi2_dof']:.2g}, p {g['logarithmic']['p_value']:.2g}, slope "
+                   f"{g['logarithmic']['slope']:.3g}; power law {g['polynomial']['chi2_dof']:.2g}, "
+                   f"p {g['polynomial']['p_value']:.2g}, exponent {g['polynomial']['slope']:.3g})")
     if lam is not None:
         a = scan.stability.get("alpha_K")
         click.echo(f"multiplicative model: lambda_1 = {lam} -> {scan.stability['regime']}"

@@ -659,6 +659,8 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
 # --------------------------------------------------------------------------- radius scan
 #: Radii of the scan (issue: R in {0.25, 0.5, 1, 2, 4}).
 RADII = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: A growth law is accepted when its WLS fit has chi2 p-value >= this.
+GROWTH_P = 0.01
 #: The cell of the scan on every dataset: the middle of the default grid, fixed in advance.
 SCAN_CELL = (8, 0.5)
 
@@ -675,9 +677,10 @@ class RadiusScan:
     - stable: ``E tau_R = C R^alpha`` (linear in ``log R`` after a log),
 
     by weighted least squares with each mean's standard error (from its CI), each with its
-    chi2 per degree of freedom; the measured growth is called *logarithmic* or *polynomial*
-    by the smaller chi2, and ``agrees`` says whether that matches the sign of ``lambda_1``
-    (logarithmic <-> unstable, polynomial <-> stable; no verdict when marginal).
+    chi2 per degree of freedom and p-value; the measured growth is called *logarithmic* or
+    *polynomial* by the smaller chi2 if that fit is acceptable (p >= ``GROWTH_P``), else
+    *neither*; ``agrees`` says whether the verdict matches the sign of ``lambda_1``
+    (logarithmic <-> unstable, polynomial <-> stable; None when marginal or neither).
     """
 
     batch_size: int
@@ -728,12 +731,17 @@ class RadiusScan:
         out.update(fits)
         out["logarithmic"]["meaning"] = "E tau = a + slope log R; unstable law: slope = 1/lambda_1"
         out["polynomial"]["meaning"] = "log E tau = c + slope log R; stable law: slope = alpha_K"
+        dof = int(ok.sum()) - 2
+        for f in fits.values():
+            f["p_value"] = float(stats.chi2.sf(f["chi2_dof"] * dof, dof))
         verdict = min(fits, key=lambda k: fits[k]["chi2_dof"])
+        if fits[verdict]["p_value"] < GROWTH_P:     # neither law describes the measurement
+            verdict = "neither"
         out["verdict"] = verdict
         reg = self.stability.get("regime")
         want = {"unstable": "logarithmic", "stable": "polynomial"}.get(reg)
         out["regime"] = reg
-        out["agrees"] = None if want is None else (verdict == want)
+        out["agrees"] = None if want is None or verdict == "neither" else (verdict == want)
         lam = self.stability.get("lambda_1")
         if reg == "unstable" and lam is not None:
             out["predicted_log_slope"] = 1.0 / lam.value
