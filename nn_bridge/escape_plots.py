@@ -130,7 +130,8 @@ def plot_survival(study: Study, path: str | Path) -> Path:
 def plot_ladder(study: Study, path: str | Path) -> Path:
     """The ladder: predicted / measured mean escape iterations of every rung, one row per
     (B, lr) cell, rungs in ladder order (network -> (h) -> (g) -> (f) -> (e) -> (d) -> (a)),
-    log scale, 95 % CIs; the band marks a factor 2. Open markers: censored (no CI)."""
+    log scale, 95 % CIs; the band marks a factor 2. Open markers: censored predictions at
+    their lower bound."""
     from nn_bridge.predict import LADDER
 
     plt = _plt()
@@ -141,18 +142,22 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     off = np.linspace(-0.32, 0.32, max(len(models), 1))
     for k, m in enumerate(models):
         col, mk = _STYLE[m]
+        labelled = False
         for i, c in enumerate(cells):
             if m not in c.predicted:
                 continue
             r = c.ratio(m)
             yy = y0[i] + off[k]
+            lab = None if labelled else MODEL_LABELS[m]
             if math.isfinite(r.value) and math.isfinite(r.low):
                 ax.errorbar([r.value], [yy], xerr=[[r.value - r.low], [r.high - r.value]],
-                            fmt=mk, color=col, ms=5, capsize=2,
-                            label=MODEL_LABELS[m] if i == 0 else None)
-            elif math.isfinite(r.value) and r.value > 0:
-                ax.plot([r.value], [yy], mk, mfc="none", color=col,
-                        label=MODEL_LABELS[m] if i == 0 else None)
+                            fmt=mk, color=col, ms=5, capsize=2, label=lab)
+            else:                   # censored: open marker at the lower bound
+                lo = c.predicted[m].mean_iterations().low / c.measured.mean_iterations().value
+                if not (math.isfinite(lo) and lo > 0):
+                    continue
+                ax.plot([lo], [yy], mk, mfc="none", color=col, label=lab)
+            labelled = True
     ax.axvspan(0.5, 2.0, color="0.9", zorder=0)
     ax.axvline(1.0, color="k", lw=0.8)
     ax.set_xscale("log")

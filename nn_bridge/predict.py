@@ -639,14 +639,17 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
             if basin.minibatch is not None:
                 skey = _stability_key(pbase, B, lr, cfg)
                 part = store.load("stability", skey)
-                if part is None:
+                if part is None and cached_only:
+                    log("    stability: not run yet (left out)")
+                elif part is None:
                     stab = cell_stability(basin.minibatch.law(B), lr, cfg)
                     store.save("stability", skey, meta=np.array(json.dumps(json_safe(_plain(stab)))))
                 else:
                     stab = _stability_from_json(json.loads(str(part["meta"])))
-                a = stab["alpha_K"]
-                log(f"    lambda_1 = {stab['lambda_1']} per iteration: {stab['regime']}"
-                    + (f", alpha_K = {a}" if a is not None else ""))
+                if stab:
+                    a = stab["alpha_K"]
+                    log(f"    lambda_1 = {stab['lambda_1']} per iteration: {stab['regime']}"
+                        + (f", alpha_K = {a}" if a is not None else ""))
             cl = bridge.closed_form_levy()
             try:
                 cg = bridge.closed_form_gaussian(basin.curvature) if bridge.gaussian else {}
