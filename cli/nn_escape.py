@@ -4,7 +4,11 @@
   -> escape experiments over (batch size, lr) -> levydyn predictions -> table, fits, plots);
 - ``escape``: only the network's escape experiments (and the basin / profile files);
 - ``predict``: a noise profile + basin file -> levydyn prediction for given lr's;
-- ``fit``: mean escape time vs lr with the Levy and the Gaussian theory, from a JSON report.
+- ``fit``: mean escape time vs lr with the Levy and the Gaussian theory, from a JSON report;
+- ``stability``: the stability diagram of SGD at the minimum (top Lyapunov exponent lambda_1
+  and Kesten tail index alpha_K of the random recursion per (lr, B)), heat map and JSON;
+- ``radius-scan``: escape time against the ball radius at one cell (measured, (f), (h) and
+  the regime's law).
 
 Registered on the ``nn`` group by ``cli/nn.py`` (``COMMANDS``). torch is imported only
 inside the commands.
@@ -20,7 +24,8 @@ import click
 from cli.common import FLOATS, CliError, format_table, library_errors, need_nn_extra
 from cli.types import OutputFile, json_file
 
-_MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch")
+_MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
+           "nonlinear_frozen", "nonlinear_multiplicative")
 
 
 def _ints(ctx, param, value):
@@ -193,7 +198,8 @@ def _print_cells(study, with_models=True):
                f"{100 * (1 - c.measured.dist_exited.mean()):.0f}%",
                _est(lc) if lc is not None else "-"]
         for m in models:
-            row.append(_pred(c.predicted[m].mean_iterations(), e))
+            row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
+                       else "not run")
         if with_models:
             cf = c.closed_levy.get("mean_iterations", math.nan)
             row.append(_pred(Estimate(cf, cf, cf), e))
@@ -209,7 +215,8 @@ def _print_cells(study, with_models=True):
                 continue
             rows.append([str(c.batch_size), f"{c.lr:g}",
                          " / ".join(_fmt(t, ".3g") for t in sc["t"])]
-                        + [" / ".join(_fmt(v, ".2f") for v in sc[m]) for m in models])
+                        + [" / ".join(_fmt(v, ".2f") for v in sc[m]) if m in sc else "not run"
+                           for m in models])
         click.echo("\nsurvival P(escape > t) at the measured quartiles t (measured: 0.75 / 0.50 "
                    "/ 0.25)")
         click.echo(format_table(["B", "lr", "t (iterations)"] + [MODEL_LABELS[m] for m in models],
@@ -223,6 +230,9 @@ def _print_cells(study, with_models=True):
                " ".join(f"{n}:{_fmt(meas[n].value, '.2f')}" for n in names),
                " ".join(f"{n}:{_fmt(v, '.2f')}" for n, v in c.measured.mean_layer_share().items())]
         for m in models:
+            if m not in c.predicted:
+                row.append("not run")
+                continue
             pl = c.predicted[m].layer_probability()
             row.append(" ".join(f"{n}:{_fmt(pl[n].value, '.2f')}" for n in names))
         rows.append(row)
@@ -230,6 +240,89 @@ def _print_cells(study, with_models=True):
                "the layers' share of ||w - w*||^2 at the exit")
     click.echo(format_table(["B", "lr", "measured P(layer)", "measured share"]
                             + [MODEL_LABELS[m] for m in models], rows))
+
+
+def _print_ladder(study):
+    from nn_bridge.predict import LADDER, MODEL_LABELS
+
+    models = [m for m in LADDER if m in study.config.models]
+    if not models:
+        return
+    rows = []
+    for c in study.cells:
+        e = c.measured.mean_iterations()
+        row = [str(c.batch_size), f"{c.lr:g}", _est(e),
+               f"{100 * (1 - c.measured.dist_exited.mean()):.0f}%"]
+        row += [_ratio(c.ratio(m)) if m in c.predicted else "not run" for m in models]
+        rows.append(row)
+    click.echo("\nthe ladder: predicted / measured mean escape iterations [95% CI] "
+               "(measured -> (h) -> (g) -> (f) -> (e) -> (d) -> (a))")
+    click.echo(format_table(["B", "lr", "measured", "cens"] + [MODEL_LABELS[m] for m in models],
+                            rows))
+
+
+def _print_scan(scan):
+    from nn_bridge.predict import MODEL_LABELS
+
+    models = list(scan.predicted)
+    rows = []
+    for R in scan.radii:
+        e = scan.measured[R]
+        rows.append([f"{R:g}", _est(e.mean_iterations()),
+                     f"{100 * (1 - e.dist_exited.mean()):.0f}%"]
+                    + [_pred(scan.predicted[m][R].mean_iterations(), e.mean_iterations())
+                       for m in models])
+    click.echo(f"\nescape time vs ball radius R at B={scan.batch_size}, lr={scan.lr:g} "
+               "(iterations; predicted (predicted / measured))")
+    click.echo(format_table(["R", "measured", "cens"] + [MODEL_LABELS[m] for m in models], rows))
+    g = scan.growth()
+    lam = scan.stability.get("lambda_1")
+    if g.get("verdict"):
+        click.echo(f"measured growth with R: {g['verdict']} (chi2/dof, p: E tau linear in log R "
+                   f"{g['logarithmic']['chi2_dof']:.2g}, p {g['logarithmic']['p_value']:.2g}, slope "
+                   f"{g['logarithmic']['slope']:.3g}; power law {g['polynomial']['chi2_dof']:.2g}, "
+                   f"p {g['polynomial']['p_value']:.2g}, exponent {g['polynomial']['slope']:.3g})")
+    if lam is not None:
+        a = scan.stability.get("alpha_K")
+        click.echo(f"multiplicative model: lambda_1 = {lam} -> {scan.stability['regime']}"
+                   + (f", alpha_K = {a}" if a is not None else "")
+                   + (f"; predicted slope of E tau vs log R = 1/lambda_1 = {1 / lam.value:.3g}"
+                      if scan.stability['regime'] == "unstable" else "")
+                   + f"; agrees with the measured growth: {g.get('agrees')}")
+    for m in models:
+        click.echo(f"largest R with {MODEL_LABELS[m]} within 2x (all smaller R too): "
+                   f"{scan.largest_radius_within(m)}")
+
+
+def _print_targets(study):
+    t = study.targets()
+    if t["f_within_2x_in_every_counted_cell"] is None:
+        return
+    click.echo(f"\ntarget: (f) within 2x of the measured mean in {t['n_f_within_2x']} of "
+               f"{t['n_counted']} cells with < 50% censoring")
+    for r in t["cells"]:
+        if not r.get("f_within_2x", True):
+            click.echo(f"  B={r['batch_size']} lr={r['lr']:g}: (f) ratio {_fmt(r['f_ratio'], '.3g')}"
+                       f", first rung off by > 2x: {r['first_rung_off_by_2x']}"
+                       + ("" if r["counted"] else " (measurement >= 50% censored: not counted)"))
+
+
+def _lam(c) -> list[str]:
+    st = c.stability
+    if not st:
+        return ["-", "-", "-"]
+    lam, a = st["lambda_1"], st["alpha_K"]
+    return [f"{lam.value:+.4f} [{lam.low:+.4f}, {lam.high:+.4f}]", st["regime"],
+            "-" if a is None else _est(a)]
+
+
+def _print_stability_cells(study):
+    if not any(c.stability for c in study.cells):
+        return
+    rows = [[str(c.batch_size), f"{c.lr:g}"] + _lam(c) for c in study.cells]
+    click.echo("\nstability of the random product prod (I - lr H_B) (levydyn.kesten): top "
+               "Lyapunov exponent per iteration [95% CI], regime, Kesten tail index")
+    click.echo(format_table(["B", "lr", "lambda_1", "regime", "alpha_K"], rows))
 
 
 def _print_fits(fits):
@@ -269,7 +362,7 @@ def _print_fits(fits):
         click.echo(format_table(["lr", "model", "parameter", "chi2/dof", "R^2"], rows))
 
 
-def _run(quick, models, workdir, quiet, **kw):
+def _run(quick, models, workdir, quiet, cached_only=False, **kw):
     from nn_bridge.predict import run_study
 
     with library_errors():
@@ -277,7 +370,7 @@ def _run(quick, models, workdir, quiet, **kw):
         log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
         log(f"study: batch sizes {list(cfg.batch_sizes)}, lrs {list(cfg.lrs)}, radius "
             f"{cfg.radius:g}, {cfg.n_seeds} seeds, max {cfg.max_iter} iterations; workdir {workdir}")
-        return run_study(cfg, workdir=workdir, log=log)
+        return run_study(cfg, workdir=workdir, log=log, cached_only=cached_only)
 
 
 @click.command("study")
@@ -288,22 +381,49 @@ def _run(quick, models, workdir, quiet, **kw):
               help="paths per prediction [200; quick: 32]")
 @click.option("--k", type=click.IntRange(min=1), default=None,
               help="Hessian eigenpairs kept [20; quick: 5]")
+@click.option("--torch-paths", type=click.IntRange(min=2), default=None,
+              help="paths per torch rung (f'), (g), (h) [64; quick: 16]")
+@click.option("--radius-scan", is_flag=True,
+              help="also escape time vs radius R in 0.25,0.5,1,2,4 at B=8, lr=0.5 (measured, "
+                   "(f), (h), the regime's law)")
+@click.option("--cached-only", is_flag=True,
+              help="report only the cells and predictions already in --workdir (a study "
+                   "still being filled by another process); nothing new is simulated")
+@click.option("--model-out", type=click.Path(dir_okay=False), default=None,
+              help="write the minibatch-model profile (.npz) for `levydyn nn stability`")
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
-              help="write nn_escape_curves.png and nn_survival.png here")
+              help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
 def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise,
               seeds, max_iter, quick, workdir, json_path, basin_out, profile_out, quiet,
-              models, paths, k, plot_dir):
+              models, paths, k, torch_paths, radius_scan, cached_only, model_out, plot_dir):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes."""
     need_nn_extra()
     st = _run(quick, models, workdir, quiet, dataset=dataset, width=width, depth=depth,
               seed=seed, weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs,
               radius=radius, loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter,
-              n_paths=paths, k=k)
+              n_paths=paths, k=k, torch_paths=torch_paths, cached_only=cached_only)
+    if radius_scan:
+        from nn_bridge.predict import radius_scan as _scan
+
+        with library_errors():
+            log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
+            st.scan = _scan(st.config, st.basin, workdir=workdir, log=log,
+                            cached_only=cached_only)
     _print_basin(st)
     _print_cells(st, with_models=True)
+    _print_ladder(st)
+    _print_stability_cells(st)
     _print_fits(st.fits())
+    if st.scan is not None:
+        _print_scan(st.scan)
+    _print_targets(st)
     click.echo(f"\nwall time {st.wall_time:.0f}s")
     _write_outputs(st, json_path, basin_out, profile_out)
+    if model_out:
+        from nn_bridge.minibatch_model import save_minibatch_model
+
+        with library_errors():
+            click.echo(f"wrote {save_minibatch_model(st.basin.minibatch, model_out)}", err=True)
     if plot_dir:
         from nn_bridge.escape_plots import plot_escape_curves, plot_survival
 
@@ -311,6 +431,10 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
         d.mkdir(parents=True, exist_ok=True)
         click.echo(f"wrote {plot_escape_curves(st, d / 'nn_escape_curves.png')}", err=True)
         click.echo(f"wrote {plot_survival(st, d / 'nn_survival.png')}", err=True)
+        from nn_bridge.escape_plots import plot_ladder
+
+        click.echo(f"wrote {plot_ladder(st, d / f'nn_ladder_{st.config.dataset}.png')}",
+                   err=True)
 
 
 @click.command("escape")
@@ -405,9 +529,9 @@ def fit_cmd(report, criterion):
     except (ValueError, KeyError, TypeError) as exc:
         raise CliError(f"report={report!r}: not a `levydyn nn study/escape --json` report "
                        f"({exc})") from None
-    if rep.get("schema") != "levydyn.nn_study/1":
+    if rep.get("schema") not in ("levydyn.nn_study/1", "levydyn.nn_study/2"):
         raise CliError(f"report={report!r}: schema {rep.get('schema')!r}, expected "
-                       "'levydyn.nn_study/1'")
+                       "'levydyn.nn_study/2' (or /1)")
 
     def est(c):
         m = c["measured"].get(criterion)
@@ -423,4 +547,169 @@ def fit_cmd(report, criterion):
     _print_fits(fits)
 
 
-COMMANDS = (study_cmd, escape_cmd, predict_cmd, fit_cmd)
+@click.command("stability")
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), default=None,
+              help="minibatch-model profile (.npz from --profile-out); no torch needed")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="trained weights from `levydyn nn train` (default: train the built-in MLP)")
+@click.option("--dataset", default="breast_cancer", show_default=True)
+@click.option("--width", type=click.IntRange(min=1), default=16, show_default=True,
+              help="built-in MLP width (ignored with --weights)")
+@click.option("--depth", type=click.IntRange(min=2), default=3, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-2, show_default=True)
+@click.option("--batch-sizes", callback=_ints, default=None,
+              help="grid of B [the profile's grid; new profile: 4,8,16]")
+@click.option("--lrs", type=FLOATS, default=None,
+              help="grid of lr [the profile's grid; new profile: 0.2,0.3,0.5,0.8]")
+@click.option("--tail/--no-tail", default=True, show_default=True,
+              help="Kesten tail index alpha_K in the stable cells (cloning)")
+@click.option("--remainder", is_flag=True,
+              help="add the dense shared remainder R to every H_B (exact mean Hessian; "
+                   "O(P^2) per step)")
+@click.option("--lyap-paths", type=click.IntRange(min=2), default=64, show_default=True)
+@click.option("--lyap-steps", type=click.IntRange(min=10), default=1000, show_default=True)
+@click.option("--tail-particles", type=click.IntRange(min=2), default=64, show_default=True,
+              help="cloning population for Lambda(s) (alpha_K)")
+@click.option("--tail-steps", type=click.IntRange(min=10), default=100, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False), default=".levydyn-nn",
+              show_default=True, help="checkpoints (training, minimum, Hessian, factors)")
+@click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
+              help="write the minibatch-model profile (.npz)")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="heat map (.png)")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None)
+@click.option("-q", "--quiet", is_flag=True)
+def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, batch_sizes,
+                  lrs, tail, remainder, lyap_paths, lyap_steps, tail_particles, tail_steps,
+                  workdir, profile_out, plot, json_path, quiet):
+    """Stability diagram of SGD at a network's minimum: lambda_1 and alpha_K per (lr, B).
+
+    SGD near w* is x' = (I - lr H_B) x - lr u_B with per-sample (Gauss-Newton) curvature;
+    lambda_1 > 0: unstable (escape ~ log R / lambda_1), lambda_1 < 0: stable with heavy
+    tails P(|x| > R) ~ R^-alpha_K.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
+    with library_errors():
+        if profile_path is not None:
+            from nn_bridge.minibatch_model import load_minibatch_model
+
+            mbm = load_minibatch_model(profile_path)
+            if weights is not None:
+                need_nn_extra()
+                _check_profile_weights(mbm, weights)
+        else:
+            need_nn_extra()
+            mbm = _measure_model(weights, dataset, width, depth, seed, weight_decay,
+                                 tuple(batch_sizes or (4, 8, 16)),
+                                 tuple(lrs or (0.2, 0.3, 0.5, 0.8)), workdir, log)
+        from nn_bridge.stability import plot_stability, stability_diagram
+
+        diag = stability_diagram(mbm, lrs, batch_sizes, remainder=remainder, log=log, tail=tail,
+                                 lyap_paths=lyap_paths, lyap_steps=lyap_steps,
+                                 tail_particles=tail_particles, tail_steps=tail_steps, seed=seed)
+    _print_stability(diag)
+    click.echo(f"wall time {time.perf_counter() - t0:.1f}s (diagram {diag.wall_time:.1f}s)")
+    from nn_bridge.checkpoint import atomic_write_json
+
+    if profile_out:
+        from nn_bridge.minibatch_model import save_minibatch_model
+
+        with library_errors():
+            click.echo(f"wrote {save_minibatch_model(mbm, profile_out)}", err=True)
+    if json_path:
+        click.echo(f"wrote {atomic_write_json(json_path, diag.report())}", err=True)
+    if plot:
+        click.echo(f"wrote {plot_stability(diag, plot)}", err=True)
+
+
+def _check_profile_weights(mbm, weights):
+    from nn_bridge.models import weights_checksum
+    from nn_bridge.train import load_weights
+
+    model, _ = load_weights(weights)
+    want = mbm.extra.get("trained_weights_sha256") or mbm.weights_sha256
+    mbm_sum = weights_checksum(model)
+    if mbm_sum != want:
+        raise ValueError(f"weights={weights!r}: sha256 {mbm_sum[:16]}... does not match the "
+                         f"profile's weights ({want[:16]}...)")
+
+
+def _measure_model(weights, dataset, width, depth, seed, weight_decay, batch_sizes, lrs,
+                   workdir, log):
+    """Trained network -> w* -> minibatch model (cached in ``workdir``)."""
+    import json as _json
+
+    import numpy as np
+    import torch
+
+    from nn_bridge.checkpoint import config_key, json_safe
+    from nn_bridge.data import load_dataset
+    from nn_bridge.escape import Minimum, find_minimum
+    from nn_bridge.flat import FlatModel
+    from nn_bridge.models import ModelSpec, build_model, weights_checksum
+    from nn_bridge.noise import per_sample_gradients
+    from nn_bridge.predict import StudyConfig, _store
+    from nn_bridge.stability import measure_minibatch_model
+    from nn_bridge.train import load_weights, train, train_key
+
+    cfg = StudyConfig(dataset=dataset, width=width, depth=depth, seed=seed,
+                      weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs)
+    data = load_dataset(dataset, test_fraction=cfg.test_fraction, seed=seed)
+    if weights is not None:
+        model, meta = load_weights(weights)
+        spec = meta["spec"]
+        if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
+            raise ValueError(f"weights={weights!r}: a {spec.in_features}-input, "
+                             f"{spec.n_classes}-class model does not fit dataset={dataset!r}")
+        trained = weights_checksum(model)
+    else:
+        spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,
+                         width=width, depth=depth, seed=seed)
+        tcfg = cfg.train_config()
+        ckpt = Path(workdir) / f"train-{train_key(data, spec, tcfg)}.pt"
+        res = train(data, spec, tcfg, device="cpu", checkpoint=ckpt)
+        model, trained = res.model, res.weights_sha256
+        log(f"trained: {res.epochs} epochs ({res.reason})")
+    store = _store(workdir)
+    mkey = config_key({"weights": trained, "wd": weight_decay})
+    part = store.load("minimum", mkey)
+    if part is None:
+        mn = find_minimum(model, data, weight_decay)
+        store.save("minimum", mkey, w=mn.w, meta=np.array(_json.dumps(json_safe(
+            {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
+    else:
+        mn = Minimum(w=part["w"], **_json.loads(str(part["meta"])))
+    log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
+        f"{mn.train_acc:.3f}")
+    net = build_model(spec).double()
+    flat = FlatModel(net)
+    flat.load(mn.w)
+    X = torch.as_tensor(data.X_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    G = per_sample_gradients(net, X, y).to(torch.float64)
+    G = G - G.mean(0)
+    mbm, _ = measure_minibatch_model(flat, X, y, mn, G, lrs=lrs, batch_sizes=batch_sizes,
+                                     dataset=data, spec=spec.to_dict(), trained_sha256=trained,
+                                     store=store, factor_probes=cfg.factor_probes, seed=seed,
+                                     log=log)
+    return mbm
+
+
+def _print_stability(diag):
+    rows = []
+    for (B, lr), c in sorted(diag.cells.items()):
+        lam, a = c["lambda_1"], c["alpha_K"]
+        rows.append([str(B), f"{lr:g}", f"{lam.value:+.4f} [{lam.low:+.4f}, {lam.high:+.4f}]",
+                     c["regime"], "-" if a is None else _est(a)])
+    m = diag.model
+    click.echo(f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
+               f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']} (rank "
+               f"{m['factor_rank']} per sample)")
+    click.echo(format_table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
+                             "alpha_K [95% CI]"], rows))
+
+
+COMMANDS = (study_cmd, escape_cmd, predict_cmd, fit_cmd, stability_cmd)

@@ -10,10 +10,12 @@ from levydyn.output_files import atomic_savefig
 from nn_bridge.fit import CurveFit
 from nn_bridge.predict import MODEL_LABELS, Study
 
-__all__ = ["plot_escape_curves", "plot_survival"]
+__all__ = ["plot_escape_curves", "plot_survival", "plot_ladder"]
 
 _STYLE = {"levy": ("tab:red", "v"), "gauss": ("tab:blue", "s"),
-          "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^")}
+          "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^"),
+          "multiplicative": ("tab:purple", "P"), "multiplicative_exact": ("tab:pink", "X"),
+          "nonlinear_frozen": ("tab:olive", "<"), "nonlinear_multiplicative": ("tab:orange", ">")}
 
 
 def _plt():
@@ -38,6 +40,9 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
     fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 3.8), squeeze=False)
     for ax, B in zip(axes[0], bs):
         cells = [c for c in study.cells if c.batch_size == B]
+        if not cells:
+            ax.set_axis_off()
+            continue
         lr = np.array([c.lr for c in cells])
         for c in cells:
             e = c.measured.mean_iterations()
@@ -47,6 +52,8 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
             else:
                 ax.plot([c.lr], [e.low], "o", mfc="none", color="k")
         for model in study.config.models:
+            if not all(model in c.predicted for c in cells):
+                continue
             est = [c.predicted[model].mean_iterations() for c in cells]
             fin = np.array([math.isfinite(e.value) for e in est])
             col, mk = _STYLE[model]
@@ -56,7 +63,7 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
                 ax.plot(lr[~fin], [e.low for e, f in zip(est, fin) if not f], mk, mfc="none",
                         color=col, alpha=0.8)
         xx = np.geomspace(lr.min() * 0.9, lr.max() * 1.1, 100)
-        f = fits["vs_lr"][B]
+        f = fits["vs_lr"].get(B, {})
         if isinstance(f.get("levy_free"), CurveFit):
             lf = f["levy_free"]
             ax.plot(xx, lf.predict(xx), "-", color="0.3", label="Levy fit, alpha free")
@@ -92,7 +99,11 @@ def plot_survival(study: Study, path: str | Path) -> Path:
     for i, B in enumerate(bs):
         for j, lr in enumerate(lrs):
             ax = axes[i][j]
-            c = study.cell(B, lr)
+            try:
+                c = study.cell(B, lr)
+            except ValueError:            # not measured (a --cached-only report)
+                ax.set_axis_off()
+                continue
             t = np.unique(np.concatenate([[0.0], np.rint(np.geomspace(1, study.config.max_iter,
                                                                        300))]))
             s = c.measured.survival(t)
@@ -115,3 +126,51 @@ def plot_survival(study: Study, path: str | Path) -> Path:
     atomic_savefig(fig, out, dpi=110)
     plt.close(fig)
     return out
+
+
+def plot_ladder(study: Study, path: str | Path) -> Path:
+    """The ladder: predicted / measured mean escape iterations of every rung, one row per
+    (B, lr) cell, rungs in ladder order (network -> (h) -> (g) -> (f) -> (e) -> (d) -> (a)),
+    log scale, 95 % CIs; the band marks a factor 2. Open markers: censored predictions at
+    their lower bound."""
+    from nn_bridge.predict import LADDER
+
+    plt = _plt()
+    models = [m for m in LADDER if m in study.config.models]
+    cells = study.cells
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(cells) * len(models) / 3 + 2.2))
+    y0 = np.arange(len(cells))[::-1].astype(float)
+    off = np.linspace(-0.32, 0.32, max(len(models), 1))
+    for k, m in enumerate(models):
+        col, mk = _STYLE[m]
+        labelled = False
+        for i, c in enumerate(cells):
+            if m not in c.predicted:
+                continue
+            r = c.ratio(m)
+            yy = y0[i] + off[k]
+            lab = None if labelled else MODEL_LABELS[m]
+            if math.isfinite(r.value) and math.isfinite(r.low):
+                ax.errorbar([r.value], [yy], xerr=[[r.value - r.low], [r.high - r.value]],
+                            fmt=mk, color=col, ms=5, capsize=2, label=lab)
+            else:                   # censored: open marker at the lower bound
+                lo = c.predicted[m].mean_iterations().low / c.measured.mean_iterations().value
+                if not (math.isfinite(lo) and lo > 0):
+                    continue
+                ax.plot([lo], [yy], mk, mfc="none", color=col, label=lab)
+            labelled = True
+    ax.axvspan(0.5, 2.0, color="0.9", zorder=0)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y0, [f"B={c.batch_size}, lr={c.lr:g} "
+                       f"({100 * (1 - c.measured.dist_exited.mean()):.0f}% cens.)" for c in cells],
+                  fontsize=7)
+    ax.set_xlabel("predicted / measured mean escape iterations (grey: within 2x)")
+    ax.set_title(f"{study.config.dataset}: the ladder from the network to the SDE model", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=120)
+    plt.close(fig)
+    return p

@@ -181,11 +181,27 @@ def test_cli_study_quick_and_fit(tmp_path):
     res = runner.invoke(nn, ["study", "--quick", "--workdir", str(tmp_path / "wd"), "--json",
                              str(out), "--plot-dir", str(tmp_path / "plots"), "--basin-out",
                              str(tmp_path / "basin.npz"), "--profile-out",
-                             str(tmp_path / "prof.json"), "-q"])
+                             str(tmp_path / "prof.json"), "--model-out",
+                             str(tmp_path / "mb.npz"), "-q"])
     assert res.exit_code == 0, res.output
     assert "ratio" in res.output and "(a) Levy sim" in res.output
+    assert "the ladder" in res.output and "lambda_1" in res.output
     rep = json.loads(out.read_text())
-    assert rep["schema"] == "levydyn.nn_study/1" and len(rep["cells"]) == 4
+    assert rep["schema"] == "levydyn.nn_study/2" and len(rep["cells"]) == 4
+    cell = rep["cells"][0]
+    for k in ("mean", "low", "high", "censored"):
+        assert k in cell["measured"]
+    for m in ("multiplicative", "nonlinear_frozen", "nonlinear_multiplicative", "lin_minibatch"):
+        assert set(cell["models"][m]) >= {"mean", "low", "high"}
+    assert set(cell["lambda_1"]) >= {"value", "low", "high"}
+    assert cell["regime"] in ("stable", "unstable", "marginal")
+    assert (tmp_path / "plots" / "nn_ladder_breast_cancer.png").stat().st_size > 0
+    res = runner.invoke(nn, ["stability", "--profile", str(tmp_path / "mb.npz"), "--no-tail",
+                             "--lyap-paths", "4", "--lyap-steps", "50", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "regime" in res.output
+    res = runner.invoke(nn, ["stability", "--profile", str(tmp_path / "mb.npz"), "--lrs", "0.5"])
+    assert res.exit_code == 2 and "lr=0.5: outside the measured grid" in res.output
     assert (tmp_path / "plots" / "nn_escape_curves.png").stat().st_size > 0
     assert (tmp_path / "plots" / "nn_survival.png").stat().st_size > 0
     res = runner.invoke(nn, ["fit", str(out)])
