@@ -594,7 +594,6 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
     basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
     store = _store(workdir)
     names = basin.layer_names
-    c = cfg.to_dict()
     base, pbase = part_keys(cfg, basin)
     cells = []
     for B in cfg.batch_sizes:

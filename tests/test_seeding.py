@@ -1,7 +1,6 @@
 """Per-row seeds (issue 18 item 3): derived from (seed, row parameters), the sweep rule."""
 import json
 
-import pytest
 from click.testing import CliRunner
 
 from cli.main import main

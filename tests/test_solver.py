@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from levydyn import (Box, Constant, MultiWell1D, Power, Problem, Quadratic, WellPartition,
+from levydyn import (Box, MultiWell1D, Power, Problem, Quadratic, WellPartition,
                      simulate)
 
 INF = math.inf
