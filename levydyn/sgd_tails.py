@@ -87,6 +87,7 @@ from levydyn.kesten.kernel import fill_normals as _fill_normals
 from levydyn.noise import check_seed, stream_key
 from levydyn.problem import check_positive
 from levydyn.results import Estimate, mean_with_ci
+from levydyn.validation import NONNEGATIVE, as_float
 
 __all__ = [
     "SGDTailProblem",
@@ -122,13 +123,8 @@ _positive = check_positive  # one validator for the whole package
 
 
 def _nonnegative(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {name}={value!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be non-negative and finite, got {name}={value!r}")
-    return v
+    """``value`` as a non-negative finite float (the shared constraint of :mod:`levydyn.validation`)."""
+    return as_float(name, value, NONNEGATIVE)
 
 
 def _count(name: str, value, minimum: int = 1) -> int:

@@ -43,6 +43,7 @@ from levydyn.domains import Ball, Box
 from levydyn.kesten import kernel as K
 from levydyn.problem import check_positive
 from levydyn.schedules import Constant, Schedule
+from levydyn.validation import NONNEGATIVE, as_float
 
 __all__ = ["MinibatchLaw", "EmpiricalMinibatch", "GaussianLeastSquares", "ScalarAffine",
            "Recursion"]
@@ -59,13 +60,8 @@ def check_count(name: str, value, minimum: int = 1) -> int:
 
 
 def check_nonnegative(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {name}={value!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f"{name} must be non-negative and finite, got {name}={value!r}")
-    return v
+    """``value`` as a non-negative finite float (the shared constraint of :mod:`levydyn.validation`)."""
+    return as_float(name, value, NONNEGATIVE)
 
 
 def _finite_array(name: str, value, ndim: tuple[int, ...]) -> np.ndarray:
