@@ -640,18 +640,11 @@ def _check_profile_weights(mbm, weights):
 def _measure_model(weights, dataset, width, depth, seed, weight_decay, batch_sizes, lrs,
                    workdir, log):
     """Trained network -> w* -> minibatch model (cached in ``workdir``)."""
-    import json as _json
 
-    import numpy as np
-    import torch
 
-    from nn_bridge.checkpoint import config_key, json_safe
     from nn_bridge.data import load_dataset
-    from nn_bridge.escape import Minimum, find_minimum
-    from nn_bridge.flat import FlatModel
-    from nn_bridge.models import ModelSpec, build_model, weights_checksum
-    from nn_bridge.noise import per_sample_gradients
-    from nn_bridge.predict import StudyConfig, _store
+    from nn_bridge.models import ModelSpec, weights_checksum
+    from nn_bridge.predict import StudyConfig, _store, basin_at, cached_minimum
     from nn_bridge.stability import measure_minibatch_model
     from nn_bridge.train import load_weights, train, train_key
 
@@ -674,23 +667,10 @@ def _measure_model(weights, dataset, width, depth, seed, weight_decay, batch_siz
         model, trained = res.model, res.weights_sha256
         log(f"trained: {res.epochs} epochs ({res.reason})")
     store = _store(workdir)
-    mkey = config_key({"weights": trained, "wd": weight_decay})
-    part = store.load("minimum", mkey)
-    if part is None:
-        mn = find_minimum(model, data, weight_decay)
-        store.save("minimum", mkey, w=mn.w, meta=np.array(_json.dumps(json_safe(
-            {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
-    else:
-        mn = Minimum(w=part["w"], **_json.loads(str(part["meta"])))
+    mn = cached_minimum(store, model, data, trained, weight_decay)
     log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
         f"{mn.train_acc:.3f}")
-    net = build_model(spec).double()
-    flat = FlatModel(net)
-    flat.load(mn.w)
-    X = torch.as_tensor(data.X_train, dtype=torch.float64)
-    y = torch.as_tensor(data.y_train)
-    G = per_sample_gradients(net, X, y).to(torch.float64)
-    G = G - G.mean(0)
+    flat, X, y, G = basin_at(spec, data, mn.w)
     mbm, _ = measure_minibatch_model(flat, X, y, mn, G, lrs=lrs, batch_sizes=batch_sizes,
                                      dataset=data, spec=spec.to_dict(), trained_sha256=trained,
                                      store=store, factor_probes=cfg.factor_probes, seed=seed,

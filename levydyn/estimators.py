@@ -741,12 +741,7 @@ def mohammadi_order_alpha(x, axis: int = 0, K1: int | None = None, p: float = OR
     a, one_d = _as_columns(x, axis)
     clip = _check_flag(clip, "clip")
     _check_zeros(zeros)
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        raise ValueError(f"p must be a number in (0, 1), got p={p!r}") from None
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"p must be a number in (0, 1), got p={p!r}")
+    p = _unit_interval("p", p)
     if K1 is not None:
         _k1_k2(a.shape[0], K1)
     _reject_constant_sample(a, one_d)
@@ -858,6 +853,17 @@ def _cf_slope_var_table() -> np.ndarray:
 
 def _cf_weight_table() -> np.ndarray:
     return _cf_table(_cf_gls_weights)
+
+
+def _unit_interval(name: str, value) -> float:
+    """``value`` as a float in the open interval (0, 1), or one line naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in (0, 1), got {name}={value!r}") from None
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name} must be a number in (0, 1), got {name}={value!r}")
+    return v
 
 
 def cf_regression(x, axis: int = 0, n_iter: int = _CF_ITER, zeros: str = "drop"):
@@ -1177,12 +1183,7 @@ def alpha_ci(x, method: str = "mohammadi_median", axis: int = 0, level: float = 
         raise ValueError(f"method must be one of {', '.join(ALPHA_METHODS)}, got method={method!r}")
     if ci not in CI_KINDS:
         raise ValueError(f"ci must be one of {', '.join(CI_KINDS)}, got ci={ci!r}")
-    try:
-        level = float(level)
-    except (TypeError, ValueError):
-        raise ValueError(f"level must be a number in (0, 1), got level={level!r}") from None
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a number in (0, 1), got level={level!r}")
+    level = _unit_interval("level", level)
     if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, (int, np.integer)) \
             or n_boot < 20:
         raise ValueError(f"n_boot must be an integer >= 20, got n_boot={n_boot!r}")
@@ -1246,12 +1247,7 @@ def hill_curve(x, k_max: int | None = None, level: float = 0.95, zeros: str = "d
     if a.shape[1] != 1:
         raise ValueError(f"x must be a 1-D sample, got shape={np.shape(x)}")
     _check_zeros(zeros)
-    try:
-        level = float(level)
-    except (TypeError, ValueError):
-        raise ValueError(f"level must be a number in (0, 1), got level={level!r}") from None
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be a number in (0, 1), got level={level!r}")
+    level = _unit_interval("level", level)
     v = a[:, 0]
     zf = float(np.mean(v == 0.0))
     if zeros == "drop" and 0.0 < zf < 1.0:

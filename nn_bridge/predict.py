@@ -211,6 +211,31 @@ class Basin:
         return d
 
 
+def cached_minimum(store: PartStore, model, data, weights_sha256: str,
+                   weight_decay: float) -> Minimum:
+    """The minimum ``w*`` of ``U = CE + (weight_decay/2)||w||^2`` reached from ``model``,
+    found once per (weights, weight decay) and kept in ``store``."""
+    key = config_key({"weights": weights_sha256, "wd": weight_decay})
+    part = store.load("minimum", key)
+    if part is not None:
+        return Minimum(w=part["w"], **json.loads(str(part["meta"])))
+    mn = find_minimum(model, data, weight_decay)
+    store.save("minimum", key, w=mn.w, meta=np.array(json.dumps(json_safe(
+        {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
+    return mn
+
+
+def basin_at(spec, data, w):
+    """``(flat, X, y, G)`` at the weights ``w`` in float64: the flat model, the training
+    data and the per-sample gradient deviations ``G = g_n - mean_n g_n`` (N x P)."""
+    flat = FlatModel(build_model(spec).double())
+    flat.load(w)
+    X = torch.as_tensor(data.X_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    G = per_sample_gradients(flat.model, X, y).to(torch.float64)
+    return flat, X, y, G - G.mean(0)
+
+
 def _store(workdir) -> PartStore:
     return PartStore(None if workdir is None else Path(workdir) / "parts")
 
@@ -229,25 +254,11 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     log(f"trained: {res.epochs} epochs, loss {res.final.get('loss', float('nan')):.3g}, "
         f"{res.reason} ({time.perf_counter() - t0:.1f}s)")
     store = _store(workdir)
-    mkey = config_key({"weights": res.weights_sha256, "wd": cfg.weight_decay})
-    part = store.load("minimum", mkey)
-    if part is None:
-        mn = find_minimum(res.model, data, cfg.weight_decay)
-        store.save("minimum", mkey, w=mn.w, meta=np.array(json.dumps(json_safe(
-            {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
-    else:
-        meta = json.loads(str(part["meta"]))
-        mn = Minimum(w=part["w"], **meta)
+    mn = cached_minimum(store, res.model, data, res.weights_sha256, cfg.weight_decay)
     log(f"minimum: U {mn.objective:.4g} (CE {mn.loss:.4g} + L2 {cfg.weight_decay:g}), "
         f"||grad U|| {mn.grad_norm:.2e}, train acc {mn.train_acc:.3f}, ||w*|| "
         f"{np.linalg.norm(mn.w):.3g}")
-    net = build_model(spec).double()
-    flat = FlatModel(net)
-    flat.load(mn.w)
-    X = torch.as_tensor(data.X_train, dtype=torch.float64)
-    y = torch.as_tensor(data.y_train)
-    G = per_sample_gradients(net, X, y).to(torch.float64)
-    G = G - G.mean(0)
+    flat, X, y, G = basin_at(spec, data, mn.w)
     mbm, H_data = measure_minibatch_model(
         flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes, dataset=data,
         spec=spec.to_dict(), trained_sha256=res.weights_sha256, store=store,
@@ -260,7 +271,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
         f"{cs['frob_rel_error']:.3f} (Frobenius)")
     ps_std = G.pow(2).mean(0).sqrt().numpy()
     # noise statistics at w* (float32 copy, as nn_bridge.measure does) with resume
-    net32 = copy.deepcopy(net).float()
+    net32 = copy.deepcopy(flat.model).float()
     mcfg = MeasureConfig(batch_sizes=cfg.batch_sizes, n_minibatches=cfg.n_minibatches,
                          estimator=cfg.estimator, n_fit=0, seed=cfg.seed)
     stats = measure_noise(net32, data, mcfg, device="cpu", workdir=workdir)
