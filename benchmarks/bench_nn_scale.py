@@ -25,8 +25,15 @@ The stream's accuracy: the log-moment alpha_i against ``cf_regression`` on the s
 parameters (``StreamStats.accuracy``), with the delta-method sd that the log-moment
 estimator has on exact SaS data of the same length.
 
+Model: ``--builder build`` (default) is the CIFAR ResNet-18 of ``examples/resnet18_model.py``;
+``--builder build_imagenet_stem`` the same blocks behind He et al.'s ImageNet stem (7x7
+stride 2 and a max-pool: about 1/15 of the forward multiply-adds on 32x32 inputs, 11.18 M
+parameters). The report prints the forward multiply-adds per image, counted by hooks on
+every convolution and linear layer (``out elements x in_channels/groups x kernel area``;
+``in x out`` for a linear layer), so that times of the two are compared per unit of work.
+
 Run: ``python benchmarks/bench_nn_scale.py [--minibatches 1000] [--n-samples 50000]
-[--devices cpu,cuda] [--threads 2]``. On a shared 2-core CPU use e.g. ``--minibatches 20
+[--devices cpu,cuda] [--threads 2] [--builder build]``. On a shared 2-core CPU use e.g. ``--minibatches 20
 --n-samples 640`` and extrapolate from the per-minibatch time (the script prints the
 extrapolation to M = 1000, N = 50000 and says that it is one).
 """
@@ -54,6 +61,30 @@ def synthetic_cifar(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     W = torch.randn(3 * 8 * 8, 10, generator=g)
     y = (torch.nn.functional.avg_pool2d(X, 4).reshape(n, -1) @ W).argmax(1)
     return X, y
+
+
+def forward_macs(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """Multiply-adds of one forward pass of ``x`` (a single image), convolutions and linear layers."""
+    total = 0
+
+    def hook(mod, inp, out):
+        nonlocal total
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            total += out.numel() * (mod.in_channels // mod.groups) * k
+        else:
+            total += mod.in_features * mod.out_features
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    model.train(was)
+    for h in hooks:
+        h.remove()
+    return total
 
 
 def _sync(dev):
@@ -92,11 +123,12 @@ def update_time(P: int, dev, repeat: int = 5) -> float:
     return float(np.median(times))
 
 
-def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
+def run(device: str, M: int, N: int, B: int, n_sampled: int, builder: str = "build") -> dict:
     dev = torch.device(device)
-    model, loss = load_model_file(f"{MODEL_FILE}:build")
+    model, loss = load_model_file(f"{MODEL_FILE}:{builder}")
     P = sum(p.numel() for p in model.parameters())
     X, y = synthetic_cifar(N)
+    macs = forward_macs(model, X[:1])
     before = {k: v.clone() for k, v in model.state_dict().items()}
     t_plain = plain_step(model, X, y, dev, B)
     t_update = update_time(P, dev)
@@ -118,7 +150,8 @@ def run(device: str, M: int, N: int, B: int, n_sampled: int) -> dict:
     t_finish = t_total - (marks[-1][1] - t0)
     peak = (torch.cuda.max_memory_allocated(dev) if dev.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"device": str(dev), "P": P, "M": M, "N": N, "B": B, "t_plain": t_plain,
+    return {"device": str(dev), "builder": builder, "macs": macs, "P": P, "M": M, "N": N,
+            "B": B, "t_plain": t_plain,
             "t_update": t_update,
             "per_mb": per_mb, "t_center": t_center, "t_finish": t_finish, "t_total": t_total,
             "peak_bytes": peak, "stats": st}
@@ -128,7 +161,8 @@ def report(r: dict, M_target: int, N_target: int) -> None:
     st = r["stats"]
     n_center = -(-r["N"] // r["B"])
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (shared machine)")
-    print(f"\n== {r['device']}: ResNet-18, {r['P']:,} parameters, B = {r['B']}, "
+    print(f"\n== {r['device']}: ResNet-18 ({r['builder']}), {r['P']:,} parameters, "
+          f"{r['macs'] / 1e6:.0f} M forward multiply-adds per image, B = {r['B']}, "
           f"M = {r['M']} minibatches, centring pass over N = {r['N']} ({n_center} minibatches)")
     print(f"plain forward/backward per minibatch   {r['t_plain']:8.3f} s  (best of 3)")
     print(f"streamed minibatch (fwd/bwd + stats)   {r['per_mb']:8.3f} s  (mean of {r['M'] - 1})")
@@ -174,6 +208,8 @@ def main(argv=None) -> None:
     ap.add_argument("--devices", default="cpu,cuda",
                     help="comma-separated; cuda is skipped when not available")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--builder", default="build", choices=("build", "build_imagenet_stem"),
+                    help="builder in examples/resnet18_model.py")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} CPU threads, python {sys.version.split()[0]}")
@@ -181,7 +217,7 @@ def main(argv=None) -> None:
         if d.startswith("cuda") and not torch.cuda.is_available():
             print(f"\n== {d}: not available on this machine, skipped")
             continue
-        r = run(d, args.minibatches, args.n_samples, args.batch_size, args.sampled)
+        r = run(d, args.minibatches, args.n_samples, args.batch_size, args.sampled, args.builder)
         report(r, 1000, 50000)
 
 
