@@ -90,6 +90,7 @@ def _plot(path, rows, base_width, base_depth, sens):
 
 def _plot_iterates(path, rows):
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     from cli.common import save_figure
 
@@ -109,10 +110,13 @@ def _plot_iterates(path, rows):
         ax2.axhline(ok[0].gauss_hill, color="k", ls=":", lw=1,
                     label=f"Hill on i.i.d. Gaussian ({ok[0].gauss_hill:.2f})")
     ax1.axhline(2.0, color="grey", ls="--", lw=0.8)
-    ax1.set_ylabel("authors' layer alpha (time-averaged weights, centred)")
-    ax2.set_ylabel("median Hill alpha_i: o about the mean, x about a linear trend")
+    ax1.set_ylabel("layer alpha of the time-averaged weights")
+    ax2.set_ylabel("median Hill alpha_i of the iterates")
+    ax2.set_title("o: w_k about its mean; x: about a linear trend", fontsize=8)
+    ax1.set_title("the authors' protocol (sgd_ht)", fontsize=8)
     for ax in (ax1, ax2):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("eta / b")
         ax.legend(fontsize=7)
     fig.suptitle("paper 001: tail index of SGD iterates per layer (MLP on digits)", fontsize=9)
