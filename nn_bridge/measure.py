@@ -23,7 +23,7 @@ import torch
 
 from nn_bridge.checkpoint import PartStore, config_key, json_safe
 from nn_bridge.data import Dataset, load_dataset
-from nn_bridge.device import resolve_device, restore_torch_threads
+from nn_bridge.device import resolve_device
 from nn_bridge.models import ModelSpec, weights_checksum
 from nn_bridge.noise import SAMPLINGS, collect_noise
 from nn_bridge.profile import NoiseProfile
@@ -161,7 +161,6 @@ def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig =
             out[b] = NoiseStats.from_parts(summary, part, json.loads(str(part.pop("names"))))
     missing = [b for b in config.batch_sizes if b not in out]
     if missing:
-        restore_torch_threads()
         model = model.to(dev)
         X = torch.as_tensor(data.X_train, device=dev)
         y = torch.as_tensor(data.y_train, device=dev)

@@ -37,7 +37,6 @@ import torch
 
 from levydyn.estimators import BERRY_ESSEEN_CONSTANT, berry_esseen_bound
 from nn_bridge.data import load_dataset
-from nn_bridge.device import restore_torch_threads
 from nn_bridge.measure import MeasureConfig, run_measurement
 from nn_bridge.noise import ParameterLayout, parameter_layout, per_sample_gradients
 from nn_bridge.train import TrainConfig
@@ -155,7 +154,6 @@ def reproduce_grid(dataset: str = "digits", widths=(16, 32, 64, 128), depths=(2,
                             config=cfg, data_seed=seed, model_seed=seed, device=device,
                             workdir=workdir)
         net = m.model.to("cpu")
-        restore_torch_threads()
         G = per_sample_gradients(net, X, y).numpy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

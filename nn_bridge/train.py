@@ -52,7 +52,7 @@ from torch import nn
 
 from nn_bridge.checkpoint import atomic_write_bytes, config_key
 from nn_bridge.data import Dataset
-from nn_bridge.device import resolve_device, restore_torch_threads
+from nn_bridge.device import resolve_device
 from nn_bridge.models import ModelSpec, build_model, weights_checksum
 
 __all__ = ["TrainConfig", "TrainResult", "train", "train_key", "full_loss_and_grad",
@@ -195,7 +195,6 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         model; steps done before a resume are not replayed.
     """
     dev = resolve_device(device)
-    restore_torch_threads()
     if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
         raise ValueError(f"model in_features={spec.in_features}, n_classes={spec.n_classes}: "
                          f"dataset {data.name!r} has {data.n_features} features and "
