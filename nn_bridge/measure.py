@@ -90,6 +90,8 @@ class Measurement:
     weights_sha256: str
     config: MeasureConfig
     stats: dict[int, NoiseStats] = field(default_factory=dict)
+    #: the network the noise was measured on (not part of the report)
+    model: torch.nn.Module | None = field(default=None, repr=False, compare=False)
 
     def profile(self, batch_size: int) -> NoiseProfile:
         """The noise profile (alpha_i, sigma_i, provenance) at ``batch_size``."""
@@ -210,4 +212,5 @@ def run_measurement(dataset: str = "breast_cancer", *, model: str = "mlp", width
         training = {"config": train_config.to_dict(), **res.summary()}
     stats = measure_noise(net, data, config, device=dev, workdir=workdir, on_part=on_part)
     return Measurement(data=data.describe(), spec=spec, lr=lr, training=training,
-                       weights_sha256=weights_checksum(net), config=config, stats=stats)
+                       weights_sha256=weights_checksum(net), config=config, stats=stats,
+                       model=net)

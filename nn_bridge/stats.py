@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from levydyn import estimators as est
+from nn_bridge.device import keep_torch_threads
 from nn_bridge.noise import GradientNoise, derive_seed, pooled_noise
 
 __all__ = ["ESTIMATORS", "LayerSummary", "FitSummary", "NoiseStats", "fit_summary", "noise_stats",
@@ -47,10 +48,13 @@ ATOM_RTOL = 1e-6
 
 
 def _estimate(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """alpha_i, sigma_i per column; torch's thread count is kept (``nn_bridge.device``)."""
     if name == "cf_regression":
-        return est.cf_regression(x, axis=0)
+        with keep_torch_threads():
+            return est.cf_regression(x, axis=0)
     if name == "mcculloch":
-        return est.mcculloch(x, axis=0)
+        with keep_torch_threads():
+            return est.mcculloch(x, axis=0)
     raise ValueError(f"estimator={name!r}: must be one of {', '.join(ESTIMATORS)}")
 
 
@@ -203,7 +207,8 @@ def fit_summary(U: np.ndarray, pick: np.ndarray) -> FitSummary | None:
     for j in pick:
         q25, q75 = np.quantile(U[:, j], [0.25, 0.75])
         try:
-            e = est.fit_errors(U[:, j] / ((q75 - q25) / 1.349))
+            with keep_torch_threads():
+                e = est.fit_errors(U[:, j] / ((q75 - q25) / 1.349))
         except ValueError:       # no spread between the tail quantiles: skip
             continue
         if np.all(np.isfinite([e.gauss_sse, e.sas_sse, e.gauss_chi2, e.sas_chi2])):

@@ -178,7 +178,9 @@ def train_key(data: Dataset, spec: ModelSpec, config: TrainConfig) -> str:
 
 def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *,
           device: str | torch.device = "auto", checkpoint: str | Path | None = None,
-          callback: Callable[[dict], None] | None = None, verbose: bool = False) -> TrainResult:
+          callback: Callable[[dict], None] | None = None,
+          on_step: Callable[[int, nn.Module], None] | None = None,
+          verbose: bool = False) -> TrainResult:
     """Train ``spec`` on ``data`` with plain SGD until the convergence criterion holds.
 
     Parameters
@@ -187,6 +189,10 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         (data, spec, config), training resumes from it.
     callback : called with each epoch's record (after any checkpoint of that epoch);
         exceptions propagate, which is how tests simulate an interruption.
+    on_step : called as ``on_step(iteration, model)`` after every SGD step, with the
+        1-based count of steps taken so far (resumed steps included); this is how the
+        iterates ``w_k`` are recorded (``nn_bridge.iterates``). It must not change the
+        model; steps done before a resume are not replayed.
     """
     dev = resolve_device(device)
     if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
@@ -268,6 +274,8 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
                     p.sub_(d, alpha=lr)
             iteration += 1
             sde_time += lr
+            if on_step is not None:
+                on_step(iteration, model)
         epoch += 1
         loss, gnorm, acc = full_loss_and_grad(model, Xtr, ytr)
         rec = {"epoch": epoch, "loss": loss, "grad_norm": gnorm, "train_acc": acc,
