@@ -300,6 +300,11 @@ def _print_targets(study):
         return
     click.echo(f"\ntarget: (f) within 2x of the measured mean in {t['n_f_within_2x']} of "
                f"{t['n_counted']} cells with < 50% censoring")
+    sign = {"unstable": ">", "stable": "<"}
+    split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
+             for reg, v in t["by_regime"].items() if v["n_counted"]]
+    if split:
+        click.echo("  by the sign of lambda_1: " + "; ".join(split))
     for r in t["cells"]:
         if not r.get("f_within_2x", True):
             click.echo(f"  B={r['batch_size']} lr={r['lr']:g}: (f) ratio {_fmt(r['f_ratio'], '.3g')}"

@@ -520,7 +520,9 @@ class Study:
     def targets(self, level: float = 0.95) -> dict:
         """The issue's checks on this study: per cell whose measurement is < 50 % censored,
         is rung (f) within a factor 2 of the measured mean; where not, the first rung of the
-        ladder (from the network down) that misses by more than 2x."""
+        ladder (from the network down) that misses by more than 2x. ``by_regime`` splits the
+        count by the sign of the cell's top Lyapunov exponent lambda_1 (cells without a
+        stability estimate are left out of the split)."""
         rows = []
         for c in self.cells:
             cens = 1.0 - float(c.measured.dist_exited.mean())
@@ -538,12 +540,18 @@ class Study:
                         break
             row["first_rung_off_by_2x"] = first
             row["counted"] = cens < 0.5
+            row["regime"] = c.stability.get("regime") if c.stability else None
             rows.append(row)
         counted = [r for r in rows if r["counted"] and "f_within_2x" in r]
+        by_regime = {reg: {"n_counted": sum(r["regime"] == reg for r in counted),
+                           "n_f_within_2x": sum(r["f_within_2x"] for r in counted
+                                                if r["regime"] == reg)}
+                     for reg in ("unstable", "stable")}
         return {"cells": rows, "f_within_2x_in_every_counted_cell":
                 all(r["f_within_2x"] for r in counted) if counted else None,
                 "n_counted": len(counted),
-                "n_f_within_2x": sum(r["f_within_2x"] for r in counted)}
+                "n_f_within_2x": sum(r["f_within_2x"] for r in counted),
+                "by_regime": by_regime}
 
 
 def _stability_from_json(d: dict) -> dict:

@@ -195,6 +195,13 @@ def test_cli_study_quick_and_fit(tmp_path):
         assert set(cell["models"][m]) >= {"mean", "low", "high"}
     assert set(cell["lambda_1"]) >= {"value", "low", "high"}
     assert cell["regime"] in ("stable", "unstable", "marginal")
+    t = rep["targets"]
+    split = t["by_regime"]
+    assert sum(v["n_counted"] for v in split.values()) == sum(
+        r["counted"] and r["regime"] in split for r in t["cells"])
+    for reg, v in split.items():
+        assert v["n_f_within_2x"] == sum(r["counted"] and r["regime"] == reg and r["f_within_2x"]
+                                         for r in t["cells"])
     assert (tmp_path / "plots" / "nn_ladder_breast_cancer.png").stat().st_size > 0
     res = runner.invoke(nn, ["stability", "--profile", str(tmp_path / "mb.npz"), "--no-tail",
                              "--lyap-paths", "4", "--lyap-steps", "50", "-q"])
