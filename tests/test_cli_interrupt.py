@@ -64,7 +64,12 @@ def test_real_sigint_during_compilation_is_not_swallowed(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "escape", "--eps", "0.5,0.2",
                              "--paths", "200000", "--json", str(js)],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # as in a terminal: a background job (`cmd &` in a script) starts
+                            # with SIGINT ignored, the child inherits that and Python then
+                            # installs no KeyboardInterrupt handler: the signal would be lost
+                            # before levydyn sees it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4.0)
     proc.send_signal(signal.SIGINT)
     try:
