@@ -171,6 +171,6 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     fig.tight_layout()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=120)
+    atomic_savefig(fig, p, dpi=120)
     plt.close(fig)
     return p

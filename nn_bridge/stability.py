@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from levydyn.output_files import atomic_savefig
 from levydyn.results import Estimate
 from nn_bridge.minibatch_model import MinibatchModel
 
@@ -155,7 +156,7 @@ def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
     fig.tight_layout()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=120)
+    atomic_savefig(fig, p, dpi=120)
     plt.close(fig)
     return p
 
