@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from levydyn import estimators as est
-from levydyn.noise import sas_rvs
+from levydyn.model.noise import sas_rvs
 
 SCALE = 2.0
 

@@ -16,7 +16,7 @@ from cli.common import (CliError, exit_if_interrupted, format_table, library_err
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
 from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
-from levydyn.validation import POSITIVE
+from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 

@@ -11,7 +11,7 @@ import numpy as np
 from cli.common import (FLOATS, CliError, exit_if_interrupted, format_table, library_errors,
                         save_figure, write_json)
 from cli.types import POSITIVE_T, SEED, Int, image_file, json_file
-from levydyn import sgd_tails as st
+from levydyn.experiments import sgd_tails as st
 from levydyn.results import to_jsonable
 from levydyn.seeding import derive_seed
 
@@ -160,7 +160,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
                  seed, json_path, plot_path):
     """The authors' protocol on (A, y): fixed K, Polyak averages, per-chain x0; naive
     estimates next to whether the run is stationary."""
-    from levydyn import sgd_tails_data as sd
+    from levydyn.experiments import sgd_tails_data as sd
 
     rows = []
     t_start = time.perf_counter()
@@ -311,7 +311,7 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
             nd = _ints("synthetic", synthetic)
             if len(nd) != 2:
                 raise CliError(f"synthetic must be N,D, got synthetic={synthetic}")
-            from levydyn.sgd_tails_data import authors_synthetic_data
+            from levydyn.experiments.sgd_tails_data import authors_synthetic_data
 
             with library_errors():
                 A, y = authors_synthetic_data(nd[0], nd[1], seed=seed)
@@ -319,7 +319,7 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
         if chains < 2:
             raise CliError(f"chains must be at least 2, got chains={chains}")
         with library_errors():
-            from levydyn.sgd_tails_data import _dataset
+            from levydyn.experiments.sgd_tails_data import _dataset
 
             A, y = _dataset(A, y)
         _run_dataset(A, y, source, eta_spec, batches, iterations, chains, x0_scale, avg_from,

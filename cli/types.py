@@ -1,4 +1,4 @@
-"""Click parameter types built on :mod:`levydyn.validation`'s constraints.
+"""Click parameter types built on :mod:`levydyn.model.validation`'s constraints.
 
 ``--alpha 3`` and ``Problem(alpha=3)`` are checked by the same :class:`Constraint` and
 fail with the same sentence (``alpha must lie in (0, 2], got alpha=3.0``); click adds
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from levydyn.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
+from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
 __all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
@@ -22,7 +22,7 @@ def _field(self_field: str | None, param) -> str:
 
 
 class Number(click.ParamType):
-    """A float satisfying a :class:`~levydyn.validation.Constraint`."""
+    """A float satisfying a :class:`~levydyn.model.validation.Constraint`."""
 
     name = "NUMBER"
 

@@ -14,7 +14,7 @@ from cli.common import (exit_if_interrupted, format_table, library_errors, outpu
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
 from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, UNIT_OPEN_T, FloatList, Int)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
-from levydyn.validation import POSITIVE
+from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 
 from levydyn.output_files import atomic_write_text
-from levydyn.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int, check_index, reject
+from levydyn.model.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int, check_index, reject
 
 
 @dataclass(frozen=True)

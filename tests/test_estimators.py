@@ -14,7 +14,8 @@ import pytest
 from scipy.stats import binom, levy_stable, norm
 
 from levydyn import estimators as est
-from levydyn.noise import sas_rvs
+from levydyn.estimators import block_sums, quantiles, samples
+from levydyn.model.noise import sas_rvs
 
 N = 1000
 REPS = 200
@@ -148,10 +149,10 @@ def test_mohammadi_hand_computed():
 
 def test_block_sizes_follow_paper():
     """K1 = divisor of K closest to sqrt(K) (paper 000, section 3); prime n drops samples."""
-    assert est._block_sizes(1000) == (25, 40)
-    assert est._block_sizes(10000) == (100, 100)
-    assert est._block_sizes(100000) == (250, 400)
-    k1, k2 = est._block_sizes(997)        # prime
+    assert block_sums._block_sizes(1000) == (25, 40)
+    assert block_sums._block_sizes(10000) == (100, 100)
+    assert block_sums._block_sizes(100000) == (250, 400)
+    k1, k2 = block_sums._block_sizes(997)        # prime
     assert (k1, k2) == (31, 32) and k1 * k2 <= 997
 
 
@@ -160,8 +161,8 @@ def test_mcculloch_table_against_scipy_off_grid(alpha):
     """The embedded quantile table, interpolated off its 0.05 grid, matches scipy's quantiles:
     alpha from nu within 1e-4, inter-quartile range within 1e-3 (relative)."""
     q75, q95 = levy_stable.ppf([0.75, 0.95], alpha, 0.0)
-    assert float(est._MCC_ALPHA_OF_LOGNU(math.log(q95 / q75))) == pytest.approx(alpha, abs=1e-4)
-    assert float(est._MCC_IQR_OF_ALPHA(alpha)) == pytest.approx(2 * q75, rel=1e-3)
+    assert float(quantiles._MCC_ALPHA_OF_LOGNU(math.log(q95 / q75))) == pytest.approx(alpha, abs=1e-4)
+    assert float(quantiles._MCC_IQR_OF_ALPHA(alpha)) == pytest.approx(2 * q75, rel=1e-3)
 
 
 def test_column_quantiles_match_numpy_hazen():
@@ -169,8 +170,8 @@ def test_column_quantiles_match_numpy_hazen():
     for n in (16, 17, 257):
         x = np.round(rng.standard_normal((n, 70)), 1)     # with ties
         q = np.empty((4, 70))
-        est._column_quantiles(x, est._MCC_PROBS, q)
-        np.testing.assert_allclose(q, np.quantile(x, est._MCC_PROBS, axis=0, method="hazen"),
+        samples._column_quantiles(x, quantiles._MCC_PROBS, q)
+        np.testing.assert_allclose(q, np.quantile(x, quantiles._MCC_PROBS, axis=0, method="hazen"),
                                    rtol=0, atol=1e-12)
 
 

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from levydyn import Box, Problem, Quadratic, simulate  # noqa: E402
-from levydyn.noise import c_alpha  # noqa: E402
+from levydyn.model.noise import c_alpha  # noqa: E402
 from nn_bridge.bridge import (build_bridge, gaussian_eps, lowrank_potential,  # noqa: E402
                               sgd_to_sde_eps)
 from nn_bridge.curvature import Curvature, hessian_curvature  # noqa: E402

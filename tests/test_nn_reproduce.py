@@ -13,7 +13,7 @@ pytest.importorskip("sklearn")
 
 from cli.nn_reproduce import reproduce_cmd  # noqa: E402
 from levydyn.estimators import BERRY_ESSEEN_CONSTANT, shapiro_sensitivity  # noqa: E402
-from levydyn.noise import sas_rvs  # noqa: E402
+from levydyn.model.noise import sas_rvs  # noqa: E402
 from nn_bridge.iterates import (IterateConfig, layer_tail_index, run_iterates,  # noqa: E402
                                 time_tail_indices)
 from nn_bridge.noise import ParameterLayout  # noqa: E402

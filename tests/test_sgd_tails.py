@@ -1,4 +1,4 @@
-"""Tests of levydyn.sgd_tails: Kesten tail index of SGD on least squares (GSZ 2021).
+"""Tests of levydyn.experiments.sgd_tails: Kesten tail index of SGD on least squares (GSZ 2021).
 
 Statistical tests run with fixed seeds (results are bit-identical for any thread count), so
 each is deterministic; the tolerances are the stated confidence intervals, and the sample
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.sgd_tails import sgd_tails
-from levydyn import sgd_tails as st
+from levydyn.experiments import sgd_tails as st
 from levydyn.results import mean_with_ci
 
 
@@ -288,9 +288,9 @@ def test_cli_bad_input_one_line_exit_2(args, needle):
 
 
 # ---------------------------------------------------------------------------------
-# data-set mode: the authors' protocol (levydyn.sgd_tails_data)
+# data-set mode: the authors' protocol (levydyn.experiments.sgd_tails_data)
 # ---------------------------------------------------------------------------------
-from levydyn import sgd_tails_data as sd  # noqa: E402
+from levydyn.experiments import sgd_tails_data as sd  # noqa: E402
 
 
 @pytest.mark.parametrize("eta", [0.5, 1.5, 3.0])

@@ -13,12 +13,12 @@ One draw of ``(H, u)`` per step and per path (:func:`step`):
   ``F`` is stored as ``(N, r, P)`` (row ``F[n, c]`` is factor column ``c`` of sample ``n``).
 - ``KIND_GAUSSIAN_LS``: ``b`` fresh samples ``a = sigma g``, ``y = noise xi`` with
   ``(g, xi)`` ``d + 1`` standard normals; ``x <- x - (lr/b) sum a (a^T x - y)``
-  (sgd_tails' online model, paper 001; ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``).
+  (the online model of paper 001, kesten.gaussian_ls; ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``).
 - ``KIND_SCALAR``: ``h = atoms[j]`` with ``P(j)`` from ``cdf`` (one uniform), ``u = u_scale z``,
   ``z ~ N(0, 1)``; ``x <- x - lr (h x + u)``, i.e. ``a = 1 - lr h``, ``b = -lr u``.
 
 Randomness: path ``p`` uses the counter-based stream ``(seed, p)`` of
-:mod:`levydyn.noise`; the counter advances by the uniforms consumed, so results are
+:mod:`levydyn.model.noise`; the counter advances by the uniforms consumed, so results are
 bit-identical for any thread count. Normals: Marsaglia's polar method (pairs).
 """
 from __future__ import annotations
@@ -28,8 +28,8 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.noise import stream_key, uniform
-from levydyn.schedules import KIND_CONSTANT, integrated_scale_power
+from levydyn.model.noise import stream_key, uniform
+from levydyn.model.schedules import KIND_CONSTANT, integrated_scale_power
 
 KIND_EMPIRICAL = 0
 KIND_GAUSSIAN_LS = 1

@@ -54,8 +54,8 @@ from scipy import stats
 
 from levydyn.kesten import kernel as K
 from levydyn.kesten.models import MinibatchLaw, check_count
-from levydyn.noise import check_seed
-from levydyn.problem import check_positive
+from levydyn.model.noise import check_seed
+from levydyn.model.problem import check_positive
 from levydyn.results import Estimate, mean_with_ci
 
 __all__ = ["lyapunov_exponent", "generalized_lyapunov", "tail_index"]

@@ -4,7 +4,7 @@
 attractor ``x* = potential.minimum``, domain (Box, Ball or WellPartition), schedule,
 start point -- and returns every closed form of :mod:`levydyn.theory` whose statement
 covers it, each with its regime, its assumptions, its Levy-measure convention and its
-source. The CLI, :func:`levydyn.sweep.theory_columns` and :mod:`levydyn.verify` all ask
+source. The CLI, :func:`levydyn.experiments.sweep.theory_columns` and :mod:`levydyn.experiments.verify` all ask
 here, so one problem gets one answer everywhere.
 
 What applies (``alpha`` per axis):
@@ -182,7 +182,7 @@ _LAW = [("mean_exit_time", "mean_exit_time", False), ("survival", "survival", Tr
 
 
 def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
-    from levydyn.domains import Ball
+    from levydyn.model.domains import Ball
     from levydyn.theory import box, exit_interval, schedules
 
     pot, dom, sched = problem.potential, problem.domain, problem.schedule
@@ -255,7 +255,7 @@ def _box_first_order(alpha, eps, dm, dp, h, measure) -> np.ndarray:
 
 def _diagonal_curvature(potential) -> np.ndarray | None:
     """Diagonal Hessian of a Quadratic (None for other potentials or a full Hessian)."""
-    from levydyn.potentials import Quadratic
+    from levydyn.model.potentials import Quadratic
 
     if not isinstance(potential, Quadratic):
         return None
@@ -274,7 +274,7 @@ def _interval_first_order(problem, args, dom, xstar, measure) -> dict:
 
 
 def _brownian_exit(F: _Forms, problem, eps) -> str:
-    from levydyn.potentials import Quadratic
+    from levydyn.model.potentials import Quadratic
     from levydyn.theory import gaussian
 
     pot, dom = problem.potential, problem.domain
@@ -407,7 +407,7 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
 
 
 def _dispatch(F: _Forms, problem, alpha, eps, measure) -> tuple[str, str]:
-    from levydyn.domains import WellPartition
+    from levydyn.model.domains import WellPartition
 
     levy, brownian = bool(np.all(alpha < 2.0)), bool(np.all(alpha == 2.0))
     constant = problem.schedule.is_constant

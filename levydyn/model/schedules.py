@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from levydyn.validation import NONNEGATIVE, POSITIVE, as_float, as_vector, half_open, reject
+from levydyn.model.validation import NONNEGATIVE, POSITIVE, as_float, as_vector, half_open, reject
 
 KIND_CONSTANT = 0
 KIND_POWER = 1

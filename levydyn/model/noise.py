@@ -46,7 +46,7 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.validation import ALPHA, as_float, check_seed  # noqa: F401  (check_seed re-exported)
+from levydyn.model.validation import ALPHA, as_float, check_seed  # noqa: F401  (check_seed re-exported)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from levydyn.noise import c_alpha
-from levydyn.validation import ALPHA, POSITIVE, Constraint, per_axis
+from levydyn.model.noise import c_alpha
+from levydyn.model.validation import ALPHA, POSITIVE, Constraint, per_axis
 
 LAW_STABLE = 0
 LAW_TRUNCATED = 1

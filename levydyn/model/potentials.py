@@ -17,7 +17,7 @@ import numba as nb
 import numpy as np
 
 from levydyn.solvers.compiled import as_gradient
-from levydyn.validation import (NONNEGATIVE, POSITIVE, as_array, as_float, as_int, as_vector,
+from levydyn.model.validation import (NONNEGATIVE, POSITIVE, as_array, as_float, as_int, as_vector,
                                 reject)
 
 

@@ -33,11 +33,11 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy import integrate, stats
 
-from levydyn.domains import Box, WellPartition
-from levydyn.potentials import MultiWell1D, Quadratic
-from levydyn.problem import Problem
+from levydyn.model.domains import Box, WellPartition
+from levydyn.model.potentials import MultiWell1D, Quadratic
+from levydyn.model.problem import Problem
 from levydyn.results import Estimate, dump_json, to_jsonable, wilson
-from levydyn.schedules import Constant, MultiStep, Power
+from levydyn.model.schedules import Constant, MultiStep, Power
 from levydyn.simulate import simulate
 from levydyn.theory import box as th_box
 from levydyn.theory import closed_forms

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from levydyn.validation import (ANY, FINITE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, as_float,
+from levydyn.model.validation import (ANY, FINITE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, as_float,
                                 as_vector, reject)
 
 
@@ -137,7 +137,7 @@ class WellPartition:
 
     @classmethod
     def of(cls, potential, core: float = 0.5) -> "WellPartition":
-        """The partition of a :class:`~levydyn.potentials.MultiWell1D`."""
+        """The partition of a :class:`~levydyn.model.potentials.MultiWell1D`."""
         return cls(potential.minima, potential.maxima, core)
 
     @property

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from levydyn.domains import Ball, Box, WellPartition
-from levydyn.noise_laws import Noise, StableNoise
-from levydyn.potentials import MultiWell1D, Potential
-from levydyn.schedules import Constant, Schedule
-from levydyn.validation import ALPHA, FINITE, POSITIVE, as_float, as_vector, per_axis, reject
+from levydyn.model.domains import Ball, Box, WellPartition
+from levydyn.model.noise_laws import Noise, StableNoise
+from levydyn.model.potentials import MultiWell1D, Potential
+from levydyn.model.schedules import Constant, Schedule
+from levydyn.model.validation import ALPHA, FINITE, POSITIVE, as_float, as_vector, per_axis, reject
 
 # largest eps**alpha kept: the escape rates scale like eps^alpha, and beyond this the
 # noise of one step overflows float64 long before any exit statistics mean anything
@@ -66,15 +66,15 @@ class Problem:
 
     Parameters
     ----------
-    potential : a :mod:`levydyn.potentials` object (gradient compiled with numba).
+    potential : a :mod:`levydyn.model.potentials` object (gradient compiled with numba).
     alpha : tail index per axis (scalar broadcasts), each in (0, 2]: shorthand for
         ``noise=StableNoise(alpha, eps)``.
     eps : noise level per axis (scalar broadcasts), each > 0 and finite.
-    domain : :class:`~levydyn.domains.Box` or :class:`~levydyn.domains.Ball` (first exit) or
-        :class:`~levydyn.domains.WellPartition` (transitions between wells).
-    schedule : :mod:`levydyn.schedules` object, default constant.
+    domain : :class:`~levydyn.model.domains.Box` or :class:`~levydyn.model.domains.Ball` (first exit) or
+        :class:`~levydyn.model.domains.WellPartition` (transitions between wells).
+    schedule : :mod:`levydyn.model.schedules` object, default constant.
     x0 : start point, default the potential's minimum; must lie inside a Box.
-    noise : a :mod:`levydyn.noise_laws` law (``StableNoise``, ``TruncatedStable``,
+    noise : a :mod:`levydyn.model.noise_laws` law (``StableNoise``, ``TruncatedStable``,
         ``TemperedStable``, ``EmpiricalNoise``) instead of ``alpha`` and ``eps``. After
         construction ``noise`` is always set (per axis), and the attributes ``alpha`` /
         ``eps`` are its stable index and level (``alpha`` is ``None`` for a law without

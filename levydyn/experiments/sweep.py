@@ -55,11 +55,11 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from levydyn.domains import Box
+from levydyn.model.domains import Box
 from levydyn.output_files import atomic_write_bytes
-from levydyn.potentials import Quadratic
-from levydyn.problem import Problem
-from levydyn.schedules import MultiStep, Power, parse_schedule
+from levydyn.model.potentials import Quadratic
+from levydyn.model.problem import Problem
+from levydyn.model.schedules import MultiStep, Power, parse_schedule
 from levydyn.seeding import derive_seed
 from levydyn.solvers import METHODS
 

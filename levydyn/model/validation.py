@@ -25,7 +25,8 @@ import numpy as np
 __all__ = [
     "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "POSITIVE_OR_INF",
     "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector",
-    "check_choice", "check_index", "check_seed", "half_open", "per_axis", "reject",
+    "check_choice", "check_count", "check_index", "check_level", "check_nonnegative",
+    "check_seed", "half_open", "per_axis", "reject",
 ]
 
 
@@ -194,3 +195,27 @@ def check_index(field: str, value, size: int, what: str = "axis") -> int:
             or not 0 <= int(value) < size:
         raise reject(field, f"be an integer {what} in 0..{size - 1}", value)
     return int(value)
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an integer >= ``minimum`` (an integral float is accepted) or a one-line
+    ValueError naming it: ``"<name> must be an integer >= <minimum>, got <name>=<value>"``."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
+    return int(value)
+
+
+def check_nonnegative(name: str, value) -> float:
+    """``value`` as a non-negative finite float (:data:`NONNEGATIVE`)."""
+    return as_float(name, value, NONNEGATIVE)
+
+
+def check_level(level) -> float:
+    """A confidence level in the open interval (0, 1)."""
+    v = float(level)
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got level={level!r}")
+    return v

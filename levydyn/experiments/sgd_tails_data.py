@@ -23,9 +23,9 @@ recursion expands). This module measures both:
 - the spread ratio ``median ||x_K - x_hat|| / median ||x_{K_avg} - x_hat||`` across chains:
   far from 1 the law still moves during the averaging window.
 
-Randomness: counter-based streams of :mod:`levydyn.noise`; chain ``i`` uses stream ``i``
+Randomness: counter-based streams of :mod:`levydyn.model.noise`; chain ``i`` uses stream ``i``
 of ``seed`` for its minibatches; its start is ``x0_scale`` times stream ``i`` of
-``seed + 1`` through :func:`levydyn.noise.sas_rvs` at alpha = 2 divided by sqrt 2 (a
+``seed + 1`` through :func:`levydyn.model.noise.sas_rvs` at alpha = 2 divided by sqrt 2 (a
 standard normal); the Lyapunov vectors use ``seed + 2``. Bit-identical for any thread
 count.
 """
@@ -39,7 +39,8 @@ import numba as nb
 import numpy as np
 
 from levydyn import estimators as est
-from levydyn.noise import check_seed, sas_rvs, stream_key, uniform
+from levydyn.estimators.block_sums import _inv_to_alpha
+from levydyn.model.noise import check_seed, sas_rvs, stream_key, uniform
 
 __all__ = ["MEMORY_MAX", "SPREAD_TOLERANCE", "SAMPLINGS", "authors_synthetic_data",
            "FixedKResult", "run_fixed_k", "dataset_lyapunov", "TailReport", "tail_report"]
@@ -88,7 +89,7 @@ def authors_synthetic_data(n: int = 10000, d: int = 100, sig_a: float = 1.0, sig
                            sig_y: float = 3.0, seed: int = 0):
     """The authors' synthetic regression data: ``A = sig_a G``, ``x_true = sig_x g``,
     ``y = A x_true + sig_y xi`` (G, g, xi standard normal). Defaults are theirs (n = 1e4,
-    d = 100, 1, 3, 3). Returns ``(A, y)``. Normals from :func:`levydyn.noise.sas_rvs` at
+    d = 100, 1, 3, 3). Returns ``(A, y)``. Normals from :func:`levydyn.model.noise.sas_rvs` at
     alpha = 2 (N(0, 2)) divided by sqrt 2, streams of ``seed``."""
     n, d = _count("n", n, 2), _count("d", d)
     sig_a, sig_x, sig_y = (_positive(k, v) for k, v in
@@ -345,7 +346,7 @@ def _multivariate_median(X) -> float:
     n = X.shape[0]
     invs = [1.0 / est.mohammadi_alpha_multivariate(X, K1=k, clip=False)
             for k in est.median_block_sizes(n)]
-    return float(est._inv_to_alpha(np.median(invs), False))
+    return float(_inv_to_alpha(np.median(invs), False))
 
 
 def tail_report(res: FixedKResult, A, lyapunov_steps: int | None = None,
