@@ -35,15 +35,19 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numba as nb
 import numpy as np
 
 from levydyn import estimators as est
 from levydyn.estimators.block_sums import _inv_to_alpha
-from levydyn.model.noise import check_seed, sas_rvs, stream_key, uniform
+from levydyn.kesten import EmpiricalMinibatch
+from levydyn.kesten import kernel as K
+from levydyn.model.noise import check_seed, sas_rvs
+from levydyn.model.schedules import Constant
 
 __all__ = ["MEMORY_MAX", "SPREAD_TOLERANCE", "SAMPLINGS", "authors_synthetic_data",
            "FixedKResult", "run_fixed_k", "dataset_lyapunov", "TailReport", "tail_report"]
+
+_CONSTANT = Constant().encode()     # (kind, gamma, t0, ms, vs) of a constant step
 
 #: Largest x0 memory ``exp(rho K_avg)`` of a run called stationary.
 MEMORY_MAX = 0.05
@@ -101,106 +105,13 @@ def authors_synthetic_data(n: int = 10000, d: int = 100, sig_a: float = 1.0, sig
     return A, y
 
 
-# ---------------------------------------------------------------------------------
-# numba kernels
-# ---------------------------------------------------------------------------------
-@nb.njit(inline="always")
-def _draw_rows(key, ctr, perm, b, n, replace):
-    """Put b row indices in perm[:b]: uniform with replacement, or a uniform b-subset
-    (partial Fisher-Yates on the chain's persistent permutation). Returns the counter."""
-    for i in range(b):
-        if replace:
-            perm[i] = min(int(uniform(key, ctr) * n), n - 1)
-        else:
-            j = i + min(int(uniform(key, ctr) * (n - i)), n - i - 1)
-            t = perm[i]
-            perm[i] = perm[j]
-            perm[j] = t
-        ctr += 1
-    return ctr
-
-
-@nb.njit(parallel=True, cache=True)
-def _fixed_k_kernel(A, y, eta, b, x0s, K, k_avg, seed, replace, x_last, x_avg, x_start):
-    """K SGD steps per chain from x0s[ch]; x_start = x at step k_avg, x_avg = mean of x over
-    steps k_avg..K, x_last = x_K."""
-    n, d = A.shape
-    n_chains = x0s.shape[0]
-    step = eta / b
-    for ch in nb.prange(n_chains):
-        key = stream_key(seed, ch)
-        ctr = 0
-        perm = np.arange(n)
-        x = x0s[ch].copy()
-        grad = np.empty(d)
-        acc = np.zeros(d)
-        if k_avg == 0:
-            for j in range(d):
-                x_start[ch, j] = x[j]
-                acc[j] += x[j]
-        for k in range(1, K + 1):
-            ctr = _draw_rows(key, ctr, perm, b, n, replace)
-            grad[:] = 0.0
-            for i in range(b):
-                r = perm[i]
-                res = -y[r]
-                for j in range(d):
-                    res += A[r, j] * x[j]
-                for j in range(d):
-                    grad[j] += res * A[r, j]
-            for j in range(d):
-                x[j] -= step * grad[j]
-            if k >= k_avg:
-                for j in range(d):
-                    acc[j] += x[j]
-                if k == k_avg:
-                    for j in range(d):
-                        x_start[ch, j] = x[j]
-        for j in range(d):
-            x_last[ch, j] = x[j]
-            x_avg[ch, j] = acc[j] / (K - k_avg + 1)
-
-
-@nb.njit(parallel=True, cache=True)
-def _lyapunov_kernel(A, eta, b, v0, L, seed, replace, out):
-    """out[i] = sum over L steps of log ||M_k v|| for the renormalised vector v0[i]."""
-    n, d = A.shape
-    step = eta / b
-    for i in nb.prange(v0.shape[0]):
-        key = stream_key(seed, i)
-        ctr = 0
-        perm = np.arange(n)
-        v = v0[i].copy()
-        nv = 0.0
-        for j in range(d):
-            nv += v[j] * v[j]
-        nv = math.sqrt(nv)
-        for j in range(d):
-            v[j] /= nv
-        w = np.empty(d)
-        total = 0.0
-        for _ in range(L):
-            ctr = _draw_rows(key, ctr, perm, b, n, replace)
-            for j in range(d):
-                w[j] = v[j]
-            for q in range(b):
-                r = perm[q]
-                s = 0.0
-                for j in range(d):
-                    s += A[r, j] * v[j]
-                for j in range(d):
-                    w[j] -= step * s * A[r, j]
-            nw = 0.0
-            for j in range(d):
-                nw += w[j] * w[j]
-            nw = math.sqrt(nw)
-            if not (nw > 0.0) or not math.isfinite(nw):
-                total = -math.inf if nw == 0.0 else math.inf
-                break
-            total += math.log(nw)
-            for j in range(d):
-                v[j] = w[j] / nw
-        out[i] = total
+def _law(A, y, batch: int, sampling: str) -> EmpiricalMinibatch:
+    """The minibatch law of SGD on ``(A, y)``: per-sample gradient at ``x``
+    ``a_n (a_n^T x - y_n) = a_n a_n^T x - a_n y_n``, i.e. curvature factor ``a_n`` and
+    deviation ``-a_n y_n`` (:class:`~levydyn.kesten.EmpiricalMinibatch`, rank 1), ``b`` rows
+    per step with or without replacement. ``x <- x - (eta/b) sum_{n in S} a_n (a_n^T x - y_n)``
+    is then one step of :func:`levydyn.kesten.kernel.step` with ``lr = eta``."""
+    return EmpiricalMinibatch(-A * y[:, None], A, batch, replace=sampling == "with")
 
 
 # ---------------------------------------------------------------------------------
@@ -230,8 +141,9 @@ def dataset_lyapunov(A, eta: float, batch: int, steps: int = 4000, n_vectors: in
         raise ValueError(f"sampling must be 'without' or 'with', got sampling={sampling!r}")
     v0 = sas_rvs(2.0, (n_vectors, A.shape[1]), seed=check_seed(seed) + 2)
     out = np.empty(n_vectors)
-    _lyapunov_kernel(A, eta, batch, v0, steps, seed + 2, sampling == "with", out)
-    r = out / steps
+    law = _law(A, np.zeros(A.shape[0]), batch, sampling)
+    K.lyapunov_paths(*law.encode(), eta, 0, steps, seed + 2, v0, out)
+    r = out
     if not np.all(np.isfinite(r)):
         v = float(np.max(r))
         return v, v, v
@@ -298,15 +210,26 @@ def run_fixed_k(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: 
         raise ValueError(f"sampling must be 'without' or 'with', got sampling={sampling!r}")
     seed = check_seed(seed)
     d = A.shape[1]
-    x0s = x0_scale * sas_rvs(2.0, (n_chains, d), seed=seed + 1) / math.sqrt(2.0)
+    x0s = np.ascontiguousarray(x0_scale * sas_rvs(2.0, (n_chains, d), seed=seed + 1)
+                               / math.sqrt(2.0))
     k_avg = int(math.floor(avg_from * iterations))
-    x_last = np.empty((n_chains, d))
+    x_start = x0s.copy() if k_avg == 0 else np.empty((n_chains, d))
+    rec = np.empty((0 if k_avg == 0 else 1, n_chains, d))     # x_{k_avg} (burn_in = k_avg - 1)
     x_avg = np.empty((n_chains, d))
-    x_start = np.empty((n_chains, d))
+    x_last = np.empty((n_chains, d))
+    times = np.empty(n_chains, dtype=np.int64)
+    flags = np.empty(n_chains, dtype=np.bool_)
+    axis = np.empty(n_chains, dtype=np.int64)
+    side = np.empty(n_chains, dtype=np.int64)
+    none = np.zeros(0)
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):
-        _fixed_k_kernel(A, y, eta, batch, np.ascontiguousarray(x0s), iterations, k_avg, seed,
-                        sampling == "with", x_last, x_avg, x_start)
+        K.run_paths(*_law(A, y, batch, sampling).encode(), eta, *_CONSTANT, x0s,
+                    K.EXIT_NONE, none, none, none, 0.0, iterations, max(k_avg - 1, 0), 1, rec,
+                    x_avg, True, k_avg, iterations - k_avg + 1, seed, times, flags, axis, side,
+                    x_last)
+    if k_avg > 0:
+        x_start = rec[0]
     x_hat = np.linalg.lstsq(A, y, rcond=None)[0]
     return FixedKResult(eta, batch, iterations, k_avg, x0_scale, sampling, seed, x_last, x_avg,
                         x_start, x_hat, time.perf_counter() - t0)

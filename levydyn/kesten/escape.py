@@ -82,10 +82,10 @@ def run_recursion(rec: Recursion, n_paths: int, max_steps: int, seed: int = 0,
     side = np.empty(n_paths, dtype=np.int64)
     points = np.empty((n_paths, P))
     t = time.perf_counter()
-    K.run_paths(*rec.law.encode(), rec.lr, kind, gamma, t0, ms, vs, rec.x0, exit_kind,
+    K.run_paths(*rec.law.encode(), rec.lr, kind, gamma, t0, ms, vs, rec.x0[None, :], exit_kind,
                 np.asarray(lower, float), np.asarray(upper, float), np.asarray(center, float),
-                float(radius), max_steps, burn_in, thin, rec_arr, avg, bool(polyak), seed,
-                times, exited, axis, side, points)
+                float(radius), max_steps, burn_in, thin, rec_arr, avg, bool(polyak), burn_in + 1,
+                max(n_records * thin, 1), seed, times, exited, axis, side, points)
     return {"times": times, "exited": exited, "axis": axis, "side": side, "points": points,
             "iterates": rec_arr, "averages": avg if polyak else None,
             "wall_time": time.perf_counter() - t}
