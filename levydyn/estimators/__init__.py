@@ -48,6 +48,7 @@ Modules (one concept each; every public name is re-exported here)
 - :mod:`.intervals`: their confidence intervals; :mod:`.zeros`: exact-zero atoms;
 - :mod:`.gaussianity`: Shapiro-Wilk fraction, its sensitivity, Berry-Esseen bound;
 - :mod:`.goodness_of_fit`: Gaussian vs SaS goodness of fit on a histogram;
+- :mod:`.summary`: all of them on one sample (what ``levydyn tail-index`` reports);
 - :mod:`.samples`: the sample as columns (checks, bad-input errors, shared numba kernels).
 """
 
@@ -68,14 +69,16 @@ from levydyn.estimators.gaussianity import (BERRY_ESSEEN_CONSTANT, GaussianityRe
                                             standardized_third_abs_moment, BerryEsseenBound,
                                             berry_esseen_bound)
 from levydyn.estimators.goodness_of_fit import FitErrors, fit_errors
+from levydyn.estimators.summary import SampleSummary, center_nonzero, summarize
 
 __all__ = [
     "ALPHA_METHODS", "ASYMPTOTIC_METHODS", "AUTHORS_BLOCK_SIZES", "AUTO_ASYMPTOTIC", "AlphaCI",
     "AtomWarning", "BERRY_ESSEEN_CONSTANT", "BLOCK_SIZE_RULES", "BerryEsseenBound", "CI_KINDS",
     "FitErrors", "GaussianityResult", "HillCurve", "MIN_BLOCKS", "MIN_SAMPLES", "ORDER_K1",
-    "ORDER_P", "SENSITIVITY_SHAPES", "ShapiroSensitivity", "ZEROS", "alpha_ci", "atom_fraction",
-    "berry_esseen_bound", "cf_regression", "fit_errors", "hill_alpha", "hill_curve", "hill_k",
-    "hill_plot", "mcculloch", "median_block_sizes", "mohammadi_alpha", "mohammadi_alpha_median",
-    "mohammadi_alpha_multivariate", "mohammadi_order_alpha", "shapiro_gaussian_fraction",
-    "shapiro_sensitivity", "standardized_third_abs_moment",
+    "ORDER_P", "SENSITIVITY_SHAPES", "SampleSummary", "ShapiroSensitivity", "ZEROS", "alpha_ci",
+    "atom_fraction", "berry_esseen_bound", "center_nonzero", "cf_regression", "fit_errors",
+    "hill_alpha", "hill_curve", "hill_k", "hill_plot", "mcculloch", "median_block_sizes",
+    "mohammadi_alpha", "mohammadi_alpha_median", "mohammadi_alpha_multivariate",
+    "mohammadi_order_alpha", "shapiro_gaussian_fraction", "shapiro_sensitivity",
+    "standardized_third_abs_moment", "summarize",
 ]
