@@ -8,11 +8,12 @@ option's name and the library's agree.
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
+__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
            "FLOATS",
            "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
 
@@ -115,6 +116,30 @@ class FloatList(click.ParamType):
         return out
 
 
+class Grid(click.ParamType):
+    """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
+
+    name = "GRID"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return [float(v) for v in value]
+        text = str(value).strip()
+        if ":" in text:
+            parts = text.split(":")
+            try:
+                if len(parts) != 3:
+                    raise ValueError
+                start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            except ValueError:
+                self.fail(f"expected START:STOP:COUNT (e.g. 0.01:0.5:10), got {value!r}",
+                          param, ctx)
+            if count < 1:
+                self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
+            return np.linspace(start, stop, count).tolist()
+        return FloatList().convert(value, param, ctx)
+
+
 class OutputFile(click.ParamType):
     """A file the command will write: its directory must exist and be writable and its
     extension be one the writer knows, checked when the option is parsed (before any
@@ -180,6 +205,7 @@ NONNEGATIVE_T = Number(NONNEGATIVE)
 UNIT_OPEN_T = Number(UNIT_OPEN)
 SEED = Seed()
 FLOATS = FloatList()
+GRID = Grid()
 
 
 ROW_SEED_HELP = "Base seed; each row's stream is derived from it and the row's parameters."

@@ -81,6 +81,10 @@ __all__ = [
     "kesten_tail_index",
     "simulate_kesten",
     "grouped_tail_estimates",
+    "critical_steps",
+    "settings_grid",
+    "theory_curve",
+    "run_setting",
 ]
 
 #: Stream offset of the rows of a finite data set (chains use streams 0, 1, ...).
@@ -311,3 +315,86 @@ def simulate_kesten(m_values, m_probs, n_chains: int = 4096, n_records: int = 16
     out = run_recursion(rec, n_chains, burn_in + n_records * thin, check_seed(seed), burn_in,
                         thin, n_records)
     return out["iterates"][:, :, 0]
+
+
+# ---------------------------------------------------------------------------------
+# one setting of the theory-vs-simulation table (``levydyn sgd-tails``)
+# ---------------------------------------------------------------------------------
+def critical_steps(batch: int, dim: int, sigma: float = 1.0) -> dict[str, float]:
+    """``eta_2`` (variance infinite beyond), ``eta_1`` (mean infinite beyond) and
+    ``eta_inf`` (the iterates diverge beyond) of Gaussian least squares."""
+    return {"eta_2": variance_critical_step(batch, dim, sigma),
+            "eta_1": critical_step(1.0, batch, dim, sigma),
+            "eta_inf": divergence_step(batch, dim, sigma)}
+
+
+def settings_grid(batches, dims, sigma: float = 1.0, etas=None, alpha_target=None
+                  ) -> tuple[dict, list[SGDTailProblem]]:
+    """The settings of a table: for every ``(b, d)`` its :func:`critical_steps` and one
+    :class:`SGDTailProblem` per step size, either ``etas`` or, for each target tail index in
+    ``alpha_target``, the step whose theoretical alpha it is (:func:`critical_step`)."""
+    if (etas is None) == (alpha_target is None):
+        raise ValueError("give either etas or alpha_target, not both or neither")
+    for a in alpha_target or ():
+        if not (math.isfinite(a) and a > 0):
+            raise ValueError(f"alpha-target must be positive, got alpha={a!r}")
+    crit, settings = {}, []
+    for b in batches:
+        for d in dims:
+            crit[(b, d)] = critical_steps(b, d, sigma)
+            steps = etas if etas is not None else [critical_step(a, b, d, sigma)
+                                                   for a in alpha_target]
+            settings += [SGDTailProblem(e, b, d, sigma=sigma) for e in steps]
+    return crit, settings
+
+
+def theory_curve(batch: int, dim: int, sigma: float = 1.0, n: int = 50
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(eta/b, alpha)`` on a geometric grid of ``n`` step sizes from alpha = 10 up to the
+    divergence step ``eta_inf`` (:func:`tail_index` at each)."""
+    lo = critical_step(10.0, batch, dim, sigma)
+    hi = divergence_step(batch, dim, sigma)
+    grid = np.geomspace(lo, hi * (1 - 1e-6), _count("n", n, 2))
+    alpha = np.array([tail_index(e, batch, dim, sigma) for e in grid])
+    return grid / batch, alpha
+
+
+def run_setting(problem: SGDTailProblem, seed: int = 0, simulate_range=(0.5, 4.5),
+                mc_samples: int = 20000, burn_factor: float = 15.0, n_chains: int = 4096,
+                n_records: int = 64, max_draws: float = 2e9, groups: int = 10) -> dict:
+    """Theory and, where affordable, simulation of one ``(eta, b, d)`` setting: a table row.
+
+    Always ``alpha_theory`` (:func:`tail_index`) and ``rho``; ``alpha_mc``
+    (:func:`tail_index_mc`, ``mc_samples`` draws; 0: off) when the theoretical alpha lies in
+    ``simulate_range``; then, unless the chains would need more than ``max_draws`` normal
+    draws (``n_chains (burn_in + n_records thin) b (d + 1)``, burn-in from
+    :func:`relaxation_schedule`), :func:`simulate_sgd` and its ``mohammadi`` and ``hill``
+    :func:`grouped_tail_estimates`. A row not simulated says why under ``skipped``.
+    """
+    p = problem
+    alpha = p.tail_index()
+    rho = p.lyapunov_exponent()
+    row = {"eta": p.eta, "batch": p.batch, "dim": p.dim, "ratio": p.ratio,
+           "alpha_theory": alpha, "rho": rho, "seed": seed}
+    in_range = simulate_range[0] <= alpha <= simulate_range[1]
+    if mc_samples and in_range:
+        row["alpha_mc"] = tail_index_mc(p.eta, p.batch, p.dim, p.sigma, n_samples=mc_samples,
+                                        seed=seed)
+    if alpha == 0.0:
+        row["skipped"] = "diverges (rho >= 0)"
+    elif not in_range:
+        row["skipped"] = "alpha outside --simulate-range"
+    else:
+        burn_in, thin = relaxation_schedule(p, burn_factor)
+        draws = n_chains * (burn_in + n_records * thin) * p.batch * (p.dim + 1)
+        row.update(burn_in=burn_in, thin=thin, draws=draws)
+        if draws > max_draws:
+            row["skipped"] = (f"needs {draws:.2g} normal draws > --max-draws "
+                              f"(tau = {1 / abs(rho):.0f} iterations)")
+        else:
+            res = simulate_sgd(p, n_chains=n_chains, n_records=n_records, burn_in=burn_in,
+                               thin=thin, seed=seed)
+            est = res.tail_estimates(groups=groups)
+            row.update(mohammadi=est["mohammadi"], hill=est["hill"], samples=res.n_samples,
+                       wall_s=res.wall_time)
+    return row

@@ -45,7 +45,8 @@ from levydyn.model.noise import check_seed, sas_rvs
 from levydyn.model.schedules import Constant
 
 __all__ = ["MEMORY_MAX", "SPREAD_TOLERANCE", "SAMPLINGS", "authors_synthetic_data",
-           "FixedKResult", "run_fixed_k", "dataset_lyapunov", "TailReport", "tail_report"]
+           "check_dataset", "load_npz", "FixedKResult", "run_fixed_k", "dataset_lyapunov", "TailReport",
+           "tail_report", "run_setting"]
 
 _CONSTANT = Constant().encode()     # (kind, gamma, t0, ms, vs) of a constant step
 
@@ -74,7 +75,26 @@ def _positive(name: str, value) -> float:
     return v
 
 
-def _dataset(A, y):
+def load_npz(path, keys: str = "A,y") -> tuple[np.ndarray, np.ndarray]:
+    """``(A, y)`` from a .npz file holding both arrays, named by ``keys`` (``"A,y"``)."""
+    names = [k.strip() for k in keys.split(",")]
+    if len(names) != 2 or not all(names):
+        raise ValueError(f"data-keys must be two array names 'A,y', got data-keys={keys!r}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = list(z.files)
+            missing = [k for k in names if k not in files]
+            if not missing:
+                return np.asarray(z[names[0]]), np.asarray(z[names[1]])
+    except (OSError, ValueError) as err:
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"data: cannot read {path} as .npz: {msg}") from None
+    raise ValueError(f"data: no array {missing[0]!r} in {path}; it holds "
+                     f"{', '.join(files) or 'nothing'} (see --data-keys)")
+
+
+def check_dataset(A, y):
+    """``(A, y)`` as contiguous float arrays: A n x d (n >= 2), y of length n, all finite."""
     try:
         A = np.ascontiguousarray(A, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
@@ -186,7 +206,7 @@ def run_fixed_k(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: 
     (K = 1000, 1600 = 40^2 chains, x0 scale 5, average over the second half, subsets
     without replacement).
     """
-    A, y = _dataset(A, y)
+    A, y = check_dataset(A, y)
     eta = _positive("eta", eta)
     batch = _count("batch", batch)
     if batch > A.shape[0]:
@@ -321,3 +341,20 @@ def tail_report(res: FixedKResult, A, lyapunov_steps: int | None = None,
     else:
         status, reason = "ok", f"x0 memory {memory:.2g}, spread ratio {spread:.3g}"
     return TailReport(status, reason, rho, (lo, hi), memory, spread, naive_avg, naive_last, hill)
+
+
+def run_setting(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: int = 1600,
+                x0_scale: float = 5.0, avg_from: float = 0.5, sampling: str = "without",
+                seed: int = 0) -> dict:
+    """One row of ``levydyn sgd-tails --data``: :func:`run_fixed_k` and its
+    :func:`tail_report` as plain numbers (status, reason, rho and its CI, x0 memory,
+    spread ratio, naive alphas, Hill on ``||x_K - x_hat||``, wall time)."""
+    res = run_fixed_k(A, y, eta, batch, iterations=iterations, n_chains=n_chains,
+                      x0_scale=x0_scale, avg_from=avg_from, sampling=sampling, seed=seed)
+    rep = tail_report(res, A)
+    return {"batch": batch, "eta": eta, "ratio": eta / batch, "seed": seed,
+            "status": rep.status, "reason": rep.reason, "rho": rep.rho,
+            "rho_ci": list(rep.rho_ci), "x0_memory": rep.memory,
+            "spread_ratio": rep.spread_ratio, "naive_avg": rep.naive_avg,
+            "naive_last": rep.naive_last, "hill_last": list(rep.hill_last),
+            "wall_s": res.wall_time}
