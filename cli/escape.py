@@ -11,35 +11,25 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int)
+from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int, potential_option,
+                       run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "potential", "results", "theory", "interrupted"],
-    "properties": {
-        "command": {"const": "escape"},
-        "potential": {"enum": ["quadratic", "ackley"]},
-        "interrupted": {"type": "boolean"},
-        "results": {"type": "array", "items": {
-            "type": "object", "required": ["problem", "summary", "dt", "t_max", "seed"]}},
-        "theory": {"type": "array", "items": {
-            "type": "object",
-            "required": ["eps", "levy_mean", "brownian_mean", "p_side"],
-            "properties": {"eps": {"type": "number"},
-                           "levy_mean": {"type": ["number", "string", "null"]},
-                           "brownian_mean": {"type": ["number", "string", "null"]},
-                           "p_side": {"type": ["number", "null"]}}}},
-        "brownian": {"type": "array"},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "escape", {"potential": {"enum": ["quadratic", "ackley"]}},
+    {"results": array_of(obj("problem", "summary", "dt", "t_max", "seed")),
+     "theory": array_of(obj("eps", "levy_mean", "brownian_mean", "p_side",
+                            eps={"type": "number"},
+                            levy_mean={"type": ["number", "string", "null"]},
+                            brownian_mean={"type": ["number", "string", "null"]},
+                            p_side={"type": ["number", "null"]})),
+     "brownian": {"type": "array"}}, optional=("brownian",))
 
 # Brownian paths are simulated only when the exact mean exit time says the run is cheap:
 # E tau * paths / dt path-steps at most this many (E tau ~ exp(height / eps^2) explodes).
@@ -69,10 +59,8 @@ def _brownian_mean(problem):
 
 @click.command("escape")
 @schema_option(JSON_SCHEMA)
-@click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
-              show_default=True,
-              help="quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box (-d-, d+)^2 "
-                   "around its global minimum.")
+@potential_option("quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box "
+                  "(-d-, d+)^2 around its global minimum.")
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 is Brownian noise.")
 @click.option("--widths", type=FLOATS, default=None,

@@ -9,36 +9,23 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
-from cli.types import (run_outputs, ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int)
+from cli.types import (ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int, potential_option,
+                       run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import ALPHA, POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "potential", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "exit-axis"},
-        "potential": {"enum": ["quadratic", "ackley"]},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["alpha", "result", "p_axis", "theory"],
-            "properties": {
-                "alpha": {"type": "array", "items": {"type": "number"}},
-                "delta": {"type": "number"},
-                "result": {"type": "object", "required": ["summary", "dt", "t_max", "seed"]},
-                "p_axis": {"type": "array", "items": {"type": "object",
-                                                      "required": ["value", "low", "high"]}},
-                "theory": {"type": "object", "required": ["p_axis", "mean_exit_time"]},
-            }}},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "exit-axis", {"potential": {"enum": ["quadratic", "ackley"]}},
+    {"runs": array_of(obj("alpha", "result", "p_axis", "theory",
+                          alpha=array_of({"type": "number"}), delta={"type": "number"},
+                          result=obj("summary", "dt", "t_max", "seed"),
+                          p_axis=array_of(obj("value", "low", "high")),
+                          theory=obj("p_axis", "mean_exit_time")))})
 
 
 def _theory(problem):
@@ -60,10 +47,8 @@ def _broadcast(name, values, n):
 
 @click.command("exit-axis")
 @schema_option(JSON_SCHEMA)
-@click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
-              show_default=True,
-              help="quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: paper "
-                   "004's 2-D Ackley experiment, alpha_1 = alpha_2 - delta.")
+@potential_option("quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: "
+                  "paper 004's 2-D Ackley experiment, alpha_1 = alpha_2 - delta.")
 @click.option("--alphas", type=FloatList(ALPHA, "alpha"), default=None,
               help="Tail index per axis [quadratic; default 1.2,1.8].")
 @click.option("--eps", type=FloatList(POSITIVE, "eps"), default="0.1", show_default=True,

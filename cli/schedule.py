@@ -11,8 +11,8 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est
 from cli.types import (run_outputs, ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, Int)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
@@ -20,26 +20,15 @@ from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 from levydyn.theory.schedules import schedule_kwargs as schedule_theory_kwargs  # noqa: F401 (public name)
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "problem", "u", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "schedule"},
-        "problem": {"type": "object", "required": ["alpha", "eps", "d_minus", "d_plus", "curvature"]},
-        "u": {"type": "array", "items": {"type": "number"}},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["schedule", "result", "survival", "theory"],
-            "properties": {
-                "schedule": {"type": "string"},
-                "result": {"type": "object", "required": ["summary", "dt", "t_max", "seed"]},
-                "survival": {"type": "object", "required": ["t", "survival", "low", "high", "n"]},
-                "theory": {"type": "object",
-                           "required": ["mean", "median", "survival_at_u", "survival"]},
-            }}},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "schedule", {"problem": obj("alpha", "eps", "d_minus", "d_plus", "curvature"),
+                 "u": array_of({"type": "number"})},
+    {"runs": array_of(obj("schedule", "result", "survival", "theory",
+                          schedule={"type": "string"},
+                          result=obj("summary", "dt", "t_max", "seed"),
+                          survival=obj("t", "survival", "low", "high", "n"),
+                          theory=obj("mean", "median", "survival_at_u", "survival")))},
+    trajectories=False)
 
 
 def _theory(forms, quantity, *args):

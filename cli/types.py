@@ -13,9 +13,9 @@ import numpy as np
 from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
-           "FLOATS",
-           "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
+__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
+           "FINITE_T", "FLOATS", "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file",
+           "json_file", "potential_option"]
 
 
 def _field(self_field: str | None, param) -> str:
@@ -229,3 +229,9 @@ def run_outputs(*, seed_help: str = ROW_SEED_HELP, trajectories_help: str, plot_
             f = opt(f)
         return f
     return wrap
+
+
+def potential_option(help: str):
+    """``--potential quadratic|ackley`` (default quadratic), with the command's own help."""
+    return click.option("--potential", type=click.Choice(["quadratic", "ackley"]),
+                        default="quadratic", show_default=True, help=help)

@@ -9,8 +9,8 @@ import math
 import click
 import numpy as np
 
-from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
 from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, UNIT_OPEN_T, FloatList, Int)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
@@ -18,26 +18,13 @@ from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "problem", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "wells"},
-        "problem": {"type": "object", "required": ["minima", "maxima", "alpha", "scale", "core"]},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["eps", "t_max", "result", "theory"],
-            "properties": {
-                "eps": {"type": "number"},
-                "t_max": {"type": "number"},
-                "result": {"type": "object", "required": ["summary", "dt", "seed"]},
-                "theory": {"type": "object",
-                           "required": ["source", "generator", "stationary", "expected_occupation"]},
-            }}},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "wells", {"problem": obj("minima", "maxima", "alpha", "scale", "core")},
+    {"runs": array_of(obj("eps", "t_max", "result", "theory",
+                          eps={"type": "number"}, t_max={"type": "number"},
+                          result=obj("summary", "dt", "seed"),
+                          theory=obj("source", "generator", "stationary",
+                                     "expected_occupation")))})
 
 
 SOURCES = {"levy": "Theorem 2 (Levy, width-driven)", "brownian": "Eyring-Kramers (Brownian, height-driven)"}

@@ -125,13 +125,20 @@ def authors_synthetic_data(n: int = 10000, d: int = 100, sig_a: float = 1.0, sig
     return A, y
 
 
-def _law(A, y, batch: int, sampling: str) -> EmpiricalMinibatch:
-    """The minibatch law of SGD on ``(A, y)``: per-sample gradient at ``x``
-    ``a_n (a_n^T x - y_n) = a_n a_n^T x - a_n y_n``, i.e. curvature factor ``a_n`` and
+def _law(A, y, eta, batch, sampling) -> tuple[float, EmpiricalMinibatch]:
+    """``eta`` checked, and the minibatch law of SGD on ``(A, y)``: per-sample gradient at
+    ``x`` ``a_n (a_n^T x - y_n) = a_n a_n^T x - a_n y_n``, i.e. curvature factor ``a_n`` and
     deviation ``-a_n y_n`` (:class:`~levydyn.kesten.EmpiricalMinibatch`, rank 1), ``b`` rows
     per step with or without replacement. ``x <- x - (eta/b) sum_{n in S} a_n (a_n^T x - y_n)``
     is then one step of :func:`levydyn.kesten.kernel.step` with ``lr = eta``."""
-    return EmpiricalMinibatch(-A * y[:, None], A, batch, replace=sampling == "with")
+    eta = _positive("eta", eta)
+    batch = _count("batch", batch)
+    if batch > A.shape[0]:
+        raise ValueError(f"batch must be at most the number of rows {A.shape[0]}, "
+                         f"got batch={batch}")
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be 'without' or 'with', got sampling={sampling!r}")
+    return eta, EmpiricalMinibatch(-A * y[:, None], A, batch, replace=sampling == "with")
 
 
 # ---------------------------------------------------------------------------------
@@ -150,20 +157,12 @@ def dataset_lyapunov(A, eta: float, batch: int, steps: int = 4000, n_vectors: in
     from scipy.stats import t as student_t
 
     A = np.ascontiguousarray(A, dtype=float)
-    eta = _positive("eta", eta)
-    batch = _count("batch", batch)
-    if batch > A.shape[0]:
-        raise ValueError(f"batch must be at most the number of rows {A.shape[0]}, "
-                         f"got batch={batch}")
+    eta, law = _law(A, np.zeros(A.shape[0]), eta, batch, sampling)
     steps = _count("steps", steps)
     n_vectors = _count("n_vectors", n_vectors, 2)
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be 'without' or 'with', got sampling={sampling!r}")
     v0 = sas_rvs(2.0, (n_vectors, A.shape[1]), seed=check_seed(seed) + 2)
-    out = np.empty(n_vectors)
-    law = _law(A, np.zeros(A.shape[0]), batch, sampling)
-    K.lyapunov_paths(*law.encode(), eta, 0, steps, seed + 2, v0, out)
-    r = out
+    r = np.empty(n_vectors)
+    K.lyapunov_paths(*law.encode(), eta, 0, steps, seed + 2, v0, r)
     if not np.all(np.isfinite(r)):
         v = float(np.max(r))
         return v, v, v
@@ -207,11 +206,7 @@ def run_fixed_k(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: 
     without replacement).
     """
     A, y = check_dataset(A, y)
-    eta = _positive("eta", eta)
-    batch = _count("batch", batch)
-    if batch > A.shape[0]:
-        raise ValueError(f"batch must be at most the number of rows {A.shape[0]}, "
-                         f"got batch={batch}")
+    eta, law = _law(A, y, eta, batch, sampling)
     iterations = _count("iterations", iterations)
     n_chains = _count("n_chains", n_chains, 2)
     try:
@@ -226,8 +221,6 @@ def run_fixed_k(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: 
         raise ValueError(f"avg_from must be in [0, 1), got avg_from={avg_from!r}") from None
     if not 0.0 <= avg_from < 1.0:
         raise ValueError(f"avg_from must be in [0, 1), got avg_from={avg_from!r}")
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be 'without' or 'with', got sampling={sampling!r}")
     seed = check_seed(seed)
     d = A.shape[1]
     x0s = np.ascontiguousarray(x0_scale * sas_rvs(2.0, (n_chains, d), seed=seed + 1)
@@ -244,14 +237,14 @@ def run_fixed_k(A, y, eta: float, batch: int, iterations: int = 1000, n_chains: 
     none = np.zeros(0)
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):
-        K.run_paths(*_law(A, y, batch, sampling).encode(), eta, *_CONSTANT, x0s,
+        K.run_paths(*law.encode(), eta, *_CONSTANT, x0s,
                     K.EXIT_NONE, none, none, none, 0.0, iterations, max(k_avg - 1, 0), 1, rec,
                     x_avg, True, k_avg, iterations - k_avg + 1, seed, times, flags, axis, side,
                     x_last)
     if k_avg > 0:
         x_start = rec[0]
     x_hat = np.linalg.lstsq(A, y, rcond=None)[0]
-    return FixedKResult(eta, batch, iterations, k_avg, x0_scale, sampling, seed, x_last, x_avg,
+    return FixedKResult(eta, law.batch_size, iterations, k_avg, x0_scale, sampling, seed, x_last, x_avg,
                         x_start, x_hat, time.perf_counter() - t0)
 
 
