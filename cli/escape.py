@@ -14,7 +14,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int, potential_option,
+from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import POSITIVE
@@ -72,15 +72,12 @@ def _brownian_mean(problem):
               help="h in U(x) = h x^2 / 2 [default 1; quadratic only].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=Int(1, field="n_paths"), default=2000, show_default=True,
-              help="Paths per noise level.")
-@click.option("--dt", type=POSITIVE_T, default=None,
-              help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the minimum)].")
-@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
-              help="Horizon; paths still inside are censored.")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True,
-              help="euler, or jump_adapted for small eps (skips the quiet time between large jumps).")
+@run_controls(paths=2000, paths_help="Paths per noise level.",
+              dt=None, dt_help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the "
+                               "minimum)].",
+              t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
+              method_help="euler, or jump_adapted for small eps (skips the quiet time between "
+                          "large jumps).")
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")

@@ -12,7 +12,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int, potential_option,
+from cli.types import (ALPHA_T, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import ALPHA, POSITIVE
@@ -65,13 +65,10 @@ def _broadcast(name, values, n):
               help="Half-width of the exit box (-r, r)^2 around the Ackley minimum [ackley].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=Int(1, field="n_paths"), default=None,
-              help="Paths per run [default 2000; ackley 500 per delta].")
-@click.option("--dt", type=POSITIVE_T, default=None, help="Time step [default 0.01; ackley 0.005].")
-@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
-              help="Horizon; paths still inside are censored.")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
+@run_controls(paths=None, paths_help="Paths per run [default 2000; ackley 500 per delta].",
+              dt=None, dt_help="Time step [default 0.01; ackley 0.005].",
+              t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
+              method_help="Solver (jump_adapted for small eps; quadratic only).")
 @run_outputs(trajectories_help="Draw this many sample paths in the (x1, x2) plane in the plot.",
              plot_help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to "
                        "this PNG.",

@@ -15,7 +15,7 @@ from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE,
 
 __all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
            "FINITE_T", "FLOATS", "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file",
-           "json_file", "potential_option"]
+           "json_file", "potential_option", "run_controls"]
 
 
 def _field(self_field: str | None, param) -> str:
@@ -223,6 +223,30 @@ def run_outputs(*, seed_help: str = ROW_SEED_HELP, trajectories_help: str, plot_
         click.option("--plot", "plot_path", type=image_file(), help=plot_help),
         click.option("--json", "json_path", type=json_file(), help=json_help),
     ]
+
+    def wrap(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return wrap
+
+
+def run_controls(*, paths: int | None, paths_help: str, dt: float | None, dt_help: str,
+                 t_max: float | None, t_max_help: str, method_help: str | None = None):
+    """The run-length options every simulation command shares: ``--paths`` (``n_paths``),
+    ``--dt``, ``--t-max`` and, with ``method_help``, ``--method euler|jump_adapted``. A
+    default of None means the command derives it (its help says how)."""
+    options = [
+        click.option("--paths", type=Int(1, field="n_paths"), default=paths,
+                     show_default=paths is not None, help=paths_help),
+        click.option("--dt", type=POSITIVE_T, default=dt, show_default=dt is not None,
+                     help=dt_help),
+        click.option("--t-max", type=POSITIVE_T, default=t_max, show_default=t_max is not None,
+                     help=t_max_help),
+    ]
+    if method_help is not None:
+        options.append(click.option("--method", type=click.Choice(["euler", "jump_adapted"]),
+                                    default="euler", show_default=True, help=method_help))
 
     def wrap(f):
         for opt in reversed(options):
