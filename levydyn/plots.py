@@ -144,6 +144,23 @@ def _save(fig: Figure, path, dpi: int = 120) -> Figure:
     return fig
 
 
+def _with_paths_panel(trajectories, widths, height):
+    """A figure with the main axes, and a second panel on the right for sample paths when
+    ``trajectories`` are given (``widths = (one panel, two panels)``); returns (fig, ax)."""
+    two = trajectories is not None
+    fig = Figure(figsize=(widths[1] if two else widths[0], height))
+    axes = fig.subplots(1, 2) if two else [fig.subplots()]
+    return fig, axes[0]
+
+
+def _draw_paths_panel(fig, trajectories, lower, upper, title, loc) -> None:
+    """Sample paths in the second panel made by :func:`_with_paths_panel` (if any)."""
+    if trajectories is not None:
+        ax = fig.axes[1]
+        draw_trajectories(ax, trajectories, lower=lower, upper=upper, title=title)
+        ax.legend(fontsize=8, loc=loc)
+
+
 # --------------------------------------------------------------------------- figures
 
 
@@ -158,10 +175,7 @@ def escape_vs_eps(eps, levy: Sequence[Estimate], *, levy_theory=None, brownian=N
     brownian, brownian_theory : the same for alpha = 2 (``None`` entries are skipped).
     trajectories : optional sample paths drawn in a second panel.
     """
-    two = trajectories is not None
-    fig = Figure(figsize=(11.5 if two else 6.5, 4.6))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6.5, 11.5), 4.6)
     eps = np.asarray(eps, dtype=float)
     lab_a = f"alpha = {alpha:g}" if alpha is not None else "Levy"
     draw_estimates(ax, eps, levy, label=f"simulated, {lab_a} (95% CI)", color="tab:blue",
@@ -193,10 +207,7 @@ def escape_vs_eps(eps, levy: Sequence[Estimate], *, levy_theory=None, brownian=N
     ax.set_title(title or "Mean exit time vs noise level", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="upper right")
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title=traj_title or "sample paths")
-        axes[1].legend(fontsize=8, loc="lower left")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, traj_title or "sample paths", "lower left")
     return _save(fig, path)
 
 
@@ -205,10 +216,7 @@ def axis_probabilities(labels: Sequence[str], estimates: Sequence[Estimate], the
                        trajectories=None, traj_lower=None, traj_upper=None,
                        path=None) -> Figure:
     """Per-axis bar chart: simulated probabilities (bars, 95 % Wilson CI) and theory (diamonds)."""
-    two = trajectories is not None
-    fig = Figure(figsize=(11 if two else 6, 4.4))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6, 11), 4.4)
     x = np.arange(len(labels))
     vals = [e.value for e in estimates]
     err = [[e.value - e.low for e in estimates], [e.high - e.value for e in estimates]]
@@ -224,10 +232,7 @@ def axis_probabilities(labels: Sequence[str], estimates: Sequence[Estimate], the
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(True, axis="y", alpha=0.25)
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title="sample paths: each escape is one jump along one axis")
-        axes[1].legend(fontsize=8, loc="upper right")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, "sample paths: each escape is one jump along one axis", "upper right")
     return _save(fig, path)
 
 
@@ -236,10 +241,7 @@ def probability_curves(series, *, xlabel: str, ylabel: str, title: str = "",
                        path=None) -> Figure:
     """Probabilities vs a parameter: each series a dict with ``label``, ``x``,
     ``estimates`` (simulated, 95 % CI) and optionally ``theory_x``, ``theory_y`` (line)."""
-    two = trajectories is not None
-    fig = Figure(figsize=(11 if two else 6.5, 4.6))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6.5, 11), 4.6)
     n = len(series)
     for k, s in enumerate(series):
         c = s.get("color", COLORS[k % len(COLORS)])
@@ -256,10 +258,7 @@ def probability_curves(series, *, xlabel: str, ylabel: str, title: str = "",
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize=8, loc="best")
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title=traj_title or "sample paths")
-        axes[1].legend(fontsize=8, loc="upper right")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, traj_title or "sample paths", "upper right")
     return _save(fig, path)
 
 

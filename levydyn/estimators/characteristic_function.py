@@ -26,36 +26,35 @@ _CF_AGRID = np.round(np.arange(0.1, 2.0 + 1e-9, _CF_AGRID_STEP), 2)
 # ---------------------------------------------------------------------------------
 # Characteristic-function regression (Koutrouvelis 1980; Kogon & Williams 1998)
 # ---------------------------------------------------------------------------------
-def _cf_gls_weights(alpha: float, t: np.ndarray) -> np.ndarray:
-    """GLS coefficient rows (2, K) for y_k = log(-log|phi_n(t_k)|^2) on [1, log t_k].
+def _cf_gls(alpha: float, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Design ``X = [1, log t_k]`` and ``S^+`` of the regression y_k = log(-log|phi_n(t_k)|^2).
 
     For standardised SaS data (scale 1), ``phi(t) = exp(-|t|^alpha)``, the per-sample
     covariance of ``cos(t_j u)`` and ``cos(t_k u)`` is
     ``G_jk = (phi(t_j - t_k) + phi(t_j + t_k)) / 2 - phi_j phi_k``; by the delta method
-    ``cov(y_j, y_k) = G_jk / (n phi_j phi_k t_j^alpha t_k^alpha)``. Returns
-    ``(X' S^+ X)^-1 X' S^+`` (pseudo-inverse: S is smooth and ill-conditioned).
+    ``cov(y_j, y_k) = G_jk / (n phi_j phi_k t_j^alpha t_k^alpha)``; ``S^+`` is its
+    pseudo-inverse (S is smooth and ill-conditioned), per sample.
     """
     phi = lambda s: np.exp(-np.abs(s) ** alpha)  # noqa: E731
     tj, tk = t[:, None], t[None, :]
     g = 0.5 * (phi(tj - tk) + phi(tj + tk)) - phi(tj) * phi(tk)
     cov = g / (phi(tj) * phi(tk) * tj ** alpha * tk ** alpha)
     design = np.stack([np.ones_like(t), np.log(t)], axis=1)
-    cinv = np.linalg.pinv(cov, rcond=1e-12, hermitian=True)
+    return design, np.linalg.pinv(cov, rcond=1e-12, hermitian=True)
+
+
+def _cf_gls_weights(alpha: float, t: np.ndarray) -> np.ndarray:
+    """GLS coefficient rows (2, K): ``(X' S^+ X)^-1 X' S^+`` (:func:`_cf_gls`)."""
+    design, cinv = _cf_gls(alpha, t)
     return np.linalg.solve(design.T @ cinv @ design, design.T @ cinv)
 
 
 def _cf_gls_slope_var(alpha: float, t: np.ndarray) -> float:
-    """Per-sample variance of the GLS slope, ``(X' S^+ X)^-1 [1, 1]`` (S as above)."""
-    phi = lambda s: np.exp(-np.abs(s) ** alpha)  # noqa: E731
-    tj, tk = t[:, None], t[None, :]
-    g = 0.5 * (phi(tj - tk) + phi(tj + tk)) - phi(tj) * phi(tk)
-    cov = g / (phi(tj) * phi(tk) * tj ** alpha * tk ** alpha)
-    design = np.stack([np.ones_like(t), np.log(t)], axis=1)
-    cinv = np.linalg.pinv(cov, rcond=1e-12, hermitian=True)
+    """Per-sample variance of the GLS slope, ``(X' S^+ X)^-1 [1, 1]`` (:func:`_cf_gls`)."""
+    design, cinv = _cf_gls(alpha, t)
     return float(np.linalg.inv(design.T @ cinv @ design)[1, 1])
 
 
-@functools.cache
 def _cf_table(fn) -> np.ndarray:
     """``fn(alpha, t)`` on the alpha grid at the regression's points ``t``, computed once
     on first use: the per-sample slope variances ``(len(_CF_AGRID),)`` or the GLS weights

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from levydyn.model.validation import (ANY, FINITE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, as_float,
-                                as_vector, reject)
+from levydyn.model.validation import (ANY, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, as_float,
+                                      as_vector, interleaved_extrema, reject)
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,16 +117,7 @@ class WellPartition:
     core: float = 0.5
 
     def __post_init__(self):
-        m = as_vector("minima", self.minima, None, FINITE, min_size=2)
-        s = as_vector("maxima", self.maxima, None, FINITE, min_size=0)
-        if s.size != m.size - 1:
-            raise reject("maxima", f"have {m.size - 1} entries (one maximum between "
-                         f"consecutive minima={m.tolist()})", s)
-        r = np.empty(m.size + s.size)
-        r[0::2], r[1::2] = m, s
-        if np.any(np.diff(r) <= 0):
-            raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)",
-                         s.tolist())
+        m, s, _ = interleaved_extrema(self.minima, self.maxima, min_minima=2)
         core = as_float("core", self.core, UNIT_OPEN)
         left = np.concatenate([[np.inf], m[1:] - s])
         right = np.concatenate([s - m[:-1], [np.inf]])

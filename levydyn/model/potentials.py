@@ -18,7 +18,7 @@ import numpy as np
 
 from levydyn.solvers.compiled import as_gradient
 from levydyn.model.validation import (NONNEGATIVE, POSITIVE, as_array, as_float, as_int, as_vector,
-                                reject)
+                                      interleaved_extrema, reject)
 
 
 @nb.njit(cache=True)
@@ -143,16 +143,7 @@ class MultiWell1D(Potential):
     scale: float = 1.0
 
     def __post_init__(self):
-        m = as_vector("minima", self.minima)
-        s = as_vector("maxima", self.maxima, None, min_size=0)
-        if s.size != m.size - 1:
-            raise reject("maxima", f"have {m.size - 1} entries (one maximum between "
-                         f"consecutive minima={m.tolist()})", s)
-        roots = np.empty(m.size + s.size)
-        roots[0::2], roots[1::2] = m, s
-        if np.any(np.diff(roots) <= 0):
-            raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)",
-                         s.tolist())
+        m, s, roots = interleaved_extrema(self.minima, self.maxima)
         sc = as_float("scale", self.scale, POSITIVE)
         object.__setattr__(self, "minima", tuple(m.tolist()))
         object.__setattr__(self, "maxima", tuple(s.tolist()))

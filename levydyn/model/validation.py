@@ -26,7 +26,7 @@ __all__ = [
     "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "POSITIVE_OR_INF",
     "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector",
     "check_choice", "check_count", "check_index", "check_level", "check_nonnegative",
-    "check_seed", "half_open", "per_axis", "reject",
+    "check_seed", "interleaved_extrema", "half_open", "per_axis", "reject",
 ]
 
 
@@ -219,3 +219,20 @@ def check_level(level) -> float:
     if not 0.0 < v < 1.0:
         raise ValueError(f"level must lie in (0, 1), got level={level!r}")
     return v
+
+
+def interleaved_extrema(minima, maxima, min_minima: int = 1
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Finite ``minima`` (at least ``min_minima``) and ``maxima`` (one between consecutive
+    minima) of a 1-D landscape, checked to interleave ``m1 < s1 < m2 < ... < m_n``; returns
+    ``(minima, maxima, all of them in order)``."""
+    m = as_vector("minima", minima, None, FINITE, min_size=min_minima)
+    s = as_vector("maxima", maxima, None, FINITE, min_size=0)
+    if s.size != m.size - 1:
+        raise reject("maxima", f"have {m.size - 1} entries (one maximum between "
+                     f"consecutive minima={m.tolist()})", s)
+    r = np.empty(m.size + s.size)
+    r[0::2], r[1::2] = m, s
+    if np.any(np.diff(r) <= 0):
+        raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)", s.tolist())
+    return m, s, r
