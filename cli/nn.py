@@ -62,7 +62,7 @@ def _common(f):
 
 
 def _train_config(lr, train_batch_size, max_epochs, grad_tol, seed, **schedule):
-    from nn_bridge.train import TrainConfig
+    from nn_bridge.training.train import TrainConfig
 
     return TrainConfig(lr=lr, batch_size=train_batch_size, max_epochs=max_epochs,
                        grad_tol=grad_tol, seed=seed, **schedule)
@@ -115,10 +115,10 @@ def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, gr
               decay, decay_mode, track_every, verbose):
     """Train with SGD (plain by default; momentum, weight decay, steps optional)."""
     need_nn_extra()
-    from nn_bridge.data import load_dataset
-    from nn_bridge.device import resolve_device
-    from nn_bridge.models import ModelSpec
-    from nn_bridge.train import save_weights, train
+    from nn_bridge.data.datasets import load_dataset
+    from nn_bridge.training.device import resolve_device
+    from nn_bridge.data.models import ModelSpec
+    from nn_bridge.training.train import save_weights, train
 
     with library_errors():
         dev = resolve_device(device)
@@ -164,11 +164,11 @@ def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs,
     constant); --track-every K (default 20 here) streams alpha_i, sigma_i of the SGD noise.
     """
     need_nn_extra()
-    from nn_bridge.checkpoint import atomic_write_json
-    from nn_bridge.data import load_dataset
-    from nn_bridge.device import resolve_device
-    from nn_bridge.lr_decay import lr_decay_experiment
-    from nn_bridge.models import ModelSpec
+    from nn_bridge.training.checkpoint import atomic_write_json
+    from nn_bridge.data.datasets import load_dataset
+    from nn_bridge.training.device import resolve_device
+    from nn_bridge.training.lr_decay import lr_decay_experiment
+    from nn_bridge.data.models import ModelSpec
 
     with library_errors():
         dev = resolve_device(device)
@@ -283,10 +283,10 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
         return _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator,
                                n_fit, level, seed, device, sampled, checkpoint_every, workdir,
                                lr, json_path, profile, verbose)
-    from nn_bridge.checkpoint import atomic_write_json
-    from nn_bridge.device import resolve_device
-    from nn_bridge.measure import MeasureConfig, run_measurement
-    from nn_bridge.profile import save_profile
+    from nn_bridge.training.checkpoint import atomic_write_json
+    from nn_bridge.training.device import resolve_device
+    from nn_bridge.noise.measure import MeasureConfig, run_measurement
+    from nn_bridge.noise.profile import save_profile
 
     with library_errors():
         dev = resolve_device(device)
@@ -313,7 +313,7 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
     for b in batch_sizes:
         _print_stats(m.stats[b])
     if plot:
-        from nn_bridge.plots import plot_alpha_histograms
+        from nn_bridge.noise.plots import plot_alpha_histograms
 
         click.echo(f"wrote {plot_alpha_histograms(m, plot)}", err=True)
     if json_path:
@@ -354,11 +354,11 @@ def _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator, 
                     seed, device, sampled, checkpoint_every, workdir, lr, json_path, profile,
                     verbose):
     import levydyn
-    from nn_bridge.checkpoint import atomic_write_json
-    from nn_bridge.device import resolve_device
-    from nn_bridge.profile import save_profile
-    from nn_bridge.stream import StreamConfig, stream_noise
-    from nn_bridge.user_model import load_model_file, load_npz_data
+    from nn_bridge.training.checkpoint import atomic_write_json
+    from nn_bridge.training.device import resolve_device
+    from nn_bridge.noise.profile import save_profile
+    from nn_bridge.noise.stream import StreamConfig, stream_noise
+    from nn_bridge.data.user_model import load_model_file, load_npz_data
 
     if profile is not None and Path(profile).suffix.lower() not in (".json", ".npz"):
         raise click.BadParameter(f"{profile!r}: must end in .json or .npz",

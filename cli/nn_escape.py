@@ -105,7 +105,7 @@ def _study_options(f):
 
 
 def _config(quick, models, **kw):
-    from nn_bridge.predict import StudyConfig
+    from nn_bridge.escape.predict import StudyConfig
 
     given = {k: v for k, v in kw.items() if v is not None}
     if "lrs" in given:
@@ -122,8 +122,8 @@ def _config(quick, models, **kw):
 def _write_outputs(study, json_path, basin_out, profile_out):
     import numpy as np
 
-    from nn_bridge.checkpoint import atomic_save_npz, atomic_write_json
-    from nn_bridge.profile import save_profile
+    from nn_bridge.training.checkpoint import atomic_save_npz, atomic_write_json
+    from nn_bridge.noise.profile import save_profile
 
     if json_path:
         click.echo(f"wrote {atomic_write_json(json_path, study.report())}", err=True)
@@ -144,7 +144,7 @@ def _write_outputs(study, json_path, basin_out, profile_out):
 
 
 def _json_safe(obj):
-    from nn_bridge.checkpoint import json_safe
+    from nn_bridge.training.checkpoint import json_safe
 
     return json_safe(obj)
 
@@ -182,7 +182,7 @@ def _pred(p, m) -> str:
 
 def _print_cells(study, with_models=True):
     from levydyn.results import Estimate
-    from nn_bridge.predict import MODEL_LABELS
+    from nn_bridge.escape.predict import MODEL_LABELS
 
     models = list(study.config.models) if with_models else []
     head = ["B", "lr", "measured mean [95% CI]", "cens", "loss criterion"]
@@ -243,7 +243,7 @@ def _print_cells(study, with_models=True):
 
 
 def _print_ladder(study):
-    from nn_bridge.predict import LADDER, MODEL_LABELS
+    from nn_bridge.escape.predict import LADDER, MODEL_LABELS
 
     models = [m for m in LADDER if m in study.config.models]
     if not models:
@@ -262,7 +262,7 @@ def _print_ladder(study):
 
 
 def _print_scan(scan):
-    from nn_bridge.predict import MODEL_LABELS
+    from nn_bridge.escape.predict import MODEL_LABELS
 
     models = list(scan.predicted)
     rows = []
@@ -331,7 +331,7 @@ def _print_stability_cells(study):
 
 
 def _print_fits(fits):
-    from nn_bridge.fit import CurveFit
+    from nn_bridge.escape.fit import CurveFit
 
     rows = []
     for B, f in fits["vs_lr"].items():
@@ -368,7 +368,7 @@ def _print_fits(fits):
 
 
 def _run(quick, models, workdir, quiet, cached_only=False, **kw):
-    from nn_bridge.predict import run_study
+    from nn_bridge.escape.predict import run_study
 
     with library_errors():
         cfg = _config(quick, models, **kw)
@@ -408,7 +408,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
               radius=radius, loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter,
               n_paths=paths, k=k, torch_paths=torch_paths, cached_only=cached_only)
     if radius_scan:
-        from nn_bridge.predict import radius_scan as _scan
+        from nn_bridge.escape.predict import radius_scan as _scan
 
         with library_errors():
             log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
@@ -425,18 +425,18 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
     click.echo(f"\nwall time {st.wall_time:.0f}s")
     _write_outputs(st, json_path, basin_out, profile_out)
     if model_out:
-        from nn_bridge.minibatch_model import save_minibatch_model
+        from nn_bridge.curvature.minibatch_model import save_minibatch_model
 
         with library_errors():
             click.echo(f"wrote {save_minibatch_model(st.basin.minibatch, model_out)}", err=True)
     if plot_dir:
-        from nn_bridge.escape_plots import plot_escape_curves, plot_survival
+        from nn_bridge.escape.plots import plot_escape_curves, plot_survival
 
         d = Path(plot_dir)
         d.mkdir(parents=True, exist_ok=True)
         click.echo(f"wrote {plot_escape_curves(st, d / 'nn_escape_curves.png')}", err=True)
         click.echo(f"wrote {plot_survival(st, d / 'nn_survival.png')}", err=True)
-        from nn_bridge.escape_plots import plot_ladder
+        from nn_bridge.escape.plots import plot_ladder
 
         click.echo(f"wrote {plot_ladder(st, d / f'nn_ladder_{st.config.dataset}.png')}",
                    err=True)
@@ -473,11 +473,11 @@ def predict_cmd(profile, basin_path, lrs, radius, paths, max_iter, seed, max_axe
     import numpy as np
 
     from levydyn.simulate import simulate
-    from nn_bridge.bridge import build_bridge
-    from nn_bridge.curvature import Curvature
-    from nn_bridge.escape import EscapeConfig
-    from nn_bridge.predict import escape_from_levydyn
-    from nn_bridge.profile import load_profile
+    from nn_bridge.escape.bridge import build_bridge
+    from nn_bridge.curvature.per_sample import Curvature
+    from nn_bridge.escape.experiment import EscapeConfig
+    from nn_bridge.escape.predict import escape_from_levydyn
+    from nn_bridge.noise.profile import load_profile
 
     with library_errors():
         prof = load_profile(profile)
@@ -522,7 +522,7 @@ def predict_cmd(profile, basin_path, lrs, radius, paths, max_iter, seed, max_axe
               show_default=True)
 def fit_cmd(report, criterion):
     """Fit mean escape time vs lr (and batch size): Levy vs Gaussian, from a study JSON."""
-    from nn_bridge.fit import fit_escape_table
+    from nn_bridge.escape.fit import fit_escape_table
 
     p = Path(report)
     if not p.is_file():
@@ -599,7 +599,7 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
     log = (lambda s: None) if quiet else (lambda s: click.echo(s, err=True))
     with library_errors():
         if profile_path is not None:
-            from nn_bridge.minibatch_model import load_minibatch_model
+            from nn_bridge.curvature.minibatch_model import load_minibatch_model
 
             mbm = load_minibatch_model(profile_path)
             if weights is not None:
@@ -610,17 +610,17 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
             mbm = _measure_model(weights, dataset, width, depth, seed, weight_decay,
                                  tuple(batch_sizes or (4, 8, 16)),
                                  tuple(lrs or (0.2, 0.3, 0.5, 0.8)), workdir, log)
-        from nn_bridge.stability import plot_stability, stability_diagram
+        from nn_bridge.curvature.stability import plot_stability, stability_diagram
 
         diag = stability_diagram(mbm, lrs, batch_sizes, remainder=remainder, log=log, tail=tail,
                                  lyap_paths=lyap_paths, lyap_steps=lyap_steps,
                                  tail_particles=tail_particles, tail_steps=tail_steps, seed=seed)
     _print_stability(diag)
     click.echo(f"wall time {time.perf_counter() - t0:.1f}s (diagram {diag.wall_time:.1f}s)")
-    from nn_bridge.checkpoint import atomic_write_json
+    from nn_bridge.training.checkpoint import atomic_write_json
 
     if profile_out:
-        from nn_bridge.minibatch_model import save_minibatch_model
+        from nn_bridge.curvature.minibatch_model import save_minibatch_model
 
         with library_errors():
             click.echo(f"wrote {save_minibatch_model(mbm, profile_out)}", err=True)
@@ -631,8 +631,8 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
 
 
 def _check_profile_weights(mbm, weights):
-    from nn_bridge.models import weights_checksum
-    from nn_bridge.train import load_weights
+    from nn_bridge.data.models import weights_checksum
+    from nn_bridge.training.train import load_weights
 
     model, _ = load_weights(weights)
     want = mbm.extra.get("trained_weights_sha256") or mbm.weights_sha256
@@ -647,11 +647,11 @@ def _measure_model(weights, dataset, width, depth, seed, weight_decay, batch_siz
     """Trained network -> w* -> minibatch model (cached in ``workdir``)."""
 
 
-    from nn_bridge.data import load_dataset
-    from nn_bridge.models import ModelSpec, weights_checksum
-    from nn_bridge.predict import StudyConfig, _store, basin_at, cached_minimum
-    from nn_bridge.stability import measure_minibatch_model
-    from nn_bridge.train import load_weights, train, train_key
+    from nn_bridge.data.datasets import load_dataset
+    from nn_bridge.data.models import ModelSpec, weights_checksum
+    from nn_bridge.escape.predict import StudyConfig, _store, basin_at, cached_minimum
+    from nn_bridge.curvature.stability import measure_minibatch_model
+    from nn_bridge.training.train import load_weights, train, train_key
 
     cfg = StudyConfig(dataset=dataset, width=width, depth=depth, seed=seed,
                       weight_decay=weight_decay, batch_sizes=batch_sizes, lrs=lrs)

@@ -136,7 +136,7 @@ def _plot_iterates(path, rows):
 
 def _print_grid(rows, bs, base_width, base_depth, sens, dataset, epochs, lr, minibatches, seed):
     from levydyn.estimators import BERRY_ESSEEN_CONSTANT
-    from nn_bridge.reproduce import bound_batch_size
+    from nn_bridge.papers.reproduce import bound_batch_size
 
     click.echo(f"{dataset}: networks trained {epochs} epochs (lr {lr:g}); noise from "
                f"{minibatches} minibatches per batch size at the trained weights, seed {seed}")
@@ -286,8 +286,8 @@ def reproduce_cmd(dataset, widths, depths, base_width, base_depth, cnn_channels,
     """
     need_nn_extra()
     from levydyn.estimators import shapiro_sensitivity
-    from nn_bridge.iterates import IterateConfig, run_iterates
-    from nn_bridge.reproduce import reproduce_grid
+    from nn_bridge.papers.iterates import IterateConfig, run_iterates
+    from nn_bridge.papers.reproduce import reproduce_grid
 
     ws, ds, bs = _ints("widths", widths), _ints("depths", depths), _ints("batch-sizes",
                                                                           batch_sizes)

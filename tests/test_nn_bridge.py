@@ -1,4 +1,4 @@
-"""nn_bridge.curvature, bridge, linearized, fit: network -> levydyn Problem, and the fits."""
+"""nn_bridge.curvature.per_sample, bridge, linearized, fit: network -> levydyn Problem, and the fits."""
 import math
 
 import numpy as np
@@ -9,17 +9,17 @@ pytest.importorskip("sklearn")
 
 from levydyn import Box, Problem, Quadratic, simulate  # noqa: E402
 from levydyn.noise import c_alpha  # noqa: E402
-from nn_bridge.bridge import (build_bridge, gaussian_eps, lowrank_potential,  # noqa: E402
+from nn_bridge.escape.bridge import (build_bridge, gaussian_eps, lowrank_potential,  # noqa: E402
                               sgd_to_sde_eps)
-from nn_bridge.curvature import Curvature, hessian_curvature  # noqa: E402
-from nn_bridge.data import load_dataset  # noqa: E402
-from nn_bridge.escape import EscapeConfig  # noqa: E402
-from nn_bridge.fit import fit_escape_table, fit_gaussian, fit_levy, log_se  # noqa: E402
-from nn_bridge.flat import FlatModel  # noqa: E402
-from nn_bridge.linearized import LinearizedGradient  # noqa: E402
-from nn_bridge.models import ModelSpec, build_model  # noqa: E402
-from nn_bridge.predict import escape_from_levydyn  # noqa: E402
-from nn_bridge.profile import NoiseProfile  # noqa: E402
+from nn_bridge.curvature.per_sample import Curvature, hessian_curvature  # noqa: E402
+from nn_bridge.data.datasets import load_dataset  # noqa: E402
+from nn_bridge.escape.experiment import EscapeConfig  # noqa: E402
+from nn_bridge.escape.fit import fit_escape_table, fit_gaussian, fit_levy, log_se  # noqa: E402
+from nn_bridge.data.flat import FlatModel  # noqa: E402
+from nn_bridge.curvature.linearized import LinearizedGradient  # noqa: E402
+from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
+from nn_bridge.escape.predict import escape_from_levydyn  # noqa: E402
+from nn_bridge.noise.profile import NoiseProfile  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,17 @@ pytest.importorskip("sklearn")
 from click.testing import CliRunner  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from nn_bridge.curvature import (exact_hessian, factor_error, gn_mean, minibatch_hvp,  # noqa: E402
+from nn_bridge.curvature.per_sample import (exact_hessian, factor_error, gn_mean, minibatch_hvp,  # noqa: E402
                                  per_sample_gn_factors)
-from nn_bridge.data import load_dataset  # noqa: E402
-from nn_bridge.escape import EscapeConfig, find_minimum, run_escape  # noqa: E402
-from nn_bridge.flat import FlatModel  # noqa: E402
-from nn_bridge.minibatch_model import (MinibatchModel, load_minibatch_model,  # noqa: E402
+from nn_bridge.data.datasets import load_dataset  # noqa: E402
+from nn_bridge.escape.experiment import EscapeConfig, find_minimum, run_escape  # noqa: E402
+from nn_bridge.data.flat import FlatModel  # noqa: E402
+from nn_bridge.curvature.minibatch_model import (MinibatchModel, load_minibatch_model,  # noqa: E402
                                        save_minibatch_model)
-from nn_bridge.models import ModelSpec, build_model  # noqa: E402
-from nn_bridge.noise import per_sample_gradients  # noqa: E402
-from nn_bridge.second_order import SecondOrderGradient  # noqa: E402
-from nn_bridge.stability import stability_diagram  # noqa: E402
+from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
+from nn_bridge.noise.per_sample import per_sample_gradients  # noqa: E402
+from nn_bridge.curvature.second_order import SecondOrderGradient  # noqa: E402
+from nn_bridge.curvature.stability import stability_diagram  # noqa: E402
 from conftest import assert_one_line_error  # noqa: E402
 
 SHA = "0" * 64
@@ -237,7 +237,7 @@ def test_cli_stability_from_profile(tmp_path):
 
 def _escapes(mean_iter, n=400, seed=0):
     """Geometric escape iterations (>= 1) with the given mean, none censored."""
-    from nn_bridge.escape import NetworkEscape
+    from nn_bridge.escape.experiment import NetworkEscape
 
     it = np.random.default_rng(seed).geometric(1.0 / mean_iter, n)
     cfg = EscapeConfig(lr=0.5, batch_size=8, n_seeds=n, max_iter=10 ** 7)
@@ -252,7 +252,7 @@ def test_radius_scan_growth_verdict(law, regime):
     (p >= 0.01: for the true law a 1 % false rejection per draw; fixed seeds 100..104) and
     agree with the regime; the other form must be rejected (p < 0.01)."""
     from levydyn.results import Estimate
-    from nn_bridge.predict import RadiusScan
+    from nn_bridge.escape.predict import RadiusScan
 
     radii = (0.25, 0.5, 1.0, 2.0, 4.0)
     mean = {R: (10 + 20 * math.log(R / 0.25)) if law == "log" else 20 * R ** 1.5 for R in radii}

@@ -1,12 +1,12 @@
-"""nn_bridge.device: torch's CPU thread count survives levydyn's numba estimators."""
+"""nn_bridge.training.device: torch's CPU thread count survives levydyn's numba estimators."""
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from nn_bridge.device import keep_torch_threads  # noqa: E402
-from nn_bridge.noise import GradientNoise, ParameterLayout  # noqa: E402
-from nn_bridge.stats import noise_stats  # noqa: E402
+from nn_bridge.training.device import keep_torch_threads  # noqa: E402
+from nn_bridge.noise.per_sample import GradientNoise, ParameterLayout  # noqa: E402
+from nn_bridge.noise.stats import noise_stats  # noqa: E402
 
 
 def test_keep_torch_threads_restores():

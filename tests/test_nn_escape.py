@@ -1,4 +1,4 @@
-"""nn_bridge.escape: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input.
+"""nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input.
 
 The conversion test is the end-to-end check of ``dt = lr``, ``eps_i = lr^(1-1/alpha_i)
 sigma_i``: a linear model with squared loss (so ``grad U`` is exactly linear) and injected
@@ -20,12 +20,12 @@ from click.testing import CliRunner  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from levydyn import Ball, Problem, Quadratic, simulate  # noqa: E402
-from nn_bridge.bridge import sgd_to_sde_eps  # noqa: E402
-from nn_bridge.data import load_dataset  # noqa: E402
-from nn_bridge.escape import (EscapeConfig, InjectedNoiseGradient, MinibatchGradient,  # noqa: E402
+from nn_bridge.escape.bridge import sgd_to_sde_eps  # noqa: E402
+from nn_bridge.data.datasets import load_dataset  # noqa: E402
+from nn_bridge.escape.experiment import (EscapeConfig, InjectedNoiseGradient, MinibatchGradient,  # noqa: E402
                               find_minimum, run_escape, run_escape_loop)
-from nn_bridge.flat import FlatModel  # noqa: E402
-from nn_bridge.models import ModelSpec, build_model  # noqa: E402
+from nn_bridge.data.flat import FlatModel  # noqa: E402
+from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_sgd_sde_conversion_on_a_linear_model_with_injected_sas_noise():
 
 
 def test_sde_eps_matches_profile_convention():
-    from nn_bridge.profile import NoiseProfile
+    from nn_bridge.noise.profile import NoiseProfile
 
     a = np.array([0.7, 1.5, 2.0])
     s = np.array([0.1, 0.2, 0.3])

@@ -1,4 +1,4 @@
-"""nn_bridge.measure, profile and the `levydyn nn` CLI: resume, export, bad input."""
+"""nn_bridge.noise.measure, profile and the `levydyn nn` CLI: resume, export, bad input."""
 import json
 
 import numpy as np
@@ -10,9 +10,9 @@ pytest.importorskip("sklearn")
 from click.testing import CliRunner  # noqa: E402
 
 from cli.nn import nn  # noqa: E402
-from nn_bridge.measure import MeasureConfig, run_measurement  # noqa: E402
-from nn_bridge.profile import NoiseProfile, load_profile, save_profile  # noqa: E402
-from nn_bridge.train import TrainConfig  # noqa: E402
+from nn_bridge.noise.measure import MeasureConfig, run_measurement  # noqa: E402
+from nn_bridge.noise.profile import NoiseProfile, load_profile, save_profile  # noqa: E402
+from nn_bridge.training.train import TrainConfig  # noqa: E402
 
 TRAIN = TrainConfig(lr=0.05, batch_size=32, max_epochs=40, grad_tol=0.0, checkpoint_every=10)
 CFG = MeasureConfig(batch_sizes=(8, 32, 256), n_minibatches=100, n_fit=2, seed=1)

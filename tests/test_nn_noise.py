@@ -1,4 +1,4 @@
-"""nn_bridge.noise: vectorised gradient-noise collection.
+"""nn_bridge.noise.per_sample: vectorised gradient-noise collection.
 
 The recovery test uses a model whose per-sample gradients are SaS by construction: a
 linear model ``f_w(z) = w . z`` (no bias) with the per-sample loss ``l_n(w) = -w . z_n``,
@@ -15,11 +15,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 from levydyn import sas_rvs  # noqa: E402
-from nn_bridge.data import load_dataset  # noqa: E402
-from nn_bridge.models import ModelSpec, build_model  # noqa: E402
-from nn_bridge.noise import (collect_noise, collect_noise_loop, minibatch_indices,  # noqa: E402
+from nn_bridge.data.datasets import load_dataset  # noqa: E402
+from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
+from nn_bridge.noise.per_sample import (collect_noise, collect_noise_loop, minibatch_indices,  # noqa: E402
                              per_sample_gradients, pooled_noise)
-from nn_bridge.stats import noise_stats  # noqa: E402
+from nn_bridge.noise.stats import noise_stats  # noqa: E402
 
 
 def _linear_loss(out, target):

@@ -14,10 +14,10 @@ pytest.importorskip("sklearn")
 from cli.nn_reproduce import reproduce_cmd  # noqa: E402
 from levydyn.estimators import BERRY_ESSEEN_CONSTANT, shapiro_sensitivity  # noqa: E402
 from levydyn.noise import sas_rvs  # noqa: E402
-from nn_bridge.iterates import (IterateConfig, layer_tail_index, run_iterates,  # noqa: E402
+from nn_bridge.papers.iterates import (IterateConfig, layer_tail_index, run_iterates,  # noqa: E402
                                 time_tail_indices)
-from nn_bridge.noise import ParameterLayout  # noqa: E402
-from nn_bridge.reproduce import bound_batch_size, layer_third_moments, reproduce_grid  # noqa: E402
+from nn_bridge.noise.per_sample import ParameterLayout  # noqa: E402
+from nn_bridge.papers.reproduce import bound_batch_size, layer_third_moments, reproduce_grid  # noqa: E402
 
 TINY = ["--widths", "4", "--base-width", "4", "--batch-sizes", "4,16", "--minibatches", "32",
         "--epochs", "2"]

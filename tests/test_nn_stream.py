@@ -1,4 +1,4 @@
-"""nn_bridge.stream, log_moments and user_model: streaming noise statistics of any model.
+"""nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
 
 The recovery tests use a model whose per-sample gradients are SaS by construction (as in
 ``test_nn_noise``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
@@ -18,11 +18,11 @@ from click.testing import CliRunner  # noqa: E402
 
 from cli.nn import nn as nn_cli  # noqa: E402
 from levydyn import sas_rvs  # noqa: E402
-from nn_bridge.log_moments import (EULER_GAMMA, log_moment_alpha, log_moment_alpha_sd,  # noqa: E402
+from nn_bridge.noise.log_moments import (EULER_GAMMA, log_moment_alpha, log_moment_alpha_sd,  # noqa: E402
                                    log_moment_cumulants)
-from nn_bridge.noise import collect_noise  # noqa: E402
-from nn_bridge.stream import StreamConfig, stream_noise  # noqa: E402
-from nn_bridge.user_model import load_model_file, load_npz_data  # noqa: E402
+from nn_bridge.noise.per_sample import collect_noise  # noqa: E402
+from nn_bridge.noise.stream import StreamConfig, stream_noise  # noqa: E402
+from nn_bridge.data.user_model import load_model_file, load_npz_data  # noqa: E402
 from tests.conftest import assert_one_line_error  # noqa: E402
 
 torch.set_num_threads(1)
@@ -240,8 +240,8 @@ def test_data_loader_resume_and_centre(tmp_path):
 
 def test_stream_never_builds_per_sample_gradients(monkeypatch):
     """The streaming path uses minibatch backward passes only: the N x P machinery of
-    nn_bridge.noise (per-sample gradients, selection matrix) is never called."""
-    import nn_bridge.noise as noise_mod
+    nn_bridge.noise.per_sample (per-sample gradients, selection matrix) is never called."""
+    import nn_bridge.noise.per_sample as noise_mod
 
     def boom(*a, **k):
         raise AssertionError("N x P path used")

@@ -1,13 +1,13 @@
-"""nn_bridge.data, models and train: loaders, deterministic init, SGD, checkpoints/resume."""
+"""nn_bridge.data.datasets, models and train: loaders, deterministic init, SGD, checkpoints/resume."""
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from nn_bridge.data import load_dataset  # noqa: E402
-from nn_bridge.models import ModelSpec, build_model, weights_checksum  # noqa: E402
-from nn_bridge.train import TrainConfig, load_weights, save_weights, train  # noqa: E402
+from nn_bridge.data.datasets import load_dataset  # noqa: E402
+from nn_bridge.data.models import ModelSpec, build_model, weights_checksum  # noqa: E402
+from nn_bridge.training.train import TrainConfig, load_weights, save_weights, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +221,7 @@ def test_lr_decay_experiment_and_cli(wine, tmp_path):
     from click.testing import CliRunner
 
     from cli.nn import nn as nn_cli
-    from nn_bridge.lr_decay import lr_decay_experiment
+    from nn_bridge.training.lr_decay import lr_decay_experiment
 
     cfg = TrainConfig(lr=0.05, batch_size=16, max_epochs=9, track_every=5)
     out = lr_decay_experiment(wine, _spec(wine), cfg, 3, n_windows=2, device="cpu")

@@ -4,7 +4,7 @@ Paper 004 (Sec. 5, "Learning rate decay", Fig. 2) trains a network, decays the l
 by 10 at one epoch and shows that the gradient noise of a parameter has a smaller amplitude
 afterwards; a second run increases the batch size instead and trains as well as the decay,
 while a constant run trains worse. Here the three runs share data, model, seed and every
-other setting (``nn_bridge.train``; ``milestones=(E,)``, ``decay``):
+other setting (``nn_bridge.training.train``; ``milestones=(E,)``, ``decay``):
 
 - ``decay``: lr -> decay x lr at epoch E;
 - ``batch``: batch size -> batch size / decay at epoch E (lr unchanged);
@@ -27,9 +27,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from nn_bridge.data import Dataset
-from nn_bridge.models import ModelSpec
-from nn_bridge.train import TrainConfig, train
+from nn_bridge.data.datasets import Dataset
+from nn_bridge.data.models import ModelSpec
+from nn_bridge.training.train import TrainConfig, train
 
 __all__ = ["RUNS", "lr_decay_experiment"]
 

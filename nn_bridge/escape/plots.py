@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from levydyn.output_files import atomic_savefig
-from nn_bridge.fit import CurveFit
-from nn_bridge.predict import MODEL_LABELS, Study
+from nn_bridge.escape.fit import CurveFit
+from nn_bridge.escape.predict import MODEL_LABELS, Study
 
 __all__ = ["plot_escape_curves", "plot_survival", "plot_ladder"]
 
@@ -133,7 +133,7 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     (B, lr) cell, rungs in ladder order (network -> (h) -> (g) -> (f) -> (e) -> (d) -> (a)),
     log scale, 95 % CIs; the band marks a factor 2. Open markers: censored predictions at
     their lower bound."""
-    from nn_bridge.predict import LADDER
+    from nn_bridge.escape.predict import LADDER
 
     plt = _plt()
     models = [m for m in LADDER if m in study.config.models]

@@ -42,7 +42,6 @@ Time: minibatch noise is measured at frozen weights, no SGD step is taken.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -50,6 +49,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, grad, vmap
+
+from nn_bridge.data.flat import ParameterLayout, parameter_layout
 
 __all__ = ["ParameterLayout", "GradientNoise", "SAMPLINGS", "parameter_layout",
            "per_sample_gradients", "minibatch_indices", "selection_matrix", "collect_noise",
@@ -60,47 +61,6 @@ SAMPLINGS = ("iid", "epoch")
 #: root-mean-square (or exactly zero, e.g. a dead ReLU unit) is "degenerate": its
 #: noise is a point mass and no tail index can be estimated.
 DEGENERATE_RTOL = 1e-6
-
-
-@dataclass(frozen=True)
-class ParameterLayout:
-    """How the flat parameter vector splits into the model's named tensors ("layers")."""
-
-    names: tuple[str, ...]
-    shapes: tuple[tuple[int, ...], ...]
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return tuple(math.prod(s) for s in self.shapes)
-
-    @property
-    def offsets(self) -> tuple[int, ...]:
-        return tuple(int(x) for x in np.concatenate([[0], np.cumsum(self.sizes)]))
-
-    @property
-    def n_params(self) -> int:
-        return sum(self.sizes)
-
-    def slice(self, name: str) -> slice:
-        k = self.names.index(name)
-        o = self.offsets
-        return slice(o[k], o[k + 1])
-
-    def layer_index(self) -> np.ndarray:
-        """Per flat coordinate, the index of its tensor in ``names``."""
-        return np.repeat(np.arange(len(self.names)), self.sizes)
-
-    def to_dict(self) -> dict:
-        return {"names": list(self.names), "shapes": [list(s) for s in self.shapes]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ParameterLayout":
-        return cls(tuple(d["names"]), tuple(tuple(int(v) for v in s) for s in d["shapes"]))
-
-
-def parameter_layout(model: nn.Module) -> ParameterLayout:
-    named = [(k, tuple(p.shape)) for k, p in model.named_parameters() if p.requires_grad]
-    return ParameterLayout(tuple(k for k, _ in named), tuple(s for _, s in named))
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A network as a function of one flat parameter vector (``torch.func.functional_call``).
 
 Escape experiments, Hessian-vector products and the bridge to levydyn all work with the
-flat vector ``w`` (length ``P``, in the order of ``nn_bridge.noise.parameter_layout``):
+flat vector ``w`` (length ``P``, in the order of ``parameter_layout`` below):
 the same coordinates as the noise profile's ``alpha_i, sigma_i``. ``FlatModel`` maps
 ``w`` to the model's parameter dict (views, no copies) so that ``torch.func.grad``,
 ``vmap`` (over stacked replicas ``W`` of shape ``(S, P)``) and ``jvp`` apply directly.
@@ -17,6 +17,7 @@ deterministic: it adds ``weight_decay * w`` to every gradient and no noise.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -24,9 +25,48 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from nn_bridge.noise import ParameterLayout, parameter_layout
+__all__ = ["FlatModel", "ParameterLayout", "parameter_layout"]
 
-__all__ = ["FlatModel"]
+
+@dataclass(frozen=True)
+class ParameterLayout:
+    """How the flat parameter vector splits into the model's named tensors ("layers")."""
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(math.prod(s) for s in self.shapes)
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in np.concatenate([[0], np.cumsum(self.sizes)]))
+
+    @property
+    def n_params(self) -> int:
+        return sum(self.sizes)
+
+    def slice(self, name: str) -> slice:
+        k = self.names.index(name)
+        o = self.offsets
+        return slice(o[k], o[k + 1])
+
+    def layer_index(self) -> np.ndarray:
+        """Per flat coordinate, the index of its tensor in ``names``."""
+        return np.repeat(np.arange(len(self.names)), self.sizes)
+
+    def to_dict(self) -> dict:
+        return {"names": list(self.names), "shapes": [list(s) for s in self.shapes]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ParameterLayout":
+        return cls(tuple(d["names"]), tuple(tuple(int(v) for v in s) for s in d["shapes"]))
+
+
+def parameter_layout(model: nn.Module) -> ParameterLayout:
+    named = [(k, tuple(p.shape)) for k, p in model.named_parameters() if p.requires_grad]
+    return ParameterLayout(tuple(k for k, _ in named), tuple(s for _, s in named))
 
 
 class FlatModel:

@@ -1,8 +1,8 @@
 """One door from a dataset to per-parameter noise statistics and noise profiles.
 
 ``run_measurement``: load data -> train (or load trained weights) -> collect the
-gradient noise for every batch size (``nn_bridge.noise``, vectorised) -> statistics
-(``nn_bridge.stats``) -> ``Measurement`` (report dict, noise profiles).
+gradient noise for every batch size (``nn_bridge.noise.per_sample``, vectorised) -> statistics
+(``nn_bridge.noise.stats``) -> ``Measurement`` (report dict, noise profiles).
 
 Resume: with a ``workdir``, training checkpoints to ``workdir/train-<key>.pt`` and each batch
 size's finished statistics are stored atomically under a key hashing everything they
@@ -21,14 +21,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from nn_bridge.checkpoint import PartStore, config_key, json_safe
-from nn_bridge.data import Dataset, load_dataset
-from nn_bridge.device import resolve_device
-from nn_bridge.models import ModelSpec, weights_checksum
-from nn_bridge.noise import SAMPLINGS, collect_noise
-from nn_bridge.profile import NoiseProfile
-from nn_bridge.stats import ESTIMATORS, NoiseStats, noise_stats
-from nn_bridge.train import TrainConfig, load_weights, train, train_key
+from nn_bridge.training.checkpoint import PartStore, config_key, json_safe
+from nn_bridge.data.datasets import Dataset, load_dataset
+from nn_bridge.training.device import resolve_device
+from nn_bridge.data.models import ModelSpec, weights_checksum
+from nn_bridge.noise.per_sample import SAMPLINGS, collect_noise
+from nn_bridge.noise.profile import NoiseProfile
+from nn_bridge.noise.stats import ESTIMATORS, NoiseStats, noise_stats
+from nn_bridge.training.train import TrainConfig, load_weights, train, train_key
 
 __all__ = ["MeasureConfig", "Measurement", "measure_noise", "run_measurement"]
 
@@ -99,8 +99,8 @@ class Measurement:
             raise ValueError(f"batch_size={batch_size}: not measured "
                              f"({', '.join(map(str, self.stats))})")
         s = self.stats[batch_size]
-        from nn_bridge.models import build_model
-        from nn_bridge.noise import parameter_layout
+        from nn_bridge.data.models import build_model
+        from nn_bridge.noise.per_sample import parameter_layout
 
         layout = parameter_layout(build_model(self.spec))
         return NoiseProfile(alpha=s.alpha, sigma=s.sigma, layer_names=layout.names,

@@ -1,6 +1,6 @@
 """Per-parameter statistics of gradient noise: alpha_i, sigma_i, Gaussianity, fit errors.
 
-For every parameter ``i`` the M minibatch noises ``u_{d,i}`` (``nn_bridge.noise``) are
+For every parameter ``i`` the M minibatch noises ``u_{d,i}`` (``nn_bridge.noise.per_sample``) are
 one sample; from it (estimators in ``levydyn.estimators``, SaS(1) normalisation
 ``E exp(iwZ) = exp(-|w|^alpha)``, so ``u ~ sigma_i Z`` and at alpha = 2 the standard
 deviation is ``sqrt(2) sigma_i``):
@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from levydyn import estimators as est
-from nn_bridge.device import keep_torch_threads
-from nn_bridge.noise import GradientNoise, derive_seed, pooled_noise
+from nn_bridge.training.device import keep_torch_threads
+from nn_bridge.noise.per_sample import GradientNoise, derive_seed, pooled_noise
 
 __all__ = ["ESTIMATORS", "LayerSummary", "FitSummary", "NoiseStats", "fit_summary", "noise_stats",
            "gaussian_alpha_quantile"]
@@ -48,7 +48,7 @@ ATOM_RTOL = 1e-6
 
 
 def _estimate(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """alpha_i, sigma_i per column; torch's thread count is kept (``nn_bridge.device``)."""
+    """alpha_i, sigma_i per column; torch's thread count is kept (``nn_bridge.training.device``)."""
     if name == "cf_regression":
         with keep_torch_threads():
             return est.cf_regression(x, axis=0)

@@ -8,7 +8,7 @@ noise *at w*. Expanding the noise around ``w*``,
     u_B = (1/B) sum_{n in B} (grad l_n(w*) - grad CE(w*)),   H_B, H = minibatch / full Hessian
     of the data loss at ``w*``.
 
-Three oracles (all for :func:`nn_bridge.escape.run_escape`, same minibatch streams as the
+Three oracles (all for :func:`nn_bridge.escape.experiment.run_escape`, same minibatch streams as the
 network: replica ``i`` draws the same batches as the measured replica ``i``):
 
 - ``"nonlinear_frozen"`` (rung g): ``grad U(w) + u_B`` -- the real landscape, the minibatch
@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch.func import grad, vmap
 
-from nn_bridge.curvature import minibatch_hvp
-from nn_bridge.flat import FlatModel, check_finite_vector, positive, positive_int
+from nn_bridge.curvature.per_sample import minibatch_hvp
+from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
 __all__ = ["SecondOrderGradient", "KINDS"]
 
@@ -85,7 +85,7 @@ class SecondOrderGradient:
         return self.flat.layer_of(), self.flat.layer_names()
 
     def draw(self, rng: np.random.Generator, n_steps: int) -> np.ndarray:
-        """Minibatch indices, exactly as :class:`nn_bridge.escape.MinibatchGradient` draws them."""
+        """Minibatch indices, exactly as :class:`nn_bridge.escape.experiment.MinibatchGradient` draws them."""
         return rng.integers(0, self.n, size=(n_steps, self.batch_size))
 
     def _full(self, W: torch.Tensor) -> torch.Tensor:

@@ -2,8 +2,8 @@
 
 For every network of a grid (fully connected networks of several widths and depths, and
 small CNNs of several channel widths, scikit-learn data, trained by plain SGD with
-``nn_bridge.train``) the minibatch gradient noise is measured at the trained weights for
-several batch sizes (``nn_bridge.measure``), and three papers' summaries are read off the
+``nn_bridge.training.train``) the minibatch gradient noise is measured at the trained weights for
+several batch sizes (``nn_bridge.noise.measure``), and three papers' summaries are read off the
 same noise:
 
 - paper 000 (Simsekli, Sagun & Gurbuzbalaban 2019, Figs. 4-6): the pooled tail index,
@@ -20,7 +20,7 @@ same noise:
   summands; ``levydyn.estimators.BERRY_ESSEEN_CONSTANT``);
 - paper 004 (per-parameter alpha): alpha_i per layer (median and 10-90 % range).
 
-Paper 001's tail index of SGD iterates is in ``nn_bridge.iterates``.
+Paper 001's tail index of SGD iterates is in ``nn_bridge.papers.iterates``.
 
 Differences from the papers, stated where the numbers are shown: the networks are small
 (digits: 1437 training images of 8 x 8, against MNIST / CIFAR), trained for a fixed number
@@ -36,10 +36,10 @@ import numpy as np
 import torch
 
 from levydyn.estimators import BERRY_ESSEEN_CONSTANT, berry_esseen_bound
-from nn_bridge.data import load_dataset
-from nn_bridge.measure import MeasureConfig, run_measurement
-from nn_bridge.noise import ParameterLayout, parameter_layout, per_sample_gradients
-from nn_bridge.train import TrainConfig
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.noise.measure import MeasureConfig, run_measurement
+from nn_bridge.noise.per_sample import ParameterLayout, parameter_layout, per_sample_gradients
+from nn_bridge.training.train import TrainConfig
 
 __all__ = ["ReproduceRow", "reproduce_grid", "layer_third_moments", "bound_batch_size"]
 
@@ -49,7 +49,7 @@ class ReproduceRow:
     """One (network, batch size): the three papers' numbers on the same noise.
 
     arch : ``"mlp"`` or ``"cnn"``; width : hidden units (MLP) or first-layer channels
-    (CNN); depth : weight layers (``nn_bridge.models``).
+    (CNN); depth : weight layers (``nn_bridge.data.models``).
     third_moment_layers : layer -> median over its parameters of ``beta/sigma^3`` of the
         per-sample (B = 1) gradient noise; the same at every batch size.
     berry_esseen_layers : layer -> median over its parameters of the Berry-Esseen bound

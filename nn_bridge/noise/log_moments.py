@@ -26,7 +26,7 @@ falls below ``1/4`` (lighter than Gaussian in log-spread) is clipped to alpha = 
 checks the estimator on simulated SaS data.
 
 Only a running mean and variance of ``log|u|`` per coordinate are needed, so the estimate
-streams in O(1) memory per parameter (``nn_bridge.stream``). The price is accuracy: by the
+streams in O(1) memory per parameter (``nn_bridge.noise.stream``). The price is accuracy: by the
 delta method, with ``n`` samples,
 
     sd(alpha_hat) = (3 alpha^3 / pi^2) sqrt((kappa_4 + 2 kappa_2^2) / n),

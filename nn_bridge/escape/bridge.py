@@ -25,7 +25,7 @@ The Problem (``build_bridge``)
   (NaN: dead units, atoms) are dropped; ``max_axes`` may keep only the parameters with
   the largest Gaussian stationary spread ``s_i^2 / h_ii`` -- both reported;
 - drift: ``-H x`` with ``H`` the top-``k`` Hessian eigenpairs plus a diagonal remainder
-  (:mod:`nn_bridge.curvature`), restricted to the kept axes, as a numba ``Custom``
+  (:mod:`nn_bridge.curvature.per_sample`), restricted to the kept axes, as a numba ``Custom``
   potential (cost ``O(P k)`` per step, not ``O(P^2)``);
 - exit set: ``levydyn.domains.Ball(0, radius)`` -- the experiment's ``||w - w*|| > radius``;
   levydyn's exit axis (largest displacement) maps to the exit layer as in the experiment;
@@ -51,9 +51,9 @@ from levydyn.potentials import Custom
 from levydyn.problem import Problem
 from levydyn.theory import box as box_theory
 from levydyn.theory import gaussian as gauss_theory
-from nn_bridge.curvature import Curvature
-from nn_bridge.flat import positive, positive_int
-from nn_bridge.profile import NoiseProfile
+from nn_bridge.curvature.per_sample import Curvature
+from nn_bridge.data.flat import positive, positive_int
+from nn_bridge.noise.profile import NoiseProfile
 
 __all__ = ["sgd_to_sde_eps", "gaussian_eps", "iterations_to_sde_time",
            "sde_time_to_iterations", "lowrank_potential", "Bridge", "build_bridge"]

@@ -6,7 +6,7 @@ assumption breaks a prediction:
 
     x_{k+1} = x_k - lr (H_k x_k + u_k),     x = w - w*,
 
-with ``H_k`` the bridge's reduced Hessian (top-k + diagonal, :mod:`nn_bridge.curvature`) and
+with ``H_k`` the bridge's reduced Hessian (top-k + diagonal, :mod:`nn_bridge.curvature.per_sample`) and
 
 - ``noise="minibatch"``: ``u_k`` the minibatch noise *at w** of a fresh i.i.d. minibatch of
   ``B`` samples, ``u = mean_{n in batch} (grad l_n(w*) - grad U(w*))`` -- the exact noise
@@ -17,7 +17,7 @@ with ``H_k`` the bridge's reduced Hessian (top-k + diagonal, :mod:`nn_bridge.cur
   full covariance*, correlations included (Zhu et al. 2018; Xie et al. 2020); sampled on
   the principal components of ``C`` holding all but ``VARIANCE_DROP`` of its trace.
 
-Both run through :func:`nn_bridge.escape.run_escape` (same exit criteria, streams, CIs); the
+Both run through :func:`nn_bridge.escape.experiment.run_escape` (same exit criteria, streams, CIs); the
 loss criterion uses the quadratic model ``x^T H_k x / 2``. These are torch simulations,
 not levydyn: levydyn's Problem has independent noise per axis.
 """
@@ -28,8 +28,8 @@ import math
 import numpy as np
 import torch
 
-from nn_bridge.curvature import Curvature
-from nn_bridge.flat import positive_int
+from nn_bridge.curvature.per_sample import Curvature
+from nn_bridge.data.flat import positive_int
 
 __all__ = ["LinearizedGradient", "NOISES"]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn_bridge.checkpoint import json_safe, atomic_save_npz, atomic_write_json
+from nn_bridge.training.checkpoint import json_safe, atomic_save_npz, atomic_write_json
 
 __all__ = ["SCHEMA", "NoiseProfile", "save_profile", "load_profile"]
 

@@ -5,7 +5,7 @@ talk abstract of paper 001): SGD iterates converge to a heavy-tailed stationary 
 tail index alpha *falls as eta/b grows* (eta the step size, b the batch size).
 
 Two readings are measured on the same runs. Each run trains ``build_model`` from its
-seeded initialisation with plain SGD (``nn_bridge.train``; step ``eta``, batch ``b``,
+seeded initialisation with plain SGD (``nn_bridge.training.train``; step ``eta``, batch ``b``,
 reshuffled epochs) for a fixed number of steps T (rounded up to whole epochs), and keeps
 ``keep`` iterates ``w_k``, every ``thin``-th step of the last ``keep * thin`` steps.
 
@@ -48,10 +48,10 @@ import numpy as np
 import torch
 
 from levydyn import estimators as est
-from nn_bridge.data import load_dataset
-from nn_bridge.models import ModelSpec
-from nn_bridge.noise import ParameterLayout, parameter_layout
-from nn_bridge.train import TrainConfig, train
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.data.models import ModelSpec
+from nn_bridge.noise.per_sample import ParameterLayout, parameter_layout
+from nn_bridge.training.train import TrainConfig, train
 
 __all__ = ["IterateConfig", "IterateRow", "layer_tail_index", "time_tail_indices",
            "gaussian_hill_reference", "run_iterates"]

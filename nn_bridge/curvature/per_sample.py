@@ -1,6 +1,6 @@
 """Curvature of the training objective at a minimum from Hessian-vector products.
 
-``H = Hess U(w*)`` with ``U = CE_train + (weight_decay/2)||w||^2`` (``nn_bridge.flat``).
+``H = Hess U(w*)`` with ``U = CE_train + (weight_decay/2)||w||^2`` (``nn_bridge.data.flat``).
 A product ``H v`` is ``torch.func.jvp`` of ``grad U`` (forward-over-reverse), one
 data pass; no ``P x P`` matrix is needed unless asked for.
 
@@ -21,7 +21,7 @@ diagonals, reported). Two ways:
   ``diag H ~= mean_s z_s * (H z_s)`` (Rademacher ``z``, ``n_probe`` probes) for the
   diagonal; the reduction error is then not available (NaN).
 
-Per-sample curvature (the multiplicative-noise model, :mod:`nn_bridge.minibatch_model`)
+Per-sample curvature (the multiplicative-noise model, :mod:`nn_bridge.curvature.minibatch_model`)
 --------------------------------------------------------------------------------------
 The minibatch Hessian of the data loss is ``H_B = (1/B) sum_{n in B} Hess l_n(w*)``. For the
 softmax cross-entropy ``l_n = CE(z_n(w), y_n)`` with logits ``z_n`` (``C`` classes) and
@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from torch.func import grad, jacrev, jvp, vmap
 
-from nn_bridge.flat import FlatModel, check_finite_vector, positive, positive_int
+from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
 __all__ = ["Curvature", "hessian_curvature", "hvp_function", "METHODS", "exact_hessian",
            "curvature_from_dense", "per_sample_gn_factors", "minibatch_hvp", "factor_error",

@@ -1,7 +1,7 @@
 """Stability diagram of SGD at a network's minimum: ``lambda_1`` and ``alpha_K`` over (lr, B).
 
 SGD near ``w*`` is the random linear recursion ``x_{k+1} = (I - lr H_{B_k}) x_k - lr u_{B_k}``
-(:mod:`nn_bridge.minibatch_model`). Whether it stays near ``w*`` is decided by the top
+(:mod:`nn_bridge.curvature.minibatch_model`). Whether it stays near ``w*`` is decided by the top
 Lyapunov exponent of the random product (Furstenberg & Kesten 1960; for SGD: Wu, Ma & E 2018,
 "dynamical stability"; Ziyin et al. 2023, "probabilistic stability" phase diagrams)
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from levydyn.output_files import atomic_savefig
 from levydyn.results import Estimate
-from nn_bridge.minibatch_model import MinibatchModel
+from nn_bridge.curvature.minibatch_model import MinibatchModel
 
 __all__ = ["StabilityDiagram", "stability_cell", "stability_diagram", "plot_stability",
            "measure_minibatch_model", "REGIMES"]
@@ -77,7 +77,7 @@ class StabilityDiagram:
         return out
 
     def report(self) -> dict:
-        from nn_bridge.checkpoint import json_safe
+        from nn_bridge.training.checkpoint import json_safe
 
         def est(e: Estimate | None):
             return None if e is None else {"value": e.value, "low": e.low, "high": e.high,
@@ -170,13 +170,13 @@ def measure_minibatch_model(flat, X, y, minimum, per_sample_centered, *, lrs, ba
     of the data loss at ``w*``. ``store`` (a ``PartStore``) caches the Hessian and factors.
 
     ``flat`` must hold ``w*`` (float64); ``per_sample_centered`` is ``(N, P)``
-    ``grad l_n(w*) - grad CE(w*)``; ``dataset`` the :class:`~nn_bridge.data.Dataset`.
+    ``grad l_n(w*) - grad CE(w*)``; ``dataset`` the :class:`~nn_bridge.data.datasets.Dataset`.
     """
     import torch
 
-    from nn_bridge.checkpoint import config_key
-    from nn_bridge.curvature import exact_hessian, factor_error, gn_mean, per_sample_gn_factors
-    from nn_bridge.models import weights_checksum
+    from nn_bridge.training.checkpoint import config_key
+    from nn_bridge.curvature.per_sample import exact_hessian, factor_error, gn_mean, per_sample_gn_factors
+    from nn_bridge.data.models import weights_checksum
 
     wsum = weights_checksum(flat.model)
     key = config_key({"weights": wsum, "wd": minimum.weight_decay, "part": "hessian+gn"})

@@ -11,7 +11,7 @@ Nguyen et al. 2019's exit-time experiments):
 2. ``run_escape``: ``S`` replicas ("seeds") start at ``w*`` and run plain SGD
    ``w_{k+1} = w_k - lr (g_k + weight_decay w_k)`` with i.i.d. minibatches of
    ``batch_size`` drawn *with replacement* (the sampling under which the noise profile is
-   measured, ``nn_bridge.noise`` ``"iid"``). Replica ``i`` draws from its own numpy stream
+   measured, ``nn_bridge.noise.per_sample`` ``"iid"``). Replica ``i`` draws from its own numpy stream
    seeded by ``(seed, i)``, so its path does not depend on ``S`` or on which other
    replicas are still running. All replicas advance together: stacked weights ``W``
    ``(S, P)``, gradients by ``torch.func.vmap(grad(loss))`` over ``(W, X[idx], y[idx])``;
@@ -34,7 +34,7 @@ Time: iterations ``k``; in the SDE picture ``t = k * lr`` (one SGD step is ``dt 
 The same machinery runs a *linear model with injected SaS noise*
 (:class:`InjectedNoiseGradient`): full-batch gradient plus ``sigma_i Z_i``,
 ``Z_i ~ SaS(alpha_i)``. There SGD is exactly levydyn's Euler scheme with ``dt = lr`` and
-``eps_i = lr^(1 - 1/alpha_i) sigma_i`` (:mod:`nn_bridge.bridge`), which the tests use to
+``eps_i = lr^(1 - 1/alpha_i) sigma_i`` (:mod:`nn_bridge.escape.bridge`), which the tests use to
 check the iteration <-> SDE-time conversion end to end.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ from torch import nn
 from torch.func import grad, vmap
 
 from levydyn.results import Estimate, EscapeResult, SurvivalCurve, wilson
-from nn_bridge.data import Dataset
-from nn_bridge.flat import FlatModel, check_finite_vector, positive, positive_int
+from nn_bridge.data.datasets import Dataset
+from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
 __all__ = ["Minimum", "find_minimum", "EscapeConfig", "NetworkEscape", "MinibatchGradient",
            "InjectedNoiseGradient", "run_escape", "run_escape_loop", "replica_rng",
@@ -398,7 +398,7 @@ def run_escape(oracle, w_star, config: EscapeConfig, *, layer_of: np.ndarray | N
     Parameters
     ----------
     oracle : :class:`MinibatchGradient` (a network), :class:`InjectedNoiseGradient` or
-        ``nn_bridge.linearized.LinearizedGradient``: anything with ``n_params``, ``dtype``,
+        ``nn_bridge.curvature.linearized.LinearizedGradient``: anything with ``n_params``, ``dtype``,
         ``device``, ``layers()``, ``draw(rng, n_steps)``, ``gradients(W, draws)`` and
         ``objective(W)`` (``gradient_one(w, draw)`` for the loop).
     w_star : the start and centre of the exit ball (a minimum, flat vector).

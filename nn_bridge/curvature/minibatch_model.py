@@ -9,7 +9,7 @@ Near a minimum SGD is, to first order in ``x = w - w*``,
 
 - ``G_n = grad l_n(w*) - grad CE(w*)``: the per-sample gradient deviation (N x P);
 - ``F_n``: the Gauss-Newton factor of ``Hess l_n(w*)`` (P x (C-1),
-  :func:`nn_bridge.curvature.per_sample_gn_factors`);
+  :func:`nn_bridge.curvature.per_sample.per_sample_gn_factors`);
 - ``R``: the shared remainder ``Hess CE(w*) - (1/N) sum F_n F_n^T`` (dense P x P), with which
   ``E H_B`` is the exact Hessian (kept in the file; the levydyn law leaves it out by default,
   see :meth:`MinibatchModel.law`); ``wd``: the L2 weight decay of ``U``.
@@ -17,7 +17,7 @@ Near a minimum SGD is, to first order in ``x = w - w*``,
 The minibatch indices are i.i.d. uniform with replacement, as in the escape experiments.
 The curvature of the minibatch is then random: *multiplicative* noise (paper 001; issue
 "Multiplicative noise"). This profile is the hand-off from torch to levydyn, like the noise
-profile (:mod:`nn_bridge.profile`): levydyn simulates it without torch.
+profile (:mod:`nn_bridge.noise.profile`): levydyn simulates it without torch.
 
 File: ``.npz`` written atomically (arrays native, metadata as one JSON string) with the
 sha256 of the weights at ``w*`` (``weights_checksum``, float32 values) and of the data,
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn_bridge.checkpoint import atomic_save_npz, json_safe
+from nn_bridge.training.checkpoint import atomic_save_npz, json_safe
 
 __all__ = ["SCHEMA", "MinibatchModel", "save_minibatch_model", "load_minibatch_model"]
 
@@ -163,7 +163,7 @@ class MinibatchModel:
     def mean_hessian(self, remainder: bool = True) -> np.ndarray:
         """``E H_B`` (P x P): ``(1/N) sum F_n F_n^T + R + wd I`` (``R`` left out if not
         ``remainder``)."""
-        from nn_bridge.curvature import gn_mean
+        from nn_bridge.curvature.per_sample import gn_mean
 
         H = gn_mean(self.factors)
         if remainder and self.remainder is not None:

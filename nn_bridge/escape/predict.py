@@ -23,7 +23,7 @@ One door, :func:`run_study`::
            stability: lambda_1 (top Lyapunov exponent of prod (I - lr H_B)), the regime and,
                       where stable, the Kesten tail index alpha_K (levydyn.kesten)
            ratios   : predicted / measured mean escape iterations
-      -> fits of mean escape time vs lr (Levy and Gaussian forms, ``nn_bridge.fit``)
+      -> fits of mean escape time vs lr (Levy and Gaussian forms, ``nn_bridge.escape.fit``)
 
 (a)-(c) are the product's path (profile -> levydyn); (d) and (e) are torch diagnostics that
 keep the true noise and change one assumption at a time, so a failed prediction can be
@@ -53,24 +53,24 @@ import torch
 
 from levydyn.results import Estimate
 from levydyn.simulate import simulate
-from nn_bridge.bridge import Bridge, build_bridge
-from nn_bridge.checkpoint import PartStore, config_key, json_safe
-from nn_bridge.curvature import Curvature, curvature_from_dense
-from nn_bridge.data import load_dataset
-from nn_bridge.escape import (EscapeConfig, Minimum, MinibatchGradient, NetworkEscape,
+from nn_bridge.escape.bridge import Bridge, build_bridge
+from nn_bridge.training.checkpoint import PartStore, config_key, json_safe
+from nn_bridge.curvature.per_sample import Curvature, curvature_from_dense
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.escape.experiment import (EscapeConfig, Minimum, MinibatchGradient, NetworkEscape,
                               find_minimum, run_escape)
-from nn_bridge.fit import fit_escape_table, log_se
-from nn_bridge.flat import FlatModel, positive, positive_int
-from nn_bridge.linearized import LinearizedGradient
-from nn_bridge.measure import MeasureConfig, measure_noise
-from nn_bridge.minibatch_model import MinibatchModel
-from nn_bridge.models import ModelSpec, build_model, weights_checksum
-from nn_bridge.noise import per_sample_gradients
-from nn_bridge.profile import NoiseProfile
-from nn_bridge.second_order import KINDS as SECOND_ORDER
-from nn_bridge.second_order import SecondOrderGradient
-from nn_bridge.stability import measure_minibatch_model, stability_cell
-from nn_bridge.train import TrainConfig, train, train_key
+from nn_bridge.escape.fit import fit_escape_table, log_se
+from nn_bridge.data.flat import FlatModel, positive, positive_int
+from nn_bridge.curvature.linearized import LinearizedGradient
+from nn_bridge.noise.measure import MeasureConfig, measure_noise
+from nn_bridge.curvature.minibatch_model import MinibatchModel
+from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
+from nn_bridge.noise.per_sample import per_sample_gradients
+from nn_bridge.noise.profile import NoiseProfile
+from nn_bridge.curvature.second_order import KINDS as SECOND_ORDER
+from nn_bridge.curvature.second_order import SecondOrderGradient
+from nn_bridge.curvature.stability import measure_minibatch_model, stability_cell
+from nn_bridge.training.train import TrainConfig, train, train_key
 
 __all__ = ["MODELS", "MODEL_LABELS", "LADDER", "StudyConfig", "Basin", "Cell", "Study",
            "prepare_basin", "predict_escape", "run_study", "escape_from_levydyn",
@@ -270,7 +270,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
         f"top-{curv.k} share of trace {cs['top_k_trace_share']:.2f}, reduction error "
         f"{cs['frob_rel_error']:.3f} (Frobenius)")
     ps_std = G.pow(2).mean(0).sqrt().numpy()
-    # noise statistics at w* (float32 copy, as nn_bridge.measure does) with resume
+    # noise statistics at w* (float32 copy, as nn_bridge.noise.measure does) with resume
     net32 = copy.deepcopy(flat.model).float()
     mcfg = MeasureConfig(batch_sizes=cfg.batch_sizes, n_minibatches=cfg.n_minibatches,
                          estimator=cfg.estimator, n_fit=0, seed=cfg.seed)
@@ -373,7 +373,7 @@ def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: Esca
 
 
 def cell_stability(law, lr: float, cfg: StudyConfig) -> dict:
-    """:func:`nn_bridge.stability.stability_cell` with the study's settings."""
+    """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings."""
     return stability_cell(law, lr, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
                           tail_particles=cfg.tail_particles, tail_replicas=cfg.tail_replicas,
                           tail_steps=cfg.tail_steps, seed=cfg.seed)
@@ -493,7 +493,7 @@ class Study:
 
     def fits(self, criterion: str = "distance", level: float = 0.95) -> dict:
         """Levy and Gaussian fits of the measured mean escape iterations vs lr (per batch
-        size) and vs batch size (per lr); see :func:`nn_bridge.fit.fit_escape_table`."""
+        size) and vs batch size (per lr); see :func:`nn_bridge.escape.fit.fit_escape_table`."""
         rows = []
         for c in self.cells:
             e = c.measured.mean_iterations(criterion, level)

@@ -19,7 +19,7 @@ centre (differences of consecutive minibatches, below); the centre fixes ``u`` f
 moments, the sampled noise and the full estimators.
 
 Sampling: tensor data ``(X, y)`` -- M minibatches of ``B`` i.i.d. draws with replacement
-(``nn_bridge.noise.minibatch_indices``, drawn once on the CPU from ``seed`` and moved to the
+(``nn_bridge.noise.per_sample.minibatch_indices``, drawn once on the CPU from ``seed`` and moved to the
 device once: no host round-trip per minibatch, identical minibatches on CPU and GPU). A
 ``DataLoader`` (any iterable of ``(inputs, targets)``) -- its batches in order, cycling
 through epochs; batches of another size than the first (an epoch's short last batch) are
@@ -29,7 +29,7 @@ Statistics accumulated as the minibatches stream (``NoiseMoments``, float64 on t
 
 - for *every* parameter ``i``: a running mean and variance of ``log|v_{d,i}|``, ``v_d = u_d -
   u_{d-1}`` the difference of consecutive minibatches (Welford; ``NoiseMoments`` says why
-  differences), giving the log-moment ``alpha_i, sigma_i`` (``nn_bridge.log_moments``, exact
+  differences), giving the log-moment ``alpha_i, sigma_i`` (``nn_bridge.noise.log_moments``, exact
   for SaS);
   the power sums of ``u`` giving ``beta/sigma^3 = mean|u|^3 / (mean u^2)^(3/2)`` (paper 003
   eq. 17, moments about ``gbar``, the noise's mean) and ``sqrt(E z^4)`` (its Cauchy-Schwarz
@@ -66,19 +66,19 @@ import torch
 from torch import nn
 
 from levydyn import estimators as est
-from nn_bridge.checkpoint import atomic_write_bytes, config_key, json_safe
-from nn_bridge.device import resolve_device
-from nn_bridge.log_moments import log_moment_alpha, log_moment_alpha_sd
-from nn_bridge.models import weights_checksum
-from nn_bridge.noise import (DEGENERATE_RTOL, ParameterLayout, derive_seed, minibatch_indices,
+from nn_bridge.training.checkpoint import atomic_write_bytes, config_key, json_safe
+from nn_bridge.training.device import resolve_device
+from nn_bridge.noise.log_moments import log_moment_alpha, log_moment_alpha_sd
+from nn_bridge.data.models import weights_checksum
+from nn_bridge.noise.per_sample import (DEGENERATE_RTOL, ParameterLayout, derive_seed, minibatch_indices,
                              parameter_layout)
-from nn_bridge.stats import ESTIMATORS, FitSummary, fit_summary
+from nn_bridge.noise.stats import ESTIMATORS, FitSummary, fit_summary
 
 __all__ = ["StreamConfig", "NoiseMoments", "StreamStats", "StreamLayer", "stream_noise"]
 
 #: A parameter whose gradient is exactly zero in at least this share of the minibatches has
 #: an atom no SaS law fits (a unit active on few samples); its alpha_i is NaN, as in
-#: ``nn_bridge.stats`` (atom holding half the minibatches).
+#: ``nn_bridge.noise.stats`` (atom holding half the minibatches).
 ATOM_FRACTION = 0.5
 
 
@@ -258,7 +258,7 @@ class StreamStats:
 
         ``bias`` and ``rmse`` of ``alpha_stream - alpha_full`` over the parameters where both
         are finite, and the delta-method sd the log-moment estimator would have on exact SaS
-        data at the median full alpha (``nn_bridge.log_moments``).
+        data at the median full alpha (``nn_bridge.noise.log_moments``).
         """
         a_s = self.alpha[self.sampled_index]
         a_f = self.sampled_alpha
@@ -284,7 +284,7 @@ class StreamStats:
 
     def profile(self, lr: float, dataset: str = "", model: dict | None = None):
         """The ``NoiseProfile`` (streaming alpha_i, sigma_i) for the SDE at learning rate ``lr``."""
-        from nn_bridge.profile import NoiseProfile
+        from nn_bridge.noise.profile import NoiseProfile
 
         return NoiseProfile(alpha=self.alpha, sigma=self.sigma, layer_names=self.layout.names,
                             layer_shapes=self.layout.shapes, lr=lr, batch_size=self.batch_size,

@@ -18,7 +18,7 @@ As the papers' large networks were trained (paper 004 Sec. 5 ResNets; paper 003)
 - ``track_every = K``: every K iterations, the per-parameter tail index alpha_i and scale
   sigma_i of the gradient noise over the last K SGD minibatches, streamed from the
   training gradients themselves with the log-moment estimator on consecutive differences
-  ``g_d - g_{d-1}`` (``nn_bridge.stream.NoiseMoments``; O(P) memory, no extra backward
+  ``g_d - g_{d-1}`` (``nn_bridge.noise.stream.NoiseMoments``; O(P) memory, no extra backward
   pass). The weights move during the window, so the difference also holds
   ``grad U(w_d) - grad U(w_{d-1})``, of order ``lr |H g|``: small against the noise near
   a minimum, not early in training. Per tensor, the median alpha_i and sigma_i go into
@@ -50,10 +50,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from nn_bridge.checkpoint import atomic_write_bytes, config_key
-from nn_bridge.data import Dataset
-from nn_bridge.device import resolve_device
-from nn_bridge.models import ModelSpec, build_model, weights_checksum
+from nn_bridge.training.checkpoint import atomic_write_bytes, config_key
+from nn_bridge.data.datasets import Dataset
+from nn_bridge.training.device import resolve_device
+from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
 
 __all__ = ["TrainConfig", "TrainResult", "train", "train_key", "full_loss_and_grad",
            "load_weights", "save_weights"]
@@ -191,7 +191,7 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         exceptions propagate, which is how tests simulate an interruption.
     on_step : called as ``on_step(iteration, model)`` after every SGD step, with the
         1-based count of steps taken so far (resumed steps included); this is how the
-        iterates ``w_k`` are recorded (``nn_bridge.iterates``). It must not change the
+        iterates ``w_k`` are recorded (``nn_bridge.papers.iterates``). It must not change the
         model; steps done before a resume are not replayed.
     """
     dev = resolve_device(device)
@@ -308,8 +308,8 @@ class _Tracker:
     """alpha_i, sigma_i over windows of K training minibatches (module docstring)."""
 
     def __init__(self, model: nn.Module, dev: torch.device, every: int):
-        from nn_bridge.noise import parameter_layout
-        from nn_bridge.stream import NoiseMoments
+        from nn_bridge.noise.per_sample import parameter_layout
+        from nn_bridge.noise.stream import NoiseMoments
 
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.layout = parameter_layout(model)
@@ -324,7 +324,7 @@ class _Tracker:
         self.acc = self._moments(self.P, self.dev)
 
     def add(self) -> dict | None:
-        from nn_bridge.stream import _flat_grad
+        from nn_bridge.noise.stream import _flat_grad
 
         g = _flat_grad(self.params, self.g)
         self.acc.update(g.to(torch.float64), (g == 0).to(torch.float64))
