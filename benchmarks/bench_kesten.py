@@ -42,7 +42,7 @@ from nn_bridge.escape.experiment import find_minimum
 from nn_bridge.data.flat import FlatModel
 from nn_bridge.data.models import ModelSpec, build_model
 from nn_bridge.noise.per_sample import per_sample_gradients
-from nn_bridge.escape.predict import StudyConfig
+from nn_bridge.escape.config import StudyConfig
 from nn_bridge.training.train import train
 
 

@@ -37,7 +37,8 @@ import numpy as np
 
 from nn_bridge.training.checkpoint import atomic_save_npz, json_safe
 
-__all__ = ["SCHEMA", "MinibatchModel", "save_minibatch_model", "load_minibatch_model"]
+__all__ = ["SCHEMA", "MinibatchModel", "save_minibatch_model", "load_minibatch_model",
+           "check_weights"]
 
 SCHEMA = "levydyn.minibatch_model/1"
 _ARRAYS = ("deviations", "factors", "remainder", "w_star")
@@ -235,3 +236,17 @@ def load_minibatch_model(path: str | Path) -> MinibatchModel:
     kw = {k: meta[k] for k in _META if k in meta}
     return MinibatchModel(arrays["deviations"], arrays["factors"], arrays.get("remainder"),
                           arrays["w_star"], **kw)
+
+
+def check_weights(model: MinibatchModel, weights: str | Path) -> None:
+    """Raise ``ValueError`` unless the trained weights file ``weights`` (``levydyn nn
+    train``) is the network ``model`` was measured on (sha256 of the weights)."""
+    from nn_bridge.data.models import weights_checksum
+    from nn_bridge.training.train import load_weights
+
+    net, _ = load_weights(weights)
+    want = model.extra.get("trained_weights_sha256") or model.weights_sha256
+    got = weights_checksum(net)
+    if got != want:
+        raise ValueError(f"weights={str(weights)!r}: sha256 {got[:16]}... does not match the "
+                         f"profile's weights ({want[:16]}...)")

@@ -30,9 +30,9 @@ from typing import Callable
 
 import numpy as np
 
-from levydyn.output_files import atomic_savefig
 from levydyn.results import Estimate
 from nn_bridge.curvature.minibatch_model import MinibatchModel
+from nn_bridge.report import figure, save_figure
 
 __all__ = ["StabilityDiagram", "stability_cell", "stability_diagram", "plot_stability",
            "measure_minibatch_model", "REGIMES"]
@@ -123,17 +123,13 @@ def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
 def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
     """Heat map of ``lambda_1`` (diverging colours around 0) with ``alpha_K`` written in the
     stable cells and the CI's sign in the others."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
     lam = diagram.grid("lambda_1")
     lo, hi = diagram.grid("lambda_1", "low"), diagram.grid("lambda_1", "high")
     al = diagram.grid("alpha_K")
     vmax = float(np.nanmax(np.abs(lam))) or 1.0
-    fig, ax = plt.subplots(figsize=(1.3 * len(diagram.lrs) + 2.5, 0.9 * len(diagram.batch_sizes) + 1.8))
+    fig, ax = figure(figsize=(1.3 * len(diagram.lrs) + 2.5, 0.9 * len(diagram.batch_sizes) + 1.8))
     im = ax.imshow(lam, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), origin="lower",
                    aspect="auto")
     for i in range(lam.shape[0]):
@@ -153,12 +149,7 @@ def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
                  "red: unstable (escape ~ log R / lambda_1), blue: stable (tail alpha_K)",
                  fontsize=9)
     fig.colorbar(im, ax=ax, label="lambda_1")
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    atomic_savefig(fig, p, dpi=120)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path, dpi=120)
 
 
 def measure_minibatch_model(flat, X, y, minimum, per_sample_centered, *, lrs, batch_sizes,

@@ -46,6 +46,13 @@ class ModelSpec:
     image_shape: tuple[int, int, int] | None = None
     seed: int = 0
 
+    @classmethod
+    def for_dataset(cls, data, kind: str = "mlp", width: int = 64, depth: int = 3,
+                    seed: int = 0) -> "ModelSpec":
+        """The built-in network of ``kind`` sized for ``data`` (a :class:`Dataset`)."""
+        return cls(kind=kind, in_features=data.n_features, n_classes=data.n_classes,
+                   width=width, depth=depth, image_shape=data.image_shape, seed=seed)
+
     def __post_init__(self):
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"model={self.kind!r}: must be one of {', '.join(MODEL_KINDS)}")

@@ -15,9 +15,14 @@ targets and verdicts) to the CLI and the docs.
 from nn_bridge.escape.bridge import Bridge, build_bridge
 from nn_bridge.escape.experiment import EscapeConfig, Minimum, NetworkEscape, find_minimum, run_escape
 from nn_bridge.escape.fit import CurveFit, fit_escape_table
-from nn_bridge.escape.predict import (LADDER, MODEL_LABELS, MODELS, RadiusScan, Study, StudyConfig,
-                                      radius_scan, run_study)
+from nn_bridge.escape.basin import Basin, prepare_basin
+from nn_bridge.escape.cells import Cell, run_cell
+from nn_bridge.escape.config import StudyConfig
+from nn_bridge.escape.ladder import LADDER, MODEL_LABELS, MODELS, predict_escape
+from nn_bridge.escape.radius_scan import RadiusScan, radius_scan
+from nn_bridge.escape.study import Study, run_study
 
-__all__ = ["Bridge", "CurveFit", "EscapeConfig", "LADDER", "MODELS", "MODEL_LABELS", "Minimum",
-           "NetworkEscape", "RadiusScan", "Study", "StudyConfig", "build_bridge",
-           "find_minimum", "fit_escape_table", "radius_scan", "run_escape", "run_study"]
+__all__ = ["Basin", "Bridge", "Cell", "CurveFit", "EscapeConfig", "LADDER", "MODELS",
+           "MODEL_LABELS", "Minimum", "NetworkEscape", "RadiusScan", "Study", "StudyConfig",
+           "build_bridge", "find_minimum", "fit_escape_table", "predict_escape", "prepare_basin",
+           "radius_scan", "run_cell", "run_escape", "run_study"]

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from levydyn.output_files import atomic_savefig
 from nn_bridge.escape.fit import CurveFit
-from nn_bridge.escape.predict import MODEL_LABELS, Study
+from nn_bridge.escape.ladder import MODEL_LABELS
+from nn_bridge.escape.study import Study
+from nn_bridge.report import figure, save_figure
 
 __all__ = ["plot_escape_curves", "plot_survival", "plot_ladder"]
 
@@ -18,15 +19,6 @@ _STYLE = {"levy": ("tab:red", "v"), "gauss": ("tab:blue", "s"),
           "nonlinear_frozen": ("tab:olive", "<"), "nonlinear_multiplicative": ("tab:orange", ">")}
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_escape_curves(study: Study, path: str | Path) -> Path:
     """Mean escape iterations vs lr, one panel per batch size (log-log).
 
@@ -34,10 +26,9 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
     markers: lower bounds (no exit before the censoring horizon); lines: the Levy (solid, alpha fitted) and
     Gaussian/Kramers (dashed) fits of the measurement (paper 004, Fig. 3).
     """
-    plt = _plt()
     bs = study.config.batch_sizes
     fits = study.fits()
-    fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 3.8), squeeze=False)
+    fig, axes = figure(nrows=1, ncols=len(bs), figsize=(4.2 * len(bs), 3.8), squeeze=False)
     for ax, B in zip(axes[0], bs):
         cells = [c for c in study.cells if c.batch_size == B]
         if not cells:
@@ -82,19 +73,14 @@ def plot_escape_curves(study: Study, path: str | Path) -> Path:
     axes[0][0].set_ylabel("mean escape time (SGD iterations)")
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(f"escape from ||w - w*|| < {study.config.radius:g}: network (black) vs models")
-    fig.tight_layout()
-    out = Path(path)
-    atomic_savefig(fig, out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_survival(study: Study, path: str | Path) -> Path:
     """``P(escape iteration > u)`` per (batch, lr): network (black, Wilson band) vs models
     (paper 004, Fig. 4)."""
-    plt = _plt()
     bs, lrs = study.config.batch_sizes, study.config.lrs
-    fig, axes = plt.subplots(len(bs), len(lrs), figsize=(3.2 * len(lrs), 2.6 * len(bs)),
+    fig, axes = figure(nrows=len(bs), ncols=len(lrs), figsize=(3.2 * len(lrs), 2.6 * len(bs)),
                              squeeze=False)
     for i, B in enumerate(bs):
         for j, lr in enumerate(lrs):
@@ -121,11 +107,7 @@ def plot_survival(study: Study, path: str | Path) -> Path:
             if i == len(bs) - 1:
                 ax.set_xlabel("SGD iterations")
     axes[0][-1].legend(fontsize=6)
-    fig.tight_layout()
-    out = Path(path)
-    atomic_savefig(fig, out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_ladder(study: Study, path: str | Path) -> Path:
@@ -133,12 +115,11 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     (B, lr) cell, rungs in ladder order (network -> (h) -> (g) -> (f) -> (e) -> (d) -> (a)),
     log scale, 95 % CIs; the band marks a factor 2. Open markers: censored predictions at
     their lower bound."""
-    from nn_bridge.escape.predict import LADDER
+    from nn_bridge.escape.ladder import LADDER
 
-    plt = _plt()
     models = [m for m in LADDER if m in study.config.models]
     cells = study.cells
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(cells) * len(models) / 3 + 2.2))
+    fig, ax = figure(figsize=(7.5, 0.32 * len(cells) * len(models) / 3 + 2.2))
     y0 = np.arange(len(cells))[::-1].astype(float)
     off = np.linspace(-0.32, 0.32, max(len(models), 1))
     for k, m in enumerate(models):
@@ -168,9 +149,4 @@ def plot_ladder(study: Study, path: str | Path) -> Path:
     ax.set_xlabel("predicted / measured mean escape iterations (grey: within 2x)")
     ax.set_title(f"{study.config.dataset}: the ladder from the network to the SDE model", fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    atomic_savefig(fig, p, dpi=120)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path, dpi=120)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from levydyn.output_files import atomic_savefig
+from nn_bridge.report import figure, save_figure
 
 __all__ = ["plot_alpha_histograms"]
 
@@ -23,14 +23,9 @@ def plot_alpha_histograms(measurement, path: str | Path) -> Path:
     the 5 % quantile of the estimator on Gaussian samples of the same size (left of it
     a parameter is "heavy").
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     stats = measurement.stats
     bs = sorted(stats)
-    fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 3.4), squeeze=False,
+    fig, axes = figure(nrows=1, ncols=len(bs), figsize=(4.2 * len(bs), 3.4), squeeze=False,
                              sharey=False)
     bins = np.linspace(0.0, 2.0, 41)
     for ax, b in zip(axes[0], bs):
@@ -57,9 +52,4 @@ def plot_alpha_histograms(measurement, path: str | Path) -> Path:
     fig.suptitle(f"per-parameter gradient-noise tail index: {measurement.data['name']}, "
                  f"{measurement.spec.kind} width {measurement.spec.width} depth "
                  f"{measurement.spec.depth}, M = {stats[bs[0]].n_minibatches}", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_savefig(fig, path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

@@ -31,7 +31,7 @@ import numpy as np
 
 from nn_bridge.training.checkpoint import json_safe, atomic_save_npz, atomic_write_json
 
-__all__ = ["SCHEMA", "NoiseProfile", "save_profile", "load_profile"]
+__all__ = ["SCHEMA", "NoiseProfile", "save_profile", "save_profiles", "load_profile"]
 
 SCHEMA = "levydyn.noise_profile/1"
 NORMALISATION = "SaS(1): E exp(i w Z) = exp(-|w|^alpha); noise u_i = sigma_i Z"
@@ -135,6 +135,13 @@ def save_profile(profile: NoiseProfile, path: str | Path) -> Path:
         return atomic_save_npz(p, alpha=profile.alpha, sigma=profile.sigma,
                                metadata=np.array(meta))
     raise ValueError(f"path={str(p)!r}: profile files must end in .json or .npz")
+
+
+def save_profiles(profiles: dict, path: str | Path) -> list[Path]:
+    """One profile per batch size: ``{B: profile}`` written as ``PATH_b<B>.<ext>``."""
+    p = Path(path)
+    return [save_profile(prof, p.with_name(f"{p.stem}_b{B}{p.suffix}"))
+            for B, prof in profiles.items()]
 
 
 def load_profile(path: str | Path) -> NoiseProfile:

@@ -74,7 +74,8 @@ from nn_bridge.noise.per_sample import (DEGENERATE_RTOL, ParameterLayout, derive
                              parameter_layout)
 from nn_bridge.noise.stats import ESTIMATORS, FitSummary, fit_summary
 
-__all__ = ["StreamConfig", "NoiseMoments", "StreamStats", "StreamLayer", "stream_noise"]
+__all__ = ["StreamConfig", "NoiseMoments", "StreamStats", "StreamLayer", "stream_noise",
+           "stream_report"]
 
 #: A parameter whose gradient is exactly zero in at least this share of the minibatches has
 #: an atom no SaS law fits (a unit active on few samples); its alpha_i is NaN, as in
@@ -655,3 +656,12 @@ def _finish(acc, center, U, sidx, layout, config, B, mean_loss, wsum) -> StreamS
                        sampled_index=sidx, sampled_noise=U, sampled_alpha=s_alpha,
                        sampled_sigma=s_sigma, sampled_pvalues=pvals, sampled_third_ratio=third,
                        layers=layers, fit=fit, mean_loss=mean_loss, weights_sha256=wsum)
+
+
+def stream_report(results: list[StreamStats], **provenance) -> dict:
+    """JSON-able: the package version, ``provenance`` (e.g. ``model_file``, ``data``) and
+    each batch size's :meth:`StreamStats.summary`."""
+    import levydyn
+
+    return {"levydyn_version": levydyn.__version__, **provenance,
+            "results": [st.summary() for st in results]}

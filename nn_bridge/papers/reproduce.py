@@ -30,7 +30,7 @@ estimate over the last 10k iterations of training).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -41,7 +41,8 @@ from nn_bridge.noise.measure import MeasureConfig, run_measurement
 from nn_bridge.noise.per_sample import ParameterLayout, parameter_layout, per_sample_gradients
 from nn_bridge.training.train import TrainConfig
 
-__all__ = ["ReproduceRow", "reproduce_grid", "layer_third_moments", "bound_batch_size"]
+__all__ = ["ReproduceRow", "reproduce_grid", "layer_third_moments", "bound_batch_size",
+           "reproduce_report"]
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,13 @@ def reproduce_grid(dataset: str = "digits", widths=(16, 32, 64, 128), depths=(2,
                 third_moment_layers=dict(ratios),
                 berry_esseen_layers={k: v[int(b)] for k, v in bounds.items()}))
     return rows
+
+
+def reproduce_report(rows, sensitivity, iterate_rows=(), iterate_config=None,
+                     **settings) -> dict:
+    """JSON-able: ``settings`` (dataset, epochs, lr, minibatches, seed), the grid's rows, the
+    Shapiro-Wilk sensitivity and paper 001's iterate rows with their config."""
+    return {"command": "nn reproduce", **settings, "rows": [asdict(r) for r in rows],
+            "shapiro_sensitivity": dict(asdict(sensitivity)),
+            "iterate_config": None if iterate_config is None else asdict(iterate_config),
+            "iterates": [asdict(r) for r in iterate_rows]}

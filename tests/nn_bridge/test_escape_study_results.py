@@ -1,16 +1,15 @@
-"""The committed study results (``docs/results/nn_study_<dataset>.json``) keep issue 19's schema.
+"""Tests of the committed results of ``nn_bridge.escape.study`` (``levydyn nn study --json``).
+
+From the former tests/test_nn_study_results.py: The committed study results (``docs/results/nn_study_<dataset>.json``) keep issue 19's schema.
 
 Each file is what ``levydyn nn study --json`` wrote; these checks pin the contract that
-readers of the files rely on (names, units, the default grid at radius 1), not the numbers.
-"""
+readers of the files rely on (names, units, the default grid at radius 1), not the numbers."""
 import itertools
 import json
 import math
 from pathlib import Path
-
 import pytest
-
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 DATASETS = ("breast_cancer", "digits", "wine")
 RUNGS = ("multiplicative", "nonlinear_frozen", "nonlinear_multiplicative")
 

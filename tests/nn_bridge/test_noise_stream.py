@@ -1,30 +1,21 @@
-"""nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
+"""Tests of ``nn_bridge.noise.stream``.
+
+From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
 
 The recovery tests use a model whose per-sample gradients are SaS by construction (as in
 ``test_nn_noise``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
 and the minibatch noise of parameter j is (up to the finite-sample centre) a mean of B
-i.i.d. SaS(alpha_j) draws: SaS(alpha_j) with scale ``B^(1/alpha_j - 1)``.
-"""
+i.i.d. SaS(alpha_j) draws: SaS(alpha_j) with scale ``B^(1/alpha_j - 1)``."""
 import json
 import math
-
 import numpy as np
 import pytest
-
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-
-from click.testing import CliRunner  # noqa: E402
-
-from cli.nn import nn as nn_cli  # noqa: E402
 from levydyn import sas_rvs  # noqa: E402
-from nn_bridge.noise.log_moments import (EULER_GAMMA, log_moment_alpha, log_moment_alpha_sd,  # noqa: E402
-                                   log_moment_cumulants)
+from nn_bridge.noise.log_moments import (EULER_GAMMA, log_moment_alpha, log_moment_alpha_sd, log_moment_cumulants)
 from nn_bridge.noise.per_sample import collect_noise  # noqa: E402
 from nn_bridge.noise.stream import StreamConfig, stream_noise  # noqa: E402
-from nn_bridge.data.user_model import load_model_file, load_npz_data  # noqa: E402
-from tests.conftest import assert_one_line_error  # noqa: E402
-
 torch.set_num_threads(1)
 
 
@@ -35,56 +26,6 @@ def _linear_loss(out, target):
 def _sas_data(alphas, n, seed):
     Z = np.stack([sas_rvs(a, n, seed=seed + j) for j, a in enumerate(alphas)], axis=1)
     return torch.tensor(Z, dtype=torch.float32), torch.zeros(n, dtype=torch.long)
-
-
-# ----------------------------------------------------------------------------- log-moments
-def test_log_moment_cumulants_derived_from_fractional_moments():
-    """d^k/dp^k log E|X|^p at p = 0 (sympy) equals the closed forms of log_moments."""
-    sp = pytest.importorskip("sympy")
-    p, a, s = sp.symbols("p alpha sigma", positive=True)
-    K = sp.log(s ** p * 2 ** p * sp.gamma((1 + p) / 2) * sp.gamma(1 - p / a)
-               / (sp.sqrt(sp.pi) * sp.gamma(1 - p / 2)))
-    k1, k2, k4 = (sp.simplify(sp.diff(K, p, k).subs(p, 0)) for k in (1, 2, 4))
-    for alpha in (0.7, 1.0, 1.5, 2.0):
-        mean, var, kap4 = log_moment_cumulants(alpha, 3.0)
-        sub = {a: alpha, s: 3.0}
-        assert math.isclose(float(k1.subs(sub)), float(mean), rel_tol=1e-12)
-        assert math.isclose(float(k2.subs(sub)), float(var), rel_tol=1e-12)
-        assert math.isclose(float(k4.subs(sub)), float(kap4), rel_tol=1e-12)
-    # alpha = 2 is N(0, 2 sigma^2): Var log|Z| = pi^2/8, E log|Z| = -(gamma_E + log 2)/2
-    m, v, _ = log_moment_cumulants(2.0, 1 / math.sqrt(2))
-    assert math.isclose(v, math.pi ** 2 / 8) and math.isclose(m, -(EULER_GAMMA + math.log(2)) / 2)
-
-
-@pytest.mark.parametrize("alpha", [1.1, 1.5, 1.8])
-def test_log_moment_estimator_on_sas_data(alpha):
-    """n = 40000 SaS(alpha) draws, scale 2.5. The tolerance is 4 delta-method sd of alpha
-    (0.012-0.036 here) and 4 sd of log sigma (sd of the mean of log|X| plus the alpha
-    error propagated through gamma_E/alpha^2): a false failure has probability < 1e-4."""
-    n = 40000
-    x = 2.5 * sas_rvs(alpha, n, seed=11)
-    lg = np.log(np.abs(x))
-    a_hat, s_hat = log_moment_alpha(lg.mean(), lg.var(ddof=1))
-    sd_a = float(log_moment_alpha_sd(alpha, n))
-    assert abs(a_hat - alpha) < 4 * sd_a
-    _, k2, _ = log_moment_cumulants(alpha)
-    sd_ls = math.sqrt(k2 / n) + EULER_GAMMA / alpha ** 2 * sd_a
-    assert abs(math.log(s_hat / 2.5)) < 4 * sd_ls
-
-
-def test_log_moment_sd_formula():
-    """300 replicates of n = 1000 at alpha = 1.3: the empirical sd of alpha_hat agrees with
-    the delta-method sd (0.074) within 20 %; the sd of a sample sd from 300 replicates is
-    ~4 % (plus a few % of delta-method error), so 20 % is a > 3.5-sd margin."""
-    est = []
-    for r in range(300):
-        lg = np.log(np.abs(sas_rvs(1.3, 1000, seed=1000 + r)))
-        est.append(log_moment_alpha(lg.mean(), lg.var(ddof=1))[0])
-    ratio = np.std(est, ddof=1) / float(log_moment_alpha_sd(1.3, 1000))
-    assert 0.8 < ratio < 1.2, ratio
-    assert abs(np.mean(est) - 1.3) < 0.02          # bias << sd / sqrt(300) * 5 = 0.021
-
-
 # -------------------------------------------------------------------------- streaming
 @pytest.fixture(scope="module")
 def sas_stream():
@@ -284,81 +225,6 @@ def test_bad_input_library():
         stream_noise(_mlp(), 42, config=cfg, device="cpu")
     with pytest.raises(ValueError, match="n_minibatches=4"):
         StreamConfig(n_minibatches=4)
-
-
-def _write_user_files(tmp_path):
-    (tmp_path / "net.py").write_text(
-        "import torch\n"
-        "def build():\n"
-        "    torch.manual_seed(0)\n"
-        "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8),\n"
-        "                               torch.nn.ReLU(), torch.nn.Linear(8, 3))\n"
-        "def build_mse():\n"
-        "    return build(), lambda out, t: ((out.sum(1) - t) ** 2).mean()\n")
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", X=rng.standard_normal((200, 3, 4)).astype("f4"),
-             y=rng.integers(0, 3, 200))
-    np.savez(tmp_path / "r.npz", X=rng.standard_normal((200, 3, 4)), y=rng.standard_normal(200))
-    np.savez(tmp_path / "wide.npz", X=rng.standard_normal((200, 5)), y=rng.integers(0, 3, 200))
-
-
-def test_model_file_and_npz(tmp_path):
-    _write_user_files(tmp_path)
-    model, loss = load_model_file(f"{tmp_path}/net.py")
-    assert loss is torch.nn.functional.cross_entropy
-    model, loss = load_model_file(f"{tmp_path}/net.py:build_mse")
-    X, y = load_npz_data(tmp_path / "r.npz")
-    assert X.dtype == torch.float32 and y.dtype == torch.float32 and X.shape == (200, 3, 4)
-    st = stream_noise(model, (X, y), loss, StreamConfig(n_minibatches=16, batch_size=8, n_fit=0),
-                      device="cpu")
-    assert st.alpha.shape == (12 * 8 + 8 + 8 * 3 + 3,)
-    with pytest.raises(ValueError, match="has no function 'nope'"):
-        load_model_file(f"{tmp_path}/net.py:nope")
-    with pytest.raises(ValueError, match="is not a Python file"):
-        load_model_file(f"{tmp_path}/missing.py")
-
-
-def test_cli_model_file(tmp_path):
-    _write_user_files(tmp_path)
-    args = ["measure", "--model-file", f"{tmp_path}/net.py:build", "--data",
-            str(tmp_path / "d.npz"), "--batch-size", "8", "--minibatches", "40", "--n-fit", "3",
-            "--sampled", "10", "--device", "cpu", "--workdir", str(tmp_path / "wd"),
-            "--json", str(tmp_path / "o.json"), "--profile", str(tmp_path / "p.npz")]
-    r = CliRunner().invoke(nn_cli, args)
-    assert r.exit_code == 0, r.output
-    assert "beta/sigma^3" in r.output and "streaming vs cf_regression" in r.output
-    rep = json.loads((tmp_path / "o.json").read_text())
-    assert rep["results"][0]["n_minibatches"] == 40
-    assert (tmp_path / "p_b8.npz").exists()
-    r2 = CliRunner().invoke(nn_cli, args)           # finished checkpoint: same report
-    assert r2.exit_code == 0 and json.loads((tmp_path / "o.json").read_text()) == rep
-
-
-@pytest.mark.parametrize("args, needle", [
-    (["--model-file", "{d}/net.py:nope", "--data", "{d}/d.npz"], "has no function 'nope'"),
-    (["--model-file", "{d}/net.py", "--data", "{d}/wide.npz"], "do not fit the model"),
-    (["--model-file", "{d}/net.py", "--data", "{d}/none.npz"], "none.npz"),
-    (["--model-file", "{d}/net.py"], "--data"),
-])
-def test_cli_model_file_bad_input(tmp_path, args, needle):
-    _write_user_files(tmp_path)
-    r = CliRunner().invoke(nn_cli, ["measure", "--device", "cpu", "--minibatches", "16",
-                                    "--workdir", str(tmp_path / "wd")]
-                           + [a.format(d=tmp_path) for a in args])
-    assert_one_line_error(r, needle)
-
-
-def test_cli_non_scalar_loss(tmp_path):
-    _write_user_files(tmp_path)
-    (tmp_path / "vec.py").write_text(
-        "import torch\n"
-        "def build():\n"
-        "    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 3))\n"
-        "    return m, lambda o, t: torch.nn.functional.cross_entropy(o, t, reduction='none')\n")
-    r = CliRunner().invoke(nn_cli, ["measure", "--model-file", f"{tmp_path}/vec.py", "--data",
-                                    str(tmp_path / "d.npz"), "--device", "cpu",
-                                    "--minibatches", "16", "--workdir", str(tmp_path / "wd")])
-    assert_one_line_error(r, "must be a scalar")
 
 
 @pytest.mark.gpu

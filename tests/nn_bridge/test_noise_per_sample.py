@@ -1,4 +1,6 @@
-"""nn_bridge.noise.per_sample: vectorised gradient-noise collection.
+"""Tests of ``nn_bridge.noise.per_sample``.
+
+From the former tests/test_nn_noise.py: nn_bridge.noise.per_sample: vectorised gradient-noise collection.
 
 The recovery test uses a model whose per-sample gradients are SaS by construction: a
 linear model ``f_w(z) = w . z`` (no bias) with the per-sample loss ``l_n(w) = -w . z_n``,
@@ -6,19 +8,15 @@ so ``grad l_n = -z_n`` whatever ``w``. Drawing ``z_{n,j} ~ SaS(alpha_j)`` i.i.d.
 (levydyn's sampler, SaS(1) normalisation) and taking disjoint minibatches
 (``sampling="epoch"`` with ``N = M B``), the minibatch noise of parameter ``j`` is
 ``-(mean of B fresh SaS(alpha_j)) - grad_j U``, i.e. exactly ``SaS(alpha_j)`` with scale
-``B^(1/alpha_j - 1)`` shifted by a constant -- the truth the estimator must recover.
-"""
+``B^(1/alpha_j - 1)`` shifted by a constant -- the truth the estimator must recover."""
 import numpy as np
 import pytest
-
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-
 from levydyn import sas_rvs  # noqa: E402
 from nn_bridge.data.datasets import load_dataset  # noqa: E402
 from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
-from nn_bridge.noise.per_sample import (collect_noise, collect_noise_loop, minibatch_indices,  # noqa: E402
-                             per_sample_gradients, pooled_noise)
+from nn_bridge.noise.per_sample import (collect_noise, collect_noise_loop, minibatch_indices, per_sample_gradients, pooled_noise)
 from nn_bridge.noise.stats import noise_stats  # noqa: E402
 
 

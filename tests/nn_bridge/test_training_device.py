@@ -1,9 +1,9 @@
-"""nn_bridge.training.device: torch's CPU thread count survives levydyn's numba estimators."""
+"""Tests of ``nn_bridge.training.device``.
+
+From the former tests/test_nn_device.py: nn_bridge.training.device: torch's CPU thread count survives levydyn's numba estimators."""
 import numpy as np
 import pytest
-
 torch = pytest.importorskip("torch")
-
 from nn_bridge.training.device import keep_torch_threads  # noqa: E402
 from nn_bridge.noise.per_sample import GradientNoise, ParameterLayout  # noqa: E402
 from nn_bridge.noise.stats import noise_stats  # noqa: E402

@@ -1,10 +1,10 @@
-"""nn_bridge.data.datasets, models and train: loaders, deterministic init, SGD, checkpoints/resume."""
+"""Tests of ``nn_bridge.training.train``.
+
+From the former tests/test_nn_train.py: nn_bridge.data.datasets, models and train: loaders, deterministic init, SGD, checkpoints/resume."""
 import numpy as np
 import pytest
-
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-
 from nn_bridge.data.datasets import load_dataset  # noqa: E402
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum  # noqa: E402
 from nn_bridge.training.train import TrainConfig, load_weights, save_weights, train  # noqa: E402
@@ -17,66 +17,6 @@ def wine():
 
 def _spec(d, **kw):
     return ModelSpec("mlp", d.n_features, d.n_classes, **{"width": 16, "seed": 0, **kw})
-
-
-def test_builtin_datasets_standardised_and_split():
-    for name, nf, nc in (("breast_cancer", 30, 2), ("wine", 13, 3), ("digits", 64, 10)):
-        d = load_dataset(name, test_fraction=0.25, seed=1)
-        assert d.n_features == nf and d.n_classes == nc
-        assert d.X_train.dtype == np.float32
-        np.testing.assert_allclose(d.X_train.mean(0), 0, atol=1e-5)
-        assert d.X_test.shape[0] == pytest.approx(0.25 * (d.n_train + d.X_test.shape[0]), abs=1)
-    assert load_dataset("digits").image_shape == (1, 8, 8)
-    assert load_dataset("wine", seed=3).checksum == load_dataset("wine", seed=3).checksum
-    assert load_dataset("wine", seed=3).checksum != load_dataset("wine", seed=4).checksum
-
-
-def test_user_npz_and_csv(tmp_path):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 4))
-    y = (X[:, 0] > 0).astype(int) * 5      # labels 0/5 are remapped to 0/1
-    np.savez(tmp_path / "d.npz", X=X, y=y)
-    d = load_dataset(str(tmp_path / "d.npz"))
-    assert d.n_classes == 2 and set(np.unique(d.y_train)) == {0, 1} and d.n_features == 4
-    with open(tmp_path / "d.csv", "w") as fh:
-        fh.write("a,b,c,d,label\n")
-        for row, lab in zip(X, y):
-            fh.write(",".join(f"{v:.6f}" for v in row) + f",{lab}\n")
-    c = load_dataset(str(tmp_path / "d.csv"), test_fraction=0)
-    assert c.n_train == 60 and c.X_test.shape[0] == 0
-
-
-@pytest.mark.parametrize("name, kw, match", [
-    ("mnist_full", {}, "dataset='mnist_full'"),
-    ("missing.npz", {}, "file not found"),
-    ("wine", {"test_fraction": 0.95}, "test_fraction=0.95"),
-    ("wine", {"seed": -1}, "seed=-1"),
-])
-def test_bad_dataset(name, kw, match):
-    with pytest.raises(ValueError, match=match):
-        load_dataset(name, **kw)
-
-
-def test_model_init_is_seeded_and_shapes():
-    s = ModelSpec("mlp", 13, 3, width=8, depth=4, seed=5)
-    assert weights_checksum(build_model(s)) == weights_checksum(build_model(s))
-    assert weights_checksum(build_model(s)) != weights_checksum(build_model(
-        ModelSpec("mlp", 13, 3, width=8, depth=4, seed=6)))
-    names = [n for n, _ in build_model(s).named_parameters()]
-    assert names[:2] == ["net.fc1.weight", "net.fc1.bias"]
-    cnn = build_model(ModelSpec("cnn", 64, 10, width=4, depth=3, image_shape=(1, 8, 8)))
-    assert cnn(torch.zeros(5, 64)).shape == (5, 10)
-
-
-@pytest.mark.parametrize("kw, match", [
-    (dict(kind="rnn"), "model='rnn'"),
-    (dict(width=0), "width=0"),
-    (dict(depth=1), "depth=1"),
-    (dict(kind="cnn"), "image_shape=None"),
-])
-def test_bad_model_spec(kw, match):
-    with pytest.raises(ValueError, match=match):
-        ModelSpec(**{"in_features": 13, "n_classes": 3, **kw})
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -212,37 +152,3 @@ def test_batch_increase_and_streamed_alpha_tracking(wine, tmp_path):
         train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck, callback=kill)
     resumed = train(wine, _spec(wine), cfg, device="cpu", checkpoint=ck)
     assert resumed.weights_sha256 == res.weights_sha256 and resumed.history == res.history
-
-
-def test_lr_decay_experiment_and_cli(wine, tmp_path):
-    """Three runs share everything before the milestone (identical tracked noise); after
-    it the decay run's step amplitude lr x sigma_i is the decayed lr times its sigma_i,
-    the batch run uses 10 x the batch (capped at the training set) at the same lr."""
-    from click.testing import CliRunner
-
-    from cli.nn import nn as nn_cli
-    from nn_bridge.training.lr_decay import lr_decay_experiment
-
-    cfg = TrainConfig(lr=0.05, batch_size=16, max_epochs=9, track_every=5)
-    out = lr_decay_experiment(wine, _spec(wine), cfg, 3, n_windows=2, device="cpu")
-    b = [out[r]["before"] for r in ("decay", "batch", "constant")]
-    assert b[0] == b[1] == b[2] and b[0]["windows"] == 2
-    da, ba = out["decay"]["after"], out["batch"]["after"]
-    assert da["lr"] == pytest.approx(0.005) and da["batch_size"] == 16
-    assert da["step_amplitude"] == pytest.approx(0.005 * da["sigma"])
-    assert ba["lr"] == 0.05 and ba["batch_size"] == min(160, wine.n_train)
-    assert ba["windows"] == 1                    # 6 epochs of one full batch of 142
-    with pytest.raises(ValueError, match="max_epochs=9"):
-        lr_decay_experiment(wine, _spec(wine), cfg, 9)
-    r = CliRunner().invoke(nn_cli, ["lr-decay", "--dataset", "wine", "--width", "8",
-                                    "--train-batch-size", "16", "--max-epochs", "4",
-                                    "--milestone", "2", "--track-every", "5", "--device", "cpu",
-                                    "--json", str(tmp_path / "o.json")])
-    assert r.exit_code == 0, r.output
-    assert "lr x sigma_i" in r.output and (tmp_path / "o.json").exists()
-    r = CliRunner().invoke(nn_cli, ["train", "--dataset", "wine", "--width", "8", "--max-epochs",
-                                    "3", "--train-batch-size", "16", "--momentum", "0.9",
-                                    "--milestones", "2", "--track-every", "5", "--device", "cpu",
-                                    "--out", str(tmp_path / "w.pt")])
-    assert r.exit_code == 0, r.output
-    assert "streamed noise of the SGD minibatches" in r.output
