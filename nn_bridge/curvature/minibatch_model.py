@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nn_bridge.training.checkpoint import atomic_save_npz, json_safe
+from nn_bridge.training.checkpoint import atomic_save_npz, json_safe, read_npz_meta
 
 __all__ = ["SCHEMA", "MinibatchModel", "save_minibatch_model", "load_minibatch_model",
            "check_weights"]
@@ -215,14 +215,7 @@ def save_minibatch_model(model: MinibatchModel, path: str | Path) -> Path:
 def load_minibatch_model(path: str | Path) -> MinibatchModel:
     """Read a file written by :func:`save_minibatch_model` and validate it."""
     p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"path={str(p)!r}: minibatch-model file not found")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            meta = json.loads(str(z["metadata"]))
-            arrays = {k: z[k] for k in _ARRAYS if k in z.files}
-    except (KeyError, ValueError, OSError) as exc:
-        raise ValueError(f"path={str(p)!r}: not a minibatch-model profile ({exc})") from None
+    arrays, meta = read_npz_meta(p, "metadata", "minibatch-model profile")
     if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
         got = meta.get("schema") if isinstance(meta, dict) else None
         raise ValueError(f"schema={got!r}: expected {SCHEMA!r} in {str(p)!r}")

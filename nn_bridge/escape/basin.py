@@ -32,7 +32,8 @@ from nn_bridge.escape.experiment import Minimum, find_minimum
 from nn_bridge.noise.measure import MeasureConfig, measure_noise
 from nn_bridge.noise.per_sample import per_sample_gradients
 from nn_bridge.noise.profile import NoiseProfile
-from nn_bridge.training.checkpoint import PartStore, atomic_save_npz, config_key, json_safe
+from nn_bridge.training.checkpoint import (PartStore, atomic_save_npz, config_key, json_safe,
+                                           read_npz_meta)
 from nn_bridge.training.train import load_weights, train, train_key
 
 __all__ = ["Basin", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
@@ -184,15 +185,8 @@ def save_basin(basin: Basin, path: str | Path) -> Path:
 
 def load_basin_curvature(path: str | Path) -> Curvature:
     """The curvature model stored by :func:`save_basin`."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"basin={str(path)!r}: file not found")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in ("eigvals", "eigvecs", "diag")}
-            meta = json.loads(str(z["meta"]))
-    except (KeyError, ValueError, OSError) as exc:
-        raise ValueError(f"basin={str(path)!r}: not a basin file ({exc})") from None
+    arrays, meta = read_npz_meta(path, "meta", "basin file", field="basin",
+                                 arrays=("eigvals", "eigvecs", "diag"))
     return Curvature.from_arrays(arrays, meta["curvature"])
 
 
@@ -204,12 +198,8 @@ def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = No
     cached in ``workdir``)."""
     data = load_dataset(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
     if weights is not None:
-        model, meta = load_weights(weights)
+        model, meta = load_weights(weights, data)
         spec = meta["spec"]
-        if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
-            raise ValueError(f"weights={str(weights)!r}: a {spec.in_features}-input, "
-                             f"{spec.n_classes}-class model does not fit "
-                             f"dataset={cfg.dataset!r}")
         trained = weights_checksum(model)
     else:
         spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,

@@ -1,14 +1,26 @@
-"""What a study of a network's escapes depends on (:class:`StudyConfig`)."""
+"""What a study of a network's escapes depends on (:class:`StudyConfig`), and the names of
+the models it can run (how each runs: :mod:`nn_bridge.escape.ladder`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 from nn_bridge.data.flat import positive, positive_int
 from nn_bridge.escape.experiment import EscapeConfig
-from nn_bridge.escape.ladder import MODELS
 from nn_bridge.training.train import TrainConfig
 
-__all__ = ["StudyConfig"]
+__all__ = ["StudyConfig", "MODELS", "MODEL_LABELS", "LADDER"]
+
+MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
+          "nonlinear_frozen", "nonlinear_multiplicative")
+MODEL_LABELS = {"levy": "(a) Levy sim", "gauss": "(c) Gauss sim",
+                "lin_gauss": "(d) lin Gauss full-cov", "lin_minibatch": "(e) lin true noise",
+                "multiplicative": "(f) 2nd-order per-sample",
+                "multiplicative_exact": "(f') (f) exact HVP",
+                "nonlinear_frozen": "(g) nonlinear frozen",
+                "nonlinear_multiplicative": "(h) nonlinear mult."}
+#: The ladder of the README table, from the network to the SDE model.
+LADDER = ("nonlinear_multiplicative", "nonlinear_frozen", "multiplicative", "lin_minibatch",
+          "lin_gauss", "levy")
 
 
 @dataclass(frozen=True)

@@ -20,35 +20,19 @@ the unit of the measurement.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from levydyn.simulate import simulate
 from nn_bridge.curvature.linearized import LinearizedGradient
 from nn_bridge.curvature.second_order import KINDS as SECOND_ORDER
 from nn_bridge.curvature.second_order import SecondOrderGradient
+from nn_bridge.escape.basin import Basin
 from nn_bridge.escape.bridge import Bridge, build_bridge
+from nn_bridge.escape.config import LADDER, MODEL_LABELS, MODELS
 from nn_bridge.escape.experiment import EscapeConfig, NetworkEscape, run_escape
-
-if TYPE_CHECKING:
-    from nn_bridge.escape.basin import Basin
 
 __all__ = ["MODELS", "MODEL_LABELS", "LADDER", "SECOND_ORDER", "predict_escape",
            "escape_from_levydyn", "escape_from_kesten", "predict_from_profile"]
-
-MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
-          "nonlinear_frozen", "nonlinear_multiplicative")
-MODEL_LABELS = {"levy": "(a) Levy sim", "gauss": "(c) Gauss sim",
-                "lin_gauss": "(d) lin Gauss full-cov", "lin_minibatch": "(e) lin true noise",
-                "multiplicative": "(f) 2nd-order per-sample",
-                "multiplicative_exact": "(f') (f) exact HVP",
-                "nonlinear_frozen": "(g) nonlinear frozen",
-                "nonlinear_multiplicative": "(h) nonlinear mult."}
-#: The ladder of the README table, from the network to the SDE model.
-LADDER = ("nonlinear_multiplicative", "nonlinear_frozen", "multiplicative", "lin_minibatch",
-          "lin_gauss", "levy")
-
 
 def escape_from_levydyn(result, bridge: Bridge, config: EscapeConfig) -> NetworkEscape:
     """A levydyn ``EscapeResult`` (SDE time, dt = lr) as a :class:`NetworkEscape` in iterations."""

@@ -194,17 +194,12 @@ def run_measurement(dataset: str = "breast_cancer", *, model: str = "mlp", width
     data = load_dataset(dataset, test_fraction=test_fraction, seed=data_seed)
     _check_fits(config, data)
     if weights is not None:
-        net, meta = load_weights(weights)
+        net, meta = load_weights(weights, data)
         spec = meta["spec"]
-        if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
-            raise ValueError(f"weights={str(weights)!r}: model has {spec.in_features} inputs and "
-                             f"{spec.n_classes} classes, dataset {data.name!r} has "
-                             f"{data.n_features} and {data.n_classes}")
         lr = float(meta["config"]["lr"])
         training = {"weights_file": str(weights), **meta.get("summary", {})}
     else:
-        spec = ModelSpec(kind=model, in_features=data.n_features, n_classes=data.n_classes,
-                         width=width, depth=depth, image_shape=data.image_shape, seed=model_seed)
+        spec = ModelSpec.for_dataset(data, model, width, depth, model_seed)
         ckpt = None if workdir is None else \
             Path(workdir) / f"train-{train_key(data, spec, train_config)}.pt"
         res = train(data, spec, train_config, device=dev, checkpoint=ckpt, verbose=verbose)

@@ -22,7 +22,8 @@ import numpy as np
 from levydyn.output_files import atomic_write_bytes as _atomic_write_bytes
 from levydyn.results import to_jsonable
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_save_npz", "config_key", "json_safe",
+__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_save_npz", "read_npz_meta",
+           "config_key", "json_safe",
            "PartStore"]
 
 
@@ -46,6 +47,24 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_npz_meta(path: str | os.PathLike, meta_key: str, what: str, field: str = "path",
+                  arrays: tuple[str, ...] | None = None) -> tuple[dict, dict]:
+    """``(arrays, meta)`` of an ``.npz`` written with a JSON string under ``meta_key``:
+    ``arrays`` (all, or the names given, each required) as numpy arrays, ``meta`` parsed.
+    A missing or unreadable file is one ``ValueError`` naming ``field`` and ``what``."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{field}={str(path)!r}: {what} file not found")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            meta = json.loads(str(z[meta_key]))
+            names = [k for k in z.files if k != meta_key] if arrays is None else arrays
+            out = {k: z[k] for k in names}
+    except (KeyError, ValueError, OSError) as exc:
+        raise ValueError(f"{field}={str(path)!r}: not a {what} ({exc})") from None
+    return out, meta
 
 
 def config_key(obj: Any) -> str:

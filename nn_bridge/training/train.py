@@ -308,7 +308,7 @@ class _Tracker:
     """alpha_i, sigma_i over windows of K training minibatches (module docstring)."""
 
     def __init__(self, model: nn.Module, dev: torch.device, every: int):
-        from nn_bridge.noise.per_sample import parameter_layout
+        from nn_bridge.data.flat import parameter_layout
         from nn_bridge.noise.stream import NoiseMoments
 
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -356,8 +356,9 @@ def save_weights(result: TrainResult, path: str | Path, data: Dataset | None = N
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def load_weights(path: str | Path) -> tuple[nn.Module, dict]:
-    """Load a file written by ``save_weights``: the model (CPU) and its metadata."""
+def load_weights(path: str | Path, dataset: Dataset | None = None) -> tuple[nn.Module, dict]:
+    """Load a file written by ``save_weights``: the model (CPU) and its metadata; with
+    ``dataset``, check that the model's inputs and classes fit it."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"weights={str(p)!r}: file not found")
@@ -373,4 +374,9 @@ def load_weights(path: str | Path) -> tuple[nn.Module, dict]:
     model.load_state_dict(state["model"])
     meta = {k: v for k, v in state.items() if k != "model"}
     meta["spec"] = spec
+    if dataset is not None and (spec.in_features != dataset.n_features
+                                or spec.n_classes != dataset.n_classes):
+        raise ValueError(f"weights={str(p)!r}: model has {spec.in_features} inputs and "
+                         f"{spec.n_classes} classes, dataset {dataset.name!r} has "
+                         f"{dataset.n_features} and {dataset.n_classes}")
     return model, meta
