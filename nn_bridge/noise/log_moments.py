@@ -22,7 +22,7 @@ IEEE Trans. Signal Process. 49(10), eq. 13-14 for the symmetric case). Inverting
 
 with ``m, V`` the sample mean and variance of ``log|x|``. A sample whose ``6V/pi^2 - 1/2``
 falls below ``1/4`` (lighter than Gaussian in log-spread) is clipped to alpha = 2.
-``tests/test_nn_stream.py`` re-derives the three cumulants from ``E|X|^p`` with sympy and
+``tests/nn_bridge/test_noise_log_moments.py`` re-derives the three cumulants from ``E|X|^p`` with sympy and
 checks the estimator on simulated SaS data.
 
 Only a running mean and variance of ``log|u|`` per coordinate are needed, so the estimate

@@ -3,7 +3,7 @@
 From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
 
 The recovery tests use a model whose per-sample gradients are SaS by construction (as in
-``test_nn_noise``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
+``test_noise_per_sample``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
 and the minibatch noise of parameter j is (up to the finite-sample centre) a mean of B
 i.i.d. SaS(alpha_j) draws: SaS(alpha_j) with scale ``B^(1/alpha_j - 1)``."""
 import json
@@ -42,7 +42,7 @@ def test_stream_recovers_known_alpha_and_scale(sas_stream):
     sd below the delta-method sd at n = M/2: 0.08-0.29) lies within 4 such sd of the truth
     and sigma_i within 4 sd of log scale (a < 1e-3 chance of a false failure over the 10
     parameters); the full estimator on the sampled subset (cf_regression, sd ~0.05) within
-    0.2 (see test_nn_noise)."""
+    0.2 (see test_noise_per_sample)."""
     alphas, _, _, _, cfg, st = sas_stream
     M = cfg.n_minibatches // 2
     sd = log_moment_alpha_sd(alphas, M)
