@@ -1,27 +1,33 @@
-"""Demo 1 -- Jumps versus climbing: what sets the time to leave a basin?
+# %% [markdown]
+# # Jumps versus climbing: what sets the time to leave a basin?
+#
+# Take the family of basins U(x) = h x^2 / 2 on the interval (-1, 1): every
+# member has the same *width* (the exit points sit at distance 1 from the minimum), but the
+# barrier *height* H = h / 2 grows with the curvature h. Drive the gradient flow with noise
+# of level eps. With Brownian noise (alpha = 2) the particle must *climb*: it needs a long
+# run of small kicks that all push uphill, and large deviations theory (Freidlin-Wentzell,
+# Kramers) gives E tau ~ exp(H / eps^2) -- a straight line on a log scale against H, so
+# doubling the height squares the waiting time. With alpha-stable noise (alpha < 2) the
+# particle does not climb at all: it waits for one kick larger than the distance to the
+# boundary, and such kicks arrive at rate eps^alpha c_alpha (d-^-alpha + d+^-alpha) / alpha
+# whatever the landscape in between (Imkeller-Pavlyukevich; Simsekli et al. 2019, Thm 1).
+# The Levy exit time therefore depends on the *width*, not on the height: the curve is flat.
+# This is the mechanism behind the claim that heavy-tailed SGD prefers wide minima.
+# The script simulates both noises on the same basins (95 % CIs) and draws the closed forms:
+# the exact Brownian mean exit time and the small-noise Levy law. At small heights the
+# Levy points fall below the flat line -- there the basin is so shallow that the process
+# also diffuses out, a finite-noise effect that disappears as the basin deepens.
+#
+# Run as a script: `python examples/jumps_vs_climbing.py [--quick] [--outdir DIR]` (the figure
+# goes to a new temporary directory unless `--outdir` is given). In Jupyter (with
+# jupytext), open this file as a notebook and run the cells top to bottom.
 
-Lecture note. Take the family of basins U(x) = h x^2 / 2 on the interval (-1, 1): every
-member has the same *width* (the exit points sit at distance 1 from the minimum), but the
-barrier *height* H = h / 2 grows with the curvature h. Drive the gradient flow with noise
-of level eps. With Brownian noise (alpha = 2) the particle must *climb*: it needs a long
-run of small kicks that all push uphill, and large deviations theory (Freidlin-Wentzell,
-Kramers) gives E tau ~ exp(H / eps^2) -- a straight line on a log scale against H, so
-doubling the height squares the waiting time. With alpha-stable noise (alpha < 2) the
-particle does not climb at all: it waits for one kick larger than the distance to the
-boundary, and such kicks arrive at rate eps^alpha c_alpha (d-^-alpha + d+^-alpha) / alpha
-whatever the landscape in between (Imkeller-Pavlyukevich; Simsekli et al. 2019, Thm 1).
-The Levy exit time therefore depends on the *width*, not on the height: the curve is flat.
-This is the mechanism behind the claim that heavy-tailed SGD prefers wide minima.
-The script simulates both noises on the same basins (95 % CIs) and draws the closed forms:
-the exact Brownian mean exit time and the small-noise Levy law. At small heights the
-Levy points fall below the flat line -- there the basin is so shallow that the process
-also diffuses out, a finite-noise effect that disappears as the basin deepens.
-
-Run: ``python examples/jumps_vs_climbing.py [--quick] [--outdir docs/figures]``.
-"""
-from __future__ import annotations
-
+# %%
+"""Jumps versus climbing: what sets the time to leave a basin? (a levydyn tutorial; the lecture note is the first cell)."""
 import argparse
+import io
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -36,9 +42,14 @@ EPS = 0.35
 WIDTH = 1.0
 BROWNIAN_MAX_MEAN = 600.0     # simulate Brownian exits only where E tau is affordable
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs the simulations and writes the figure; it returns the paths it wrote.
 
-def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
-    out = Path(outdir)
+# %%
+def main(outdir=None, quick: bool = False) -> list[Path]:
+    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="levydyn-"))
     out.mkdir(parents=True, exist_ok=True)
     curv = np.array([0.5, 1.0, 2.0, 4.0]) if quick else np.array([0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
     paths = 150 if quick else 1000
@@ -93,11 +104,67 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
     fig.savefig(path, dpi=120)
     return [path]
 
+# %% [markdown]
+# ## Run it
+#
+# In a notebook the next cell runs the experiment and shows the figure. As a script
+# (`python examples/jumps_vs_climbing.py`) the last cell parses `--quick` and `--outdir`.
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer paths and basins (for tests)")
-    ap.add_argument("--outdir", default="docs/figures")
+# %%
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in shell.config
+
+
+def show(fig) -> None:
+    """Display a matplotlib Figure in the notebook (as a PNG)."""
+    from IPython.display import Image, display
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    display(Image(data=buf.getvalue()))
+
+
+# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
+QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
+if in_notebook():
+    from IPython.display import Image, display
+    for figure_path in main(quick=QUICK):
+        display(Image(filename=str(figure_path)))
+
+# %% [markdown]
+# ## Explore
+#
+# The two closed forms side by side, for the basin height and noise level you choose:
+# the Brownian mean exit time grows like `exp(height / eps^2)`, the Lévy one does not depend
+# on the height at all. Raise the height at a fixed `eps` and watch only one number move.
+
+# %%
+def explore(height=1.0, eps=0.35, alpha=1.5):
+    """Closed-form mean exit times from (-1, 1) for U = h x^2 / 2 with h = 2 * height."""
+    h = 2 * height / WIDTH**2
+    levy = exit_interval.mean_exit_time(alpha, eps, WIDTH, WIDTH)
+    brown = gaussian.quadratic_mean_exit_time(eps, WIDTH, WIDTH, curvature=h)
+    print(f"height {height:g}, eps {eps:g}: Levy (alpha = {alpha:g}) E tau = {levy:.4g}, "
+          f"Brownian E tau = {brown:.4g}")
+
+if in_notebook():
+    if QUICK:          # a static page (the documentation build): one call with the defaults
+        explore()
+    else:              # a live notebook: sliders
+        from ipywidgets import interact
+        interact(explore, height=(0.1, 4.0, 0.1), eps=(0.1, 1.0, 0.05), alpha=(1.1, 1.9, 0.1))
+
+# %%
+if __name__ == "__main__" and not in_notebook():
+    ap = argparse.ArgumentParser(description='Jumps versus climbing: what sets the time to leave a basin?')
+    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
+    ap.add_argument("--outdir", default=None,
+                    help="where to write the figure (default: a new temporary directory)")
     args = ap.parse_args()
     for p in main(args.outdir, args.quick):
         print(f"wrote {p}")
