@@ -2,7 +2,7 @@
 
 * Tutorials run in quick mode during the build unless ``LEVYDYN_TUTORIAL_QUICK=0`` is set
   (the executed notebooks inherit the environment), and they import this checkout's code.
-* ``<!-- study-table: KIND FILE [FILE ...] -->`` in a page is replaced by the table that
+* ``<!-- study-table: KIND FILE [FILE ...] -->`` on a line of its own is replaced by the table that
   ``docs/scripts/study_tables.py`` renders from the committed JSON files under
   ``docs/results/`` (KIND: ``ladder``, ``radius`` or ``split``).
 """
@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKER = re.compile(r"<!--\s*study-table:\s*(\w+)\s+([^>]+?)\s*-->")
+MARKER = re.compile(r"^<!--\s*study-table:\s*(\w+)\s+([^>]+?)\s*-->\s*$", re.M)
 
 
 def _tables():

@@ -113,9 +113,9 @@ def _run_page(page: Path, tmp: Path, monkeypatch) -> None:
             last_output, where = buf.getvalue(), here
         elif b.lang == "bash":
             r = subprocess.run(["bash", "-euo", "pipefail", "-c", b.body], cwd=tmp, env=env,
-                               capture_output=True, text=True, timeout=600)
-            assert r.returncode == 0, f"{here} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
-            last_output, where = r.stdout + r.stderr, here
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+            assert r.returncode == 0, f"{here} exited {r.returncode}:\n{r.stdout}"
+            last_output, where = r.stdout, here
         elif b.mark == "output":
             assert last_output is not None, f"{here}: an output block after no executed block"
             printed = [line.rstrip() for line in last_output.splitlines()]
