@@ -1,7 +1,8 @@
 """MkDocs hooks of the levydyn site.
 
 * Tutorials run in quick mode during the build unless ``LEVYDYN_TUTORIAL_QUICK=0`` is set
-  (the executed notebooks inherit the environment), and they import this checkout's code.
+  (the executed notebooks inherit the environment), and they import this checkout's code
+  and the tutorials' notebook helpers (``examples/_tutorial.py``).
 * ``<!-- study-table: KIND FILE [FILE ...] -->`` on a line of its own is replaced by the table that
   ``docs/scripts/study_tables.py`` renders from the committed JSON files under
   ``docs/results/`` (KIND: ``ladder``, ``radius`` or ``split``).
@@ -26,9 +27,11 @@ def _tables():
 
 def on_config(config, **kwargs):
     os.environ.setdefault("LEVYDYN_TUTORIAL_QUICK", "1")
-    path = os.environ.get("PYTHONPATH", "")
-    if str(ROOT) not in path.split(os.pathsep):
-        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([path] if path else []))
+    path = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    for folder in (ROOT, ROOT / "examples"):         # this checkout; the tutorials' helpers
+        if str(folder) not in path:
+            path.insert(0, str(folder))
+    os.environ["PYTHONPATH"] = os.pathsep.join(path)
     return config
 
 

@@ -25,14 +25,12 @@
 
 # %%
 """Learning-rate decay traps the process in its basin (a levydyn tutorial; the lecture note is the first cell)."""
-import argparse
-import io
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show, show_files
 from levydyn import Box, Constant, MultiStep, Power, Problem, Quadratic, simulate
 from levydyn.plots import survival_curves
 from levydyn.theory import schedules as theory
@@ -91,30 +89,8 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
 # (`python examples/lr_decay_traps.py`) the last cell parses `--quick` and `--outdir`.
 
 # %%
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in shell.config
-
-
-def show(fig) -> None:
-    """Display a matplotlib Figure in the notebook (as a PNG)."""
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    display(Image(data=buf.getvalue()))
-
-
-# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
-QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
 if in_notebook():
-    from IPython.display import Image, display
-    for figure_path in main(quick=QUICK):
-        display(Image(filename=str(figure_path)))
+    show_files(main(quick=QUICK))
 
 # %% [markdown]
 # ## Explore
@@ -139,19 +115,9 @@ def explore(gamma=0.5):
     ax.legend()
     show(fig)
 
-if in_notebook():
-    if QUICK:          # a static page (the documentation build): one call with the defaults
-        explore()
-    else:              # a live notebook: sliders
-        from ipywidgets import interact
-        interact(explore, gamma=(0.1, 1.0, 0.05))
+
+interactive(explore, gamma=(0.1, 1.0, 0.05))
 
 # %%
 if __name__ == "__main__" and not in_notebook():
-    ap = argparse.ArgumentParser(description='Learning-rate decay traps the process in its basin')
-    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
-    ap.add_argument("--outdir", default=None,
-                    help="where to write the figure (default: a new temporary directory)")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(f"wrote {p}")
+    run_script(main, 'Learning-rate decay traps the process in its basin')

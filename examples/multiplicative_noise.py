@@ -24,14 +24,12 @@
 
 # %%
 """Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot (a levydyn tutorial; the lecture note is the first cell)."""
-import argparse
-import io
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
 from levydyn import Ball
 from levydyn import kesten as kz
 
@@ -161,30 +159,8 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
 # (`python examples/multiplicative_noise.py`) the last cell parses `--quick` and `--outdir`.
 
 # %%
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in shell.config
-
-
-def show(fig) -> None:
-    """Display a matplotlib Figure in the notebook (as a PNG)."""
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    display(Image(data=buf.getvalue()))
-
-
-# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
-QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
 if in_notebook():
-    from IPython.display import Image, display
-    for figure_path in main(quick=QUICK):
-        display(Image(filename=str(figure_path)))
+    show_files(main(quick=QUICK))
 
 # %% [markdown]
 # ## Explore
@@ -200,19 +176,9 @@ def explore(lr=0.5, batch=2):
     for name, law in (("curvature noise", noisy), ("frozen curvature", frozen)):
         print(f"lr {lr:g}, B {batch}: {name:16s} lambda_1 = {kz.lyapunov_exponent(law, lr=lr)}")
 
-if in_notebook():
-    if QUICK:          # a static page (the documentation build): one call with the defaults
-        explore()
-    else:              # a live notebook: sliders
-        from ipywidgets import interact
-        interact(explore, lr=(0.1, 1.5, 0.05), batch=(1, 8, 1))
+
+interactive(explore, lr=(0.1, 1.5, 0.05), batch=(1, 8, 1))
 
 # %%
 if __name__ == "__main__" and not in_notebook():
-    ap = argparse.ArgumentParser(description='Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot')
-    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
-    ap.add_argument("--outdir", default=None,
-                    help="where to write the figure (default: a new temporary directory)")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(f"wrote {p}")
+    run_script(main, 'Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot')

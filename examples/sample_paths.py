@@ -21,14 +21,12 @@
 
 # %%
 """Sample paths: one seed, four tail indices (a levydyn tutorial; the lecture note is the first cell)."""
-import argparse
-import io
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show, show_files
 from levydyn import MultiWell1D, Problem, WellPartition
 from levydyn.plots import sample_paths_grid
 from levydyn.simulate import record_paths
@@ -73,30 +71,8 @@ def main(outdir=None, quick: bool = False, seed: int = 7) -> list[Path]:
 # (`python examples/sample_paths.py`) the last cell parses `--quick` and `--outdir`.
 
 # %%
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in shell.config
-
-
-def show(fig) -> None:
-    """Display a matplotlib Figure in the notebook (as a PNG)."""
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    display(Image(data=buf.getvalue()))
-
-
-# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
-QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
 if in_notebook():
-    from IPython.display import Image, display
-    for figure_path in main(quick=QUICK):
-        display(Image(filename=str(figure_path)))
+    show_files(main(quick=QUICK))
 
 # %% [markdown]
 # ## Explore
@@ -122,20 +98,9 @@ def explore(alpha=1.5, eps=0.3, seed=7):
     ax.set(xlabel="t", ylabel="x", title=f"alpha = {alpha:g}, eps = {eps:g}, seed = {seed}")
     show(fig)
 
-if in_notebook():
-    if QUICK:          # a static page (the documentation build): one call with the defaults
-        explore()
-    else:              # a live notebook: sliders
-        from ipywidgets import interact
-        interact(explore, alpha=(1.1, 2.0, 0.1), eps=(0.1, 0.5, 0.05), seed=(0, 20, 1))
+
+interactive(explore, alpha=(1.1, 2.0, 0.1), eps=(0.1, 0.5, 0.05), seed=(0, 20, 1))
 
 # %%
 if __name__ == "__main__" and not in_notebook():
-    ap = argparse.ArgumentParser(description='Sample paths: one seed, four tail indices')
-    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
-    ap.add_argument("--outdir", default=None,
-                    help="where to write the figure (default: a new temporary directory)")
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick, args.seed):
-        print(f"wrote {p}")
+    run_script(main, 'Sample paths: one seed, four tail indices', seed=7)

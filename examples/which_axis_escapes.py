@@ -23,14 +23,12 @@
 
 # %%
 """Which parameter escapes? Per-coordinate tail indices decide (a levydyn tutorial; the lecture note is the first cell)."""
-import argparse
-import io
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
 from levydyn import Box, Problem, Quadratic, simulate
 from levydyn.plots import probability_curves
 from levydyn.theory import box
@@ -81,30 +79,8 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
 # (`python examples/which_axis_escapes.py`) the last cell parses `--quick` and `--outdir`.
 
 # %%
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in shell.config
-
-
-def show(fig) -> None:
-    """Display a matplotlib Figure in the notebook (as a PNG)."""
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    display(Image(data=buf.getvalue()))
-
-
-# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
-QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
 if in_notebook():
-    from IPython.display import Image, display
-    for figure_path in main(quick=QUICK):
-        display(Image(filename=str(figure_path)))
+    show_files(main(quick=QUICK))
 
 # %% [markdown]
 # ## Explore
@@ -120,19 +96,9 @@ def explore(alpha_1=1.5, alpha_2=1.8, log10_eps=-1.0):
     p1 = box.exit_axis_probabilities([alpha_1, alpha_2], eps, WIDTH, WIDTH)[0]
     print(f"alpha = ({alpha_1:g}, {alpha_2:g}), eps = {eps:.3g}: P(exit along x1) = {p1:.4f}")
 
-if in_notebook():
-    if QUICK:          # a static page (the documentation build): one call with the defaults
-        explore()
-    else:              # a live notebook: sliders
-        from ipywidgets import interact
-        interact(explore, alpha_1=(1.1, 1.9, 0.05), alpha_2=(1.1, 1.9, 0.05), log10_eps=(-4.0, -0.5, 0.25))
+
+interactive(explore, alpha_1=(1.1, 1.9, 0.05), alpha_2=(1.1, 1.9, 0.05), log10_eps=(-4.0, -0.5, 0.25))
 
 # %%
 if __name__ == "__main__" and not in_notebook():
-    ap = argparse.ArgumentParser(description='Which parameter escapes? Per-coordinate tail indices decide')
-    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
-    ap.add_argument("--outdir", default=None,
-                    help="where to write the figure (default: a new temporary directory)")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(f"wrote {p}")
+    run_script(main, 'Which parameter escapes? Per-coordinate tail indices decide')

@@ -32,14 +32,12 @@
 
 # %%
 """Wide-valley preference: where does a heavy-tailed process spend its time? (a levydyn tutorial; the lecture note is the first cell)."""
-import argparse
-import io
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
 from levydyn import MultiWell1D, Problem, WellPartition, simulate
 from levydyn.plots import COLORS, probability_curves
 from levydyn.theory import markov_chain
@@ -99,30 +97,8 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
 # (`python examples/wide_valley.py`) the last cell parses `--quick` and `--outdir`.
 
 # %%
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel (the plain script and the tests skip the notebook cells)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in shell.config
-
-
-def show(fig) -> None:
-    """Display a matplotlib Figure in the notebook (as a PNG)."""
-    from IPython.display import Image, display
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    display(Image(data=buf.getvalue()))
-
-
-# quick mode: fewer paths; the documentation build sets LEVYDYN_TUTORIAL_QUICK=1
-QUICK = os.environ.get("LEVYDYN_TUTORIAL_QUICK", "0") == "1"
 if in_notebook():
-    from IPython.display import Image, display
-    for figure_path in main(quick=QUICK):
-        display(Image(filename=str(figure_path)))
+    show_files(main(quick=QUICK))
 
 # %% [markdown]
 # ## Explore
@@ -138,19 +114,9 @@ def explore(ratio=2.0, alpha=1.5):
     print(f"width ratio {ratio:g}, alpha {alpha:g}: time share of the wide well {pi[1]:.3f} "
           f"(r^alpha / (1 + r^alpha) = {ratio**alpha / (1 + ratio**alpha):.3f})")
 
-if in_notebook():
-    if QUICK:          # a static page (the documentation build): one call with the defaults
-        explore()
-    else:              # a live notebook: sliders
-        from ipywidgets import interact
-        interact(explore, ratio=(1.0, 5.0, 0.25), alpha=(1.1, 1.9, 0.1))
+
+interactive(explore, ratio=(1.0, 5.0, 0.25), alpha=(1.1, 1.9, 0.1))
 
 # %%
 if __name__ == "__main__" and not in_notebook():
-    ap = argparse.ArgumentParser(description='Wide-valley preference: where does a heavy-tailed process spend its time?')
-    ap.add_argument("--quick", action="store_true", help="fewer paths (for tests)")
-    ap.add_argument("--outdir", default=None,
-                    help="where to write the figure (default: a new temporary directory)")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(f"wrote {p}")
+    run_script(main, 'Wide-valley preference: where does a heavy-tailed process spend its time?')

@@ -1,11 +1,13 @@
 """Each tutorial in examples/ runs in quick mode as a plain script and writes its PNG (Agg, no
 display); each is a jupytext percent-format notebook whose first cell is the lecture note."""
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+sys.path.insert(0, str(EXAMPLES))             # the tutorials import their notebook helpers
 DEMOS = ["jumps_vs_climbing", "wide_valley", "which_axis_escapes", "lr_decay_traps",
          "sample_paths", "multiplicative_noise"]
 
