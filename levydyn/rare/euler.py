@@ -27,9 +27,10 @@ from levydyn.domains import Ball, Box, WellPartition
 from levydyn.problem import Problem
 from levydyn.rare import euler_kernel as EK
 from levydyn.rare.ams import CAPPED, DIVERGED, IN_B, Cycles, PathSimulator, Replicas, run_gams
-from levydyn.rare.coordinates import (as_coordinate, ball_coordinate, box_coordinate, evaluate,
+from levydyn.rare.coordinates import (XI_SIG, as_address, as_coordinate, ball_coordinate, box_coordinate, evaluate,
                                       well_coordinate)
 from levydyn.rare.result import SplittingResult, combine
+from levydyn.solvers.compiled import GRAD_SIG
 from levydyn.solvers.encoding import kernel_inputs
 from levydyn.solvers.jump_adapted import relax_to_attractor
 from levydyn.validation import POSITIVE, as_float, as_int, check_seed, reject
@@ -61,6 +62,12 @@ def default_coordinate(problem: Problem) -> tuple:
     return ball_coordinate, np.concatenate([xstar, [dom.radius - np.linalg.norm(xstar - dom.center)]]), xstar
 
 
+def home_well(problem: Problem) -> int:
+    """The well of the start point (wells), else 0."""
+    dom = problem.domain
+    return dom.well_of(problem.x0[0]) if isinstance(dom, WellPartition) else 0
+
+
 @dataclass
 class _State:
     """The Euler simulator's own record of each replica's current segment."""
@@ -83,11 +90,11 @@ class EulerChain(PathSimulator):
         self.seed = seed
         self.z0 = z0
         self.cycles = cycles
-        dom = problem.domain
-        home = dom.well_of(problem.x0[0]) if isinstance(dom, WellPartition) else 0
-        self.inputs = kernel_inputs(problem, dt)
-        self.chain = (bool(bridge), int(home), xi, np.ascontiguousarray(xi_params, dtype=float),
-                      float(a), int(max_steps))
+        home = home_well(problem)
+        inputs = kernel_inputs(problem, dt)
+        self.inputs = (as_address(inputs[0], GRAD_SIG), *inputs[1:])
+        self.chain = (bool(bridge), int(home), as_address(xi, XI_SIG),
+                      np.ascontiguousarray(xi_params, dtype=float), float(a), int(max_steps))
         self.run = 0
         self.start = None           # committor mode: every replica starts here
 
@@ -178,12 +185,16 @@ def choose_levels(problem: Problem, dt: float, xi, xi_params, a, z0, seed: int,
         return a, z0
     inputs = kernel_inputs(problem, dt)
     out = np.empty(n_pilot)
-    EK.pilot(*inputs, True, 0, xi, np.ascontiguousarray(xi_params, dtype=float), 0.0, 1,
+    EK.pilot(*inputs, True, home_well(problem), xi, np.ascontiguousarray(xi_params, dtype=float), 0.0, 1,
              EK.replica_key(seed, 2**31, 0, 0), out)
     bad = np.isnan(out) | (out == np.inf)
     if np.any(bad):
         raise ValueError(f"{XI_NAN_MESSAGE} on the pilot path (xi={out[bad][0]!r})")
     out = out[out > -np.inf]          # the pilot stops if it reaches B
+    if out.size < 1000:
+        raise ValueError(f"the pilot path from x0={problem.x0.tolist()} reached the exit set "
+                         f"within {out.size} steps: the exit is not rare (use levydyn.simulate), "
+                         "or give a and z0")
     q50, q90 = np.quantile(out, [0.5, 0.9])
     if z0 is None:
         z0 = min(float(q90), 0.5) if a is None else max(min(float(q90), 0.5), 2 * a)

@@ -10,6 +10,11 @@ A *segment* (:func:`_segment`) runs from a state until it enters ``A = {xi <= a}
 reaches ``B`` (the exit set: Box/Ball exit, or another well's core), passes ``level``
 (``xi > level``), or has made ``max_steps`` steps. Kernels are compiled once per machine
 (explicit signatures, ``cache=True``, :mod:`levydyn.solvers.compiled`).
+
+:func:`first_crossings` (``n`` long brute-force chains) runs in parallel; :func:`advance`
+and :func:`branch` run serially: one gAMS iteration moves a few replicas, and waking a
+thread pool for each costs more than the steps (10-20 ms per call on a loaded machine).
+Every replica draws from its own stream, so none of this changes a number.
 """
 from __future__ import annotations
 
@@ -209,7 +214,7 @@ ADVANCE_SIG = types.void(
     A1, I1, I1, I1, I1, A2, I1)
 
 
-@lazy_kernel(ADVANCE_SIG, parallel=True)
+@lazy_kernel(ADVANCE_SIG)
 def advance(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
             power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
             radius, minima, maxima, core_radius, length, dt,
@@ -217,7 +222,7 @@ def advance(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alp
             score, status, t_end, axis, side, point, work):
     """Run replicas ``rows`` from ``starts[i]`` with stream ``keys[i]`` until A or B."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
-    for q in nb.prange(rows.shape[0]):
+    for q in range(rows.shape[0]):
         i = rows[q]
         x = starts[i].copy()
         code, k, m, ax, sd = _segment(grad, gparams, law, alpha, param, table, table_n,
@@ -242,7 +247,7 @@ BRANCH_SIG = types.void(
     A1, I1, I1, I1, I1, A2, I1)
 
 
-@lazy_kernel(BRANCH_SIG, parallel=True)
+@lazy_kernel(BRANCH_SIG)
 def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
            power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
            radius, minima, maxima, core_radius, length, dt,
@@ -254,7 +259,7 @@ def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alph
     without a finite state above ``level`` is copied whole (same records, same end).
     ``dst`` and ``src`` are disjoint (killed vs surviving), so the loop is race-free."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
-    for q in nb.prange(dst.shape[0]):
+    for q in range(dst.shape[0]):
         i = dst[q]
         j = src[q]
         x = starts[j].copy()
