@@ -28,12 +28,12 @@ def _ar1_problem(alpha: float, eps: float) -> Problem:
                    x0=[0.0])
 
 
-def _gaussian_committor(sigma: float, n: int = 400) -> float:
+def _gaussian_committor(sigma: float, n: int = 400, a: float = A_LEVEL) -> float:
     """``h(x) = P(rho x + sigma G >= 1) + int_a^1 phi_sigma(y - rho x) h(y) dy`` at START
     (Nystrom, Gauss-Legendre nodes; converged to 1e-12 relative by n = 200)."""
     t, w = np.polynomial.legendre.leggauss(n)
-    y = A_LEVEL + (1 - A_LEVEL) * (t + 1) / 2
-    w = w * (1 - A_LEVEL) / 2
+    y = a + (1 - a) * (t + 1) / 2
+    w = w * (1 - a) / 2
 
     def kern(x):
         return np.exp(-0.5 * ((y - RHO * np.asarray(x)[..., None]) / sigma) ** 2) \
@@ -66,6 +66,27 @@ def test_committor_gaussian_unbiased():
     assert err < tol, (p_runs.mean(), truth, tol)
     assert res.p.contains(truth)
     assert not res.censored
+
+
+@nb.njit("float64(float64[::1], float64[::1])", cache=True)
+def _coarse_xi(x, params):
+    """xi rounded down to a grid of 1/20: scores tie whenever two paths reach the same
+    cell, so killing only part of the replicas at the level biases the estimate."""
+    return math.floor(20.0 * x[0]) / 20.0
+
+
+def test_committor_with_ties_unbiased():
+    """A step-function xi makes ties the rule (each level holds many replicas): 200 gAMS
+    estimates stay unbiased only if every replica at or below the level is killed.
+    A = {xi <= 0.2} = {x < 0.25}; truth by Nystrom."""
+    eps = 0.22
+    truth = _gaussian_committor(math.sqrt(2) * eps * math.sqrt(DT), a=0.25)
+    res = committor(_ar1_problem(2.0, eps), [START], A_LEVEL, n_replicas=50, n_runs=200,
+                    dt=DT, seed=9, bridge=False, xi=_coarse_xi)
+    p_runs = np.array([r.p for r in res.runs])
+    err, tol = _unbiased(p_runs, truth)
+    assert err < tol, (p_runs.mean(), truth, tol)
+    assert np.mean([np.mean(r.killed > 1) for r in res.runs]) > 0.5    # ties did occur
 
 
 def _brute_force_committor(alpha: float, scale: float, n_paths: int, seed: int):
