@@ -41,7 +41,8 @@ z0, time_unit)`` is the :class:`SplittingResult`.
 """
 from levydyn.rare.ams import Cycles, PathSimulator, Replicas, run_gams
 from levydyn.rare.euler import committor, split
+from levydyn.rare.kesten import split_recursion
 from levydyn.rare.result import SplittingResult, combine
 
 __all__ = ["Cycles", "PathSimulator", "Replicas", "SplittingResult", "combine", "committor",
-           "run_gams", "split"]
+           "run_gams", "split", "split_recursion"]

@@ -19,23 +19,20 @@ solver's, not the estimator's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from levydyn.domains import Ball, Box, WellPartition
 from levydyn.problem import Problem
 from levydyn.rare import euler_kernel as EK
-from levydyn.rare.ams import CAPPED, DIVERGED, IN_B, Cycles, PathSimulator, Replicas, run_gams
-from levydyn.rare.coordinates import (XI_SIG, as_address, as_coordinate, ball_coordinate, box_coordinate, evaluate,
-                                      well_coordinate)
-from levydyn.rare.result import SplittingResult, combine
+from levydyn.rare.chain import CompiledChain, check_settings
+from levydyn.rare.coordinates import (XI_SIG, as_address, as_coordinate, ball_coordinate,
+                                      box_coordinate, evaluate, well_coordinate)
+from levydyn.rare.result import SplittingResult
 from levydyn.solvers.compiled import GRAD_SIG
 from levydyn.solvers.encoding import kernel_inputs
 from levydyn.solvers.jump_adapted import relax_to_attractor
-from levydyn.validation import POSITIVE, as_float, as_int, check_seed, reject
-
-XI_NAN_MESSAGE = "xi must be finite along the paths, got a non-finite xi"
+from levydyn.validation import POSITIVE, as_float, reject
 
 
 def default_coordinate(problem: Problem) -> tuple:
@@ -59,148 +56,14 @@ def default_coordinate(problem: Problem) -> tuple:
         dm, dp = dom.distances(xstar)
         return box_coordinate, np.concatenate([xstar, dm, dp]), xstar
     assert isinstance(dom, Ball)
-    return ball_coordinate, np.concatenate([xstar, [dom.radius - np.linalg.norm(xstar - dom.center)]]), xstar
+    scale = dom.radius - np.linalg.norm(xstar - dom.center)
+    return ball_coordinate, np.concatenate([xstar, [scale]]), xstar
 
 
 def home_well(problem: Problem) -> int:
     """The well of the start point (wells), else 0."""
     dom = problem.domain
     return dom.well_of(problem.x0[0]) if isinstance(dom, WellPartition) else 0
-
-
-@dataclass
-class _State:
-    """The Euler simulator's own record of each replica's current segment."""
-
-    starts: np.ndarray      # (n, d) start state of the segment
-    keys: np.ndarray        # (n,) uint64 stream key of the segment
-    start_xi: np.ndarray    # xi at the start state
-    start_t: np.ndarray     # steps from the first crossing of z0 to the start state
-    work: np.ndarray        # per-replica path-steps
-
-
-class EulerChain(PathSimulator):
-    """The Euler chain of ``problem`` at step ``dt`` as a :class:`PathSimulator`."""
-
-    def __init__(self, problem: Problem, dt: float, seed: int, xi, xi_params, a: float,
-                 z0: float, cycles: int, max_steps: int, bridge: bool = True):
-        self.problem = problem
-        self.dim = problem.dim
-        self.dt = dt
-        self.seed = seed
-        self.z0 = z0
-        self.cycles = cycles
-        home = home_well(problem)
-        inputs = kernel_inputs(problem, dt)
-        self.inputs = (as_address(inputs[0], GRAD_SIG), *inputs[1:])
-        self.chain = (bool(bridge), int(home), as_address(xi, XI_SIG),
-                      np.ascontiguousarray(xi_params, dtype=float), float(a), int(max_steps))
-        self.run = 0
-        self.start = None           # committor mode: every replica starts here
-
-    def _fixed_start(self, n: int):
-        """Replicas all at ``self.start`` (a committor ``P_x(B before A)``), no cycles."""
-        x = np.ascontiguousarray(np.tile(self.start, (n, 1)))
-        v = float(evaluate(self.chain[2], self.chain[3], self.start[None, :])[0])
-        reps = Replicas.empty(n, self.dim)
-        reps.state = _State(x, self._keys(1, np.arange(n)), np.full(n, v),
-                            np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64))
-        self._done = np.zeros(n, dtype=bool)
-        empty = np.zeros(0, dtype=np.int64)
-        return reps, Cycles(empty, empty, 0)
-
-    def _keys(self, generation: int, rows: np.ndarray) -> np.ndarray:
-        return EK.replica_keys(np.uint64(self.seed), np.int64(self.run), np.int64(generation),
-                               np.ascontiguousarray(rows, dtype=np.int64))
-
-    def first_crossings(self, run: int, n: int):
-        self.run = run
-        if self.start is not None:
-            return self._fixed_start(n)
-        d, c = self.dim, self.cycles
-        y, y_xi = np.empty((n, d)), np.empty(n)
-        y_code, y_t1, y_axis, y_side = (np.zeros(n, dtype=np.int64) for _ in range(4))
-        loops, t1s, outcome = (np.zeros((n, c), dtype=np.int64) for _ in range(3))
-        work, status = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        EK.first_crossings(*self.inputs, *self.chain, float(self.z0), np.uint64(self.seed),
-                           int(run), int(c), y, y_xi, y_code, y_t1, y_axis, y_side, loops,
-                           t1s, outcome, work, status)
-        _check_status(status, "the brute-force phase")
-        reps = Replicas.empty(n, d)
-        reps.state = _State(y, self._keys(1, np.arange(n)), y_xi, np.zeros(n, dtype=np.int64),
-                            work)
-        in_b = y_code == IN_B
-        reps.score[in_b] = math.inf
-        reps.status[in_b] = IN_B
-        reps.axis[in_b], reps.side[in_b] = y_axis[in_b], y_side[in_b]
-        reps.point[in_b] = y[in_b]
-        reps.work = int(work.sum())
-        self._done = in_b
-        return reps, Cycles(loops[outcome == 0], np.concatenate([t1s.ravel(), y_t1]),
-                            int(outcome.sum()))
-
-    def advance(self, reps: Replicas, rows: np.ndarray) -> None:
-        rows = np.ascontiguousarray(rows[~self._done[rows]], dtype=np.int64)
-        st = reps.state
-        before = int(st.work.sum())
-        EK.advance(*self.inputs, *self.chain, rows, st.starts, st.keys, st.start_xi,
-                   st.start_t, reps.score, reps.status, reps.t_end, reps.axis, reps.side,
-                   reps.point, st.work)
-        reps.work += int(st.work.sum()) - before
-        _check_status(reps.status[rows], "a replica")
-
-    def branch(self, reps: Replicas, dst, src, level: float, generation: int) -> None:
-        st = reps.state
-        before = int(st.work.sum())
-        dst = np.ascontiguousarray(dst, dtype=np.int64)
-        EK.branch(*self.inputs, *self.chain, dst, np.ascontiguousarray(src, dtype=np.int64),
-                  float(level), self._keys(generation + 1, dst), st.starts, st.keys,
-                  st.start_xi, st.start_t, reps.score, reps.status, reps.t_end, reps.axis,
-                  reps.side, reps.point, st.work)
-        reps.work += int(st.work.sum()) - before
-        _check_status(reps.status[dst], "a replica")
-
-
-def _check_status(status: np.ndarray, where: str) -> None:
-    """A non-finite reaction coordinate is an input error; the step cap and a diverged
-    state in the brute-force phase make the run impossible (said in one line)."""
-    if np.any(status == EK.XI_NAN):
-        raise ValueError(f"{XI_NAN_MESSAGE} in {where} (xi(x) was nan or inf at a visited state)")
-    if where == "the brute-force phase":
-        if np.any(status == CAPPED):
-            raise ValueError("max_steps was reached in the brute-force phase before the chain "
-                             "crossed z0 (or came back to A): lower z0 or raise max_steps")
-        if np.any(status == DIVERGED):
-            raise ValueError("a path of the brute-force phase diverged (non-finite state): "
-                             "lower dt")
-
-
-def choose_levels(problem: Problem, dt: float, xi, xi_params, a, z0, seed: int,
-                  n_pilot: int = 200_000) -> tuple[float, float]:
-    """Defaults for ``a`` and ``z0`` from one pilot path of ``n_pilot`` steps from ``x0``:
-    ``a`` = the median of ``xi`` along it, ``z0`` = its 90 % quantile (so the chain visits
-    A half the time and climbs to ``z0`` within a few relaxation times), capped at
-    ``z0 <= 0.5`` (the default coordinates reach 1 on the exit set) and ``a <= z0 / 2``."""
-    if a is not None and z0 is not None:
-        return a, z0
-    inputs = kernel_inputs(problem, dt)
-    out = np.empty(n_pilot)
-    EK.pilot(*inputs, True, home_well(problem), xi, np.ascontiguousarray(xi_params, dtype=float), 0.0, 1,
-             EK.replica_key(seed, 2**31, 0, 0), out)
-    bad = np.isnan(out) | (out == np.inf)
-    if np.any(bad):
-        raise ValueError(f"{XI_NAN_MESSAGE} on the pilot path (xi={out[bad][0]!r})")
-    out = out[out > -np.inf]          # the pilot stops if it reaches B
-    if out.size < 1000:
-        raise ValueError(f"the pilot path from x0={problem.x0.tolist()} reached the exit set "
-                         f"within {out.size} steps: the exit is not rare (use levydyn.simulate), "
-                         "or give a and z0")
-    q50, q90 = np.quantile(out, [0.5, 0.9])
-    if z0 is None:
-        z0 = min(float(q90), 0.5) if a is None else max(min(float(q90), 0.5), 2 * a)
-    if a is None:
-        a = min(float(q50), 0.5 * z0)
-    return float(a), float(z0)
 
 
 def split(problem: Problem, n_replicas: int = 100, n_runs: int = 10, dt: float = 1e-2,
@@ -227,7 +90,7 @@ def split(problem: Problem, n_replicas: int = 100, n_runs: int = 10, dt: float =
         (default: distance from the attractor relative to the exit set,
         :mod:`levydyn.rare.coordinates`).
     a, z0 : ``A = {xi <= a}`` (must contain ``x0``) and the first level ``z0 > a``
-        (defaults from a pilot path, :func:`choose_levels`).
+        (defaults from a pilot path, :meth:`CompiledChain.pilot_levels`).
     cycles : full cycles per chain in the brute-force phase (for ``E[T_loop]``).
     k : the level of an iteration is the ``k``-th smallest score (``1 <= k < n``).
     max_iterations : levels per run before the run is cut (censored); default
@@ -242,7 +105,7 @@ def split(problem: Problem, n_replicas: int = 100, n_runs: int = 10, dt: float =
     chain, n, n_runs, k, max_iterations = _prepare(problem, n_replicas, n_runs, dt, seed, xi,
                                                    xi_params, a, z0, cycles, k,
                                                    max_iterations, max_steps, bridge)
-    return _run(chain, n, n_runs, k, max_iterations, level)
+    return _run(chain, n, n_runs, k, max_iterations, level, problem, dt)
 
 
 def committor(problem: Problem, x, a: float, n_replicas: int = 100, n_runs: int = 10,
@@ -258,16 +121,14 @@ def committor(problem: Problem, x, a: float, n_replicas: int = 100, n_runs: int 
     chain, n, n_runs, k, max_iterations = _prepare(problem, n_replicas, n_runs, dt, seed, xi,
                                                    xi_params, a, None, 1, k, max_iterations,
                                                    max_steps, bridge, start=x)
-    return _run(chain, n, n_runs, k, max_iterations, level)
+    return _run(chain, n, n_runs, k, max_iterations, level, problem, dt)
 
 
-def _run(chain: "EulerChain", n: int, n_runs: int, k: int, max_iterations: int,
-         level: float) -> SplittingResult:
-    runs = [run_gams(chain, m, n, chain.seed, max_iterations, k) for m in range(n_runs)]
-    res = combine(runs, n, chain.dim, chain.chain[4], chain.z0, time_unit=chain.dt, level=level)
-    res.problem = chain.problem
-    res.meta = {"method": "splitting", "chain": "euler", "dt": chain.dt, "seed": chain.seed,
-                "k": k, "max_iterations": max_iterations}
+def _run(chain: CompiledChain, n: int, n_runs: int, k: int, max_iterations: int,
+         level: float, problem: Problem, dt: float) -> SplittingResult:
+    res = chain.estimate(n, n_runs, k, max_iterations, level)
+    res.problem = problem
+    res.meta.update(chain="euler", dt=dt)
     return res
 
 
@@ -279,15 +140,9 @@ def _prepare(problem, n_replicas, n_runs, dt, seed, xi, xi_params, a, z0, cycles
     if not problem.schedule.is_constant:
         raise ValueError("splitting needs a time-homogeneous chain: schedule must be constant, "
                          f"got schedule={problem.schedule}")
-    n = as_int("n_replicas", n_replicas, 2)
-    n_runs = as_int("n_runs", n_runs, 2)
+    n, n_runs, seed, cycles, k, max_iterations, max_steps = check_settings(
+        n_replicas, n_runs, seed, cycles, k, max_iterations, max_steps)
     dt = as_float("dt", dt, POSITIVE)
-    seed = check_seed(seed)
-    cycles = as_int("cycles", cycles, 1)
-    k = as_int("k", k, 1, n - 1)
-    max_steps = as_int("max_steps", max_steps, 1)
-    max_iterations = (-(-100 * n // k) if max_iterations is None
-                      else as_int("max_iterations", max_iterations, 1))
     if xi is None:
         if xi_params is not None:
             raise ValueError("xi_params needs xi (the default coordinate has its own)")
@@ -304,12 +159,19 @@ def _prepare(problem, n_replicas, n_runs, dt, seed, xi, xi_params, a, z0, cycles
         if not math.isfinite(v) or not v > a:
             raise reject("x", f"lie outside A = {{xi <= a={a:g}}} (xi(x)={v!r})", start)
         z0 = a
+        start = (start, v)
     else:
         check_coordinate(problem, xi, xi_params, a, z0)
-        a, z0 = choose_levels(problem, dt, xi, xi_params, a, z0, seed)
+    inputs = kernel_inputs(problem, dt)
+    inputs = (as_address(inputs[0], GRAD_SIG), *inputs[1:], bool(bridge), home_well(problem))
+    chain = CompiledChain(EK, inputs, problem.dim, seed, as_address(xi, XI_SIG), xi_params,
+                          0.0 if a is None else a, 0.0 if z0 is None else z0, cycles,
+                          max_steps, dt, start)
+    if start is None:
+        a, z0 = chain.pilot_levels(a, z0)
         check_coordinate(problem, xi, xi_params, a, z0)
-    chain = EulerChain(problem, dt, seed, xi, xi_params, a, z0, cycles, max_steps, bridge)
-    chain.start = start
+        chain.a, chain.z0 = a, z0
+        chain.chain = (*chain.chain[:2], a, chain.chain[3])
     return chain, n, n_runs, k, max_iterations
 
 

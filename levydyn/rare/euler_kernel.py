@@ -36,8 +36,9 @@ PASSED = 4          # the segment passed ``level`` (the state is the first one a
 XI_NAN = 5          # the reaction coordinate returned a non-finite value
 U1 = types.uint64[::1]
 
-_PROBLEM = RUN_PATHS_SIG[:27]     # kernel_inputs(problem, dt): potential ... length, dt
-_CHAIN = (BOOL, I64, XiFn, A1, F64, I64)     # bridge, home well, xi, xi params, a, max_steps
+# kernel_inputs(problem, dt) (potential ... length, dt), bridge, home well
+_PROBLEM = (*RUN_PATHS_SIG[:27], BOOL, I64)
+_CHAIN = (XiFn, A1, F64, I64)     # xi, xi params, a, max_steps (as in every chain's kernels)
 
 
 @nb.njit(cache=True)
@@ -145,8 +146,8 @@ FIRST_CROSSINGS_SIG = types.void(
 @lazy_kernel(FIRST_CROSSINGS_SIG, parallel=True)
 def first_crossings(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
                     power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
-                    radius, minima, maxima, core_radius, length, dt,
-                    bridge, home, xi, xip, a, max_steps, z0, seed, run, n_cycles,
+                    radius, minima, maxima, core_radius, length, dt, bridge, home,
+                    xi, xip, a, max_steps, z0, seed, run, n_cycles,
                     y, y_xi, y_code, y_t1, y_axis, y_side, loops, t1s, outcome, work, status):
     """The brute-force phase: chain ``i`` (streams ``replica_key(seed, run, 0, i)``
     mixed with its segment count) starts at ``x0`` (in A) and makes ``n_cycles`` cycles:
@@ -217,8 +218,8 @@ ADVANCE_SIG = types.void(
 @lazy_kernel(ADVANCE_SIG)
 def advance(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
             power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
-            radius, minima, maxima, core_radius, length, dt,
-            bridge, home, xi, xip, a, max_steps, rows, starts, keys, start_xi, start_t,
+            radius, minima, maxima, core_radius, length, dt, bridge, home,
+            xi, xip, a, max_steps, rows, starts, keys, start_xi, start_t,
             score, status, t_end, axis, side, point, work):
     """Run replicas ``rows`` from ``starts[i]`` with stream ``keys[i]`` until A or B."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
@@ -250,8 +251,8 @@ BRANCH_SIG = types.void(
 @lazy_kernel(BRANCH_SIG)
 def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
            power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
-           radius, minima, maxima, core_radius, length, dt,
-           bridge, home, xi, xip, a, max_steps, dst, src, level, new_keys,
+           radius, minima, maxima, core_radius, length, dt, bridge, home,
+           xi, xip, a, max_steps, dst, src, level, new_keys,
            starts, keys, start_xi, start_t, score, status, t_end, axis, side, point, work):
     """Replica ``dst[q]`` := replica ``src[q]``'s path up to its first state with
     ``xi > level`` (re-simulated from the source's start state and key), continued with
@@ -310,8 +311,8 @@ PILOT_SIG = types.void(*_PROBLEM, *_CHAIN, U64, A1)
 @lazy_kernel(PILOT_SIG)
 def pilot(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha,
           power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
-          radius, minima, maxima, core_radius, length, dt,
-          bridge, home, xi, xip, a, max_steps, key, out):
+          radius, minima, maxima, core_radius, length, dt, bridge, home,
+          xi, xip, a, max_steps, key, out):
     """``out[k] = xi(x_{k+1})`` along one path from ``x0`` (-inf after it reached B)."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
     out[:] = -math.inf
