@@ -141,7 +141,10 @@ def advance(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, u
         t_end[i] = start_t[i] + k
         axis[i] = ax
         side[i] = sd
-        point[i] = x if code == IN_B else math.nan
+        if code == IN_B:
+            point[i] = x
+        else:
+            point[i] = math.nan
         work[i] += k
 
 
@@ -192,7 +195,10 @@ def branch(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, up
         t_end[i] = start_t[i] + k
         axis[i] = ax
         side[i] = sd
-        point[i] = x if code == IN_B else math.nan
+        if code == IN_B:
+            point[i] = x
+        else:
+            point[i] = math.nan
         work[i] += k
 
 
