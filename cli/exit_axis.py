@@ -12,6 +12,7 @@ import numpy as np
 from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
                         schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
+from cli.splitting import run_splitting, splitting_options
 from cli.types import (run_outputs, ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.validation import ALPHA, POSITIVE
@@ -85,14 +86,17 @@ def _broadcast(name, values, n):
 @click.option("--dt", type=POSITIVE_T, default=None, help="Time step [default 0.01; ackley 0.005].")
 @click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
               help="Horizon; paths still inside are censored.")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
+@click.option("--method", type=click.Choice(["euler", "jump_adapted", "splitting"]),
+              default="euler", show_default=True,
+              help="Solver (jump_adapted for small eps; quadratic only), or splitting (rare "
+                   "exits by adaptive multilevel splitting; --replicas, --runs).")
+@splitting_options
 @run_outputs(trajectories_help="Draw this many sample paths in the (x1, x2) plane in the plot.",
              plot_help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to "
                        "this PNG.",
              json_help="Write results and closed forms to this JSON file.")
 def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius, schedule, paths,
-              dt, t_max, method, seed, n_traj, plot_path, json_path):
+              dt, t_max, method, replicas, split_runs, seed, n_traj, plot_path, json_path):
     """Which axis carries the escape: per-coordinate tail indices alpha_l (paper 004).
 
     dX^l = -d_l U dt + eps_l s_t^((alpha_l-1)/alpha_l) dL^l_t with independent SaS(1)
@@ -117,7 +121,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
         if alphas is not None:
             raise CliError("--alphas applies to --potential quadratic; for ackley give "
                            "--alpha2 and --deltas")
-        if method != "euler":
+        if method == "jump_adapted":
             raise CliError("--potential ackley needs --method euler (its minimum is a cone "
                            "point, which the jump-adapted relaxation cannot resolve)")
         deltas = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] if deltas is None else deltas
@@ -148,10 +152,17 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
             dom = Box.around(np.zeros(len(dm)), dm, dm)
         problems = [Problem(pot, alpha=a, eps=eps_v, domain=dom, schedule=sched)
                     for a in alpha_sets]
+    theory = [_theory(p) for p in problems]
+    if method == "splitting":
+        if plot_path or n_traj:
+            raise CliError("--plot and --trajectories go with --method euler or jump_adapted")
+        labels = ([{"delta": d, "alpha_1": a[0]} for d, a in zip(deltas, alpha_sets)]
+                  if is_ackley else [{"alphas": ",".join(f"{a:g}" for a in alphas)}])
+        return run_splitting("exit-axis", problems, labels, [m for _, m in theory], dt, seed,
+                             replicas, split_runs, json_path, f"potential={potential}")
     seeds = [row_seed(seed, prob, method, dt, t_max) for prob in problems]
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method))
                for prob, sd in zip(problems, seeds))
-    theory = [_theory(p) for p in problems]
 
     results, interrupted = simulate_rows(
         problems, [dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method) for sd in seeds])
