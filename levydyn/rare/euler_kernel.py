@@ -313,9 +313,20 @@ def pilot(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha
           power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
           radius, minima, maxima, core_radius, length, dt, bridge, home,
           xi, xip, a, max_steps, key, out):
-    """``out[k] = xi(x_{k+1})`` along one path from ``x0`` (-inf after it reached B)."""
+    """``out[k] = xi(x_k)`` along one path from ``x0``, restarted at ``x0`` (a new
+    sub-stream) whenever it reaches B; stops early (rest -inf) only at a bad state."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
     out[:] = -math.inf
-    _segment(grad, gparams, law, alpha, param, table, table_n, base_scale, dkind, lower,
-             upper, center, radius, minima, core_radius, home, mask, length, dt, xi, xip,
-             x0.copy(), key, -math.inf, math.inf, -math.inf, out.shape[0], out)
+    n = out.shape[0]
+    pos = 0
+    s = 0
+    while pos < n:                   # restart at x0 whenever the path reaches B
+        code, k, m, ax, sd = _segment(grad, gparams, law, alpha, param, table, table_n,
+                                      base_scale, dkind, lower, upper, center, radius, minima,
+                                      core_radius, home, mask, length, dt, xi, xip, x0.copy(),
+                                      stream_key(key, s), -math.inf, math.inf, -math.inf,
+                                      n - pos, out[pos:])
+        pos += k
+        s += 1
+        if code != IN_B:
+            break

@@ -208,8 +208,18 @@ PILOT_SIG = types.void(*_MODEL, A1, *_CHAIN, U64, A1)
 @lazy_kernel(PILOT_SIG)
 def pilot(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, upper,
           center, radius, x0, xi, xip, a, max_steps, key, out):
-    """``out[k] = xi(x_{k+1})`` along one path from ``x0`` (-inf after it reached B)."""
+    """``out[k] = xi(x_k)`` along one path from ``x0``, restarted at ``x0`` (a new
+    sub-stream) whenever it reaches B; stops early (rest -inf) only at a bad state."""
     out[:] = -math.inf
-    _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, upper,
-             center, radius, xi, xip, x0.copy(), key, -math.inf, math.inf, -math.inf,
-             out.shape[0], out)
+    n = out.shape[0]
+    pos = 0
+    s = 0
+    while pos < n:                   # restart at x0 whenever the path reaches B
+        code, k, m, ax, sd = _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr,
+                                      exit_kind, lower, upper, center, radius, xi, xip,
+                                      x0.copy(), stream_key(key, s), -math.inf, math.inf,
+                                      -math.inf, n - pos, out[pos:])
+        pos += k
+        s += 1
+        if code != IN_B:
+            break
