@@ -129,6 +129,20 @@ def _segment(grad, gparams, law, alpha, param, table, table_n, base_scale, dkind
 
 
 @nb.njit(inline="always")
+def store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+              work):
+    """Record how replica ``i``'s segment ended (``k`` steps, running max ``m``)."""
+    score[i] = m
+    status[i] = code
+    t_end[i] = start_t[i] + k
+    axis[i] = ax
+    side[i] = sd
+    for l in range(x.shape[0]):
+        point[i, l] = x[l] if code == IN_B else math.nan
+    work[i] += k
+
+
+@nb.njit(inline="always")
 def _bridge_mask(law, alpha, dkind, bridge):
     d = law.shape[0]
     mask = np.zeros(d, dtype=np.bool_)
@@ -230,14 +244,8 @@ def advance(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alp
                                       base_scale, dkind, lower, upper, center, radius, minima,
                                       core_radius, home, mask, length, dt, xi, xip, x,
                                       keys[i], start_xi[i], math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        for l in range(x.shape[0]):
-            point[i, l] = x[l] if code == IN_B else math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 BRANCH_SIG = types.void(
@@ -295,14 +303,8 @@ def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alph
                                       base_scale, dkind, lower, upper, center, radius, minima,
                                       core_radius, home, mask, length, dt, xi, xip, x,
                                       keys[i], xb, math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        for l in range(x.shape[0]):
-            point[i, l] = x[l] if code == IN_B else math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 PILOT_SIG = types.void(*_PROBLEM, *_CHAIN, U64, A1)
