@@ -235,3 +235,13 @@ def test_levy_exit_against_jump_adapted():
                   method="jump_adapted").mean_exit_time()
     sp = split(prob, n_replicas=100, n_runs=40, dt=0.02, seed=3)
     assert sp.mean_exit_time.contains(ja.value, slack=ja.half_width), (sp.mean_exit_time, ja)
+
+
+def test_all_runs_extinct_is_no_estimate():
+    """A jump-driven exit at tiny eps: runs end in extinction (every replica tied); with
+    every run at p_m = 0 the result says so and reports no number (nan), never p = 0."""
+    prob = Problem(Quadratic([1.0]), alpha=1.5, eps=1e-4, domain=Box([-1.0], [1.0]))
+    res = split(prob, n_replicas=10, n_runs=2, dt=0.02, seed=0)
+    assert all(r.extinct for r in res.runs)
+    assert math.isnan(res.p.value) and math.isnan(res.mean_exit_time.value)
+    assert "extinction" in res.warning
