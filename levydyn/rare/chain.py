@@ -129,7 +129,8 @@ class CompiledChain(PathSimulator):
 
     def pilot_levels(self, a, z0, n_pilot: int = 200_000) -> tuple[float, float]:
         """Defaults for ``a`` and ``z0`` from one pilot path of ``n_pilot`` steps from the
-        start point (restarted there whenever it reaches B): ``a`` = the median of ``xi`` along it, ``z0`` = its 90 % quantile (the
+        start point (restarted there whenever it reaches B): ``a`` = the median of ``xi``
+        along it, ``z0`` = its 90 % quantile (the
         chain visits A half the time and climbs to ``z0`` within a few relaxation times),
         capped at ``z0 <= 0.5`` (the default coordinates reach 1 on the exit set) and
         ``a <= z0 / 2``."""

@@ -278,7 +278,8 @@ def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alph
             code, kb, m, ax, sd = _segment(grad, gparams, law, alpha, param, table, table_n,
                                            base_scale, dkind, lower, upper, center, radius,
                                            minima, core_radius, home, mask, length, dt, xi,
-                                           xip, x, keys[j], start_xi[j], level, a, max_steps, np.empty(0))
+                                           xip, x, keys[j], start_xi[j], level, a, max_steps,
+                                           np.empty(0))
             work[i] += kb
             if code != PASSED:           # IN_B: the source's path is copied whole
                 for l in range(x.shape[0]):

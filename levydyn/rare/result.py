@@ -158,8 +158,10 @@ def combine(runs: list[RunRecord], n_replicas: int, dim: int, a: float, z0: floa
     work = int(sum(r.work for r in runs))
     levels = np.array([r.levels.size for r in runs])
     p_est = mean_with_ci(ps, level)
-    p_est = Estimate(p_est.value, max(0.0, p_est.low), min(1.0, p_est.high), level, "gAMS, t interval over runs")
-    loop = mean_with_ci(loops, level) if loops.size else Estimate(math.nan, math.nan, math.nan, level, "no loops")
+    p_est = Estimate(p_est.value, max(0.0, p_est.low), min(1.0, p_est.high), level,
+                     "gAMS, t interval over runs")
+    loop = (mean_with_ci(loops, level) if loops.size
+            else Estimate(math.nan, math.nan, math.nan, level, "no loops"))
     t2 = mean_with_ci([f.mean() for f in finals], level) if finals else None
     t1m = mean_with_ci(t1, level) if t1.size else None
     if t2 is not None and t1m is not None:
