@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from cli.exit_axis import JSON_SCHEMA, exit_axis
 from levydyn.theory import box
-from conftest import assert_one_line_error
+from cli_checks import assert_help_has_examples, assert_one_line_error
 
 
 def _run(*args):
@@ -60,5 +60,4 @@ def test_bad_input_is_one_line_exit_2(args, needle):
 
 
 def test_help_has_examples():
-    res = CliRunner().invoke(exit_axis, ["--help"])
-    assert res.exit_code == 0 and "Examples:" in res.output and "--json" in res.output
+    assert_help_has_examples(exit_axis)

@@ -6,10 +6,7 @@ Per-sample curvature, the minibatch-model profile, the torch rungs and the stabi
 
 Exact checks (float64 round-off tolerances): Gauss-Newton factors against an explicit
 ``J^T Lambda J``; factors + remainder against exact minibatch Hessian-vector products on a
-softmax regression (logits linear in ``w``: Gauss-Newton is the Hessian); the rungs (g), (h)
-and (f') against their formulas on a least-squares model (exactly quadratic). One test in
-law: levydyn's recursion (rung f) against torch's exact-HVP recursion (rung f') on the same
-model, same minibatch law; tolerances from the sample size at each assertion."""
+softmax regression (logits linear in ``w``: Gauss-Newton is the Hessian)."""
 import math
 import numpy as np
 import pytest
@@ -72,17 +69,6 @@ def mlp():
     return flat, X, y, mn
 
 
-def _softmax_regression(n=40, d=3, C=3, seed=0):
-    """Logits linear in w: the per-sample Hessian of CE is exactly Gauss-Newton."""
-    rng = np.random.default_rng(seed)
-    X = torch.as_tensor(rng.standard_normal((n, d)))
-    y = torch.as_tensor(rng.integers(0, C, n))
-    model = torch.nn.Linear(d, C).double()
-    flat = FlatModel(model)
-    w = torch.as_tensor(rng.standard_normal(flat.n_params) * 0.3)
-    return flat, X, y, w.numpy()
-
-
 def test_gn_factors_are_exact_j_lambda_j(mlp):
     flat, X, y, mn = mlp
     F = per_sample_gn_factors(flat, X[:5], mn.w, chunk=2)
@@ -96,8 +82,8 @@ def test_gn_factors_are_exact_j_lambda_j(mlp):
         np.testing.assert_allclose(F[n] @ F[n].T, (J.T @ L @ J).numpy(), atol=1e-13)
 
 
-def test_factors_plus_remainder_are_exact_for_softmax_regression():
-    flat, X, y, w = _softmax_regression()
+def test_factors_plus_remainder_are_exact_for_softmax_regression(softmax_regression):
+    flat, X, y, w = softmax_regression()
     H = exact_hessian(flat, X, y, w, 0.0)
     Hw = torch.autograd.functional.hessian(lambda p: flat.loss(p, X, y), torch.as_tensor(w))
     np.testing.assert_allclose(H, Hw.numpy(), atol=1e-12)
