@@ -7,6 +7,9 @@
   ``Curvature``; ``noise_profile``: a ``NoiseProfile`` with given alpha / sigma per parameter;
 - ``measured``: one ``run_measurement`` on wine (width 16, B = 8, 32, 256), computed once per
   session in a temporary workdir; ``measure_wine`` runs the same measurement in another workdir;
+- ``breast_cancer_mlp`` (seed 1, initial weights), ``breast_cancer_mlp_at_minimum`` and
+  ``wine_mlp_at_minimum`` (seed 3, at ``find_minimum``'s weights): a width-4, depth-3 float64
+  MLP on a built-in data set, built once per module;
 - ``wine`` / ``mlp_spec``: the wine split (seed 0) and the width-16 MLP spec on it;
 - ``write_user_files``: a user model file and ``.npz`` data sets for ``--model-file``.
 
@@ -87,6 +90,29 @@ def _measure_wine(workdir, on_part=None):
                            workdir=workdir, on_part=on_part)
 
 
+def _small_mlp(dataset, seed, at_minimum):
+    """Width-4, depth-3 MLP (float64) on ``dataset``'s training split: ``(flat, X, y)`` at its
+    seeded initial weights, or ``(flat, X, y, minimum)`` at ``find_minimum``'s weights
+    (weight decay 1e-2, at most 300 evaluations)."""
+    import torch
+    from nn_bridge.data.datasets import load_dataset
+    from nn_bridge.data.flat import FlatModel
+    from nn_bridge.data.models import ModelSpec, build_model
+    from nn_bridge.escape.experiment import find_minimum
+
+    data = load_dataset(dataset)
+    spec = ModelSpec("mlp", data.n_features, data.n_classes, width=4, depth=3, seed=seed)
+    mn = find_minimum(build_model(spec), data, weight_decay=1e-2, max_evals=300) \
+        if at_minimum else None
+    flat = FlatModel(build_model(spec).double())
+    X = torch.as_tensor(data.X_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    if mn is None:
+        return flat, X, y
+    flat.load(mn.w)
+    return flat, X, y, mn
+
+
 def _mlp_spec(d, **kw):
     from nn_bridge.data.models import ModelSpec
 
@@ -144,6 +170,21 @@ def wine():
     from nn_bridge.data.datasets import load_dataset
 
     return load_dataset("wine", seed=0)
+
+
+@pytest.fixture(scope="module")
+def breast_cancer_mlp():
+    return _small_mlp("breast_cancer", seed=1, at_minimum=False)
+
+
+@pytest.fixture(scope="module")
+def breast_cancer_mlp_at_minimum():
+    return _small_mlp("breast_cancer", seed=3, at_minimum=True)
+
+
+@pytest.fixture(scope="module")
+def wine_mlp_at_minimum():
+    return _small_mlp("wine", seed=3, at_minimum=True)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Tests of ``levydyn nn measure model file`` (cli/).
 
-From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model."""
+From the former tests/test_nn_stream.py: ``--model-file`` and ``--data`` on the command line,
+resume from a finished checkpoint, bad input."""
 import json
 import pytest
 torch = pytest.importorskip("torch")

@@ -1,6 +1,6 @@
 """Tests of ``nn_bridge.data.user_model``.
 
-From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model."""
+From the former tests/test_nn_stream.py: a user's model file and ``.npz`` data, streamed."""
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")

@@ -30,17 +30,22 @@ class _Kill(Exception):
     pass
 
 
+def _kill_at_epoch(epoch, data, spec, cfg, checkpoint):
+    """Train with ``checkpoint`` and kill the run when it reports ``epoch``."""
+    def kill(rec):
+        if rec["epoch"] == epoch:
+            raise _Kill
+
+    with pytest.raises(_Kill):
+        train(data, spec, cfg, device="cpu", checkpoint=checkpoint, callback=kill)
+
+
 def test_resume_after_interruption_is_identical(wine, tmp_path, mlp_spec):
     cfg = TrainConfig(lr=0.05, batch_size=32, grad_tol=0.0, max_epochs=30, checkpoint_every=5)
     full = train(wine, mlp_spec(wine), cfg, device="cpu")
 
-    def kill(rec):
-        if rec["epoch"] == 13:
-            raise _Kill
-
     ck = tmp_path / "ck.pt"
-    with pytest.raises(_Kill):
-        train(wine, mlp_spec(wine), cfg, device="cpu", checkpoint=ck, callback=kill)
+    _kill_at_epoch(13, wine, mlp_spec(wine), cfg, ck)
     assert ck.exists() and not list(tmp_path.glob(".ck.pt.*"))   # atomic: no temp left over
     epochs_run = []
     resumed = train(wine, mlp_spec(wine), cfg, device="cpu", checkpoint=ck,
@@ -133,12 +138,7 @@ def test_batch_increase_and_streamed_alpha_tracking(wine, tmp_path, mlp_spec):
                                           "net.fc2.bias", "net.fc3.weight", "net.fc3.bias"}
         assert 0 < r["alpha_all_median"] <= 2 and r["sigma_all_median"] > 0
 
-    def kill(rec):
-        if rec["epoch"] == 3:
-            raise _Kill
-
     ck = tmp_path / "ck.pt"
-    with pytest.raises(_Kill):
-        train(wine, mlp_spec(wine), cfg, device="cpu", checkpoint=ck, callback=kill)
+    _kill_at_epoch(3, wine, mlp_spec(wine), cfg, ck)
     resumed = train(wine, mlp_spec(wine), cfg, device="cpu", checkpoint=ck)
     assert resumed.weights_sha256 == res.weights_sha256 and resumed.history == res.history
