@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from tests.conftest import assert_one_line_error
+from cli_checks import assert_one_line_error
 
 
 def test_escape_splitting_json_records_estimator_and_work(tmp_path):
