@@ -2,8 +2,8 @@
 # # Rare escapes: brute force, jump-adapted and splitting as the noise falls
 #
 # The mean time to leave the interval (-1, 1) under dX = -X dt + eps dL
-# (alpha = 1.5) grows like eps^-alpha: at eps = 0.01 one exit takes ~1e3 time units, i.e.
-# ~1e5 Euler steps per path, and brute force soon cannot follow. Two ways out. The
+# (alpha = 1.5) grows like eps^-alpha: at eps = 0.01 one exit takes ~2.5e3 time units, i.e.
+# ~2.5e5 Euler steps per path, and brute force soon cannot follow. Two ways out. The
 # *jump-adapted* scheme (levydyn's jump_adapted method) skips the quiet time between large
 # jumps: its cost per path does not grow as eps falls, but it is a small-noise approximation
 # for stable noise in boxes. *Adaptive multilevel splitting* (levydyn.rare.split,
