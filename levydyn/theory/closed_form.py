@@ -448,6 +448,10 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
     assumptions, convention, source), with ``model`` (which theory applies) and ``reason``
     (why nothing applies, when nothing does). See the module docstring for the table.
     """
+    from levydyn.problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a levydyn.Problem, got problem={problem!r}")
     check_measure(measure)
     F = _Forms(CONVENTIONS[measure])
     law = getattr(problem, "noise", None)
