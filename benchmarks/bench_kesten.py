@@ -37,13 +37,13 @@ from torch.func import jacrev, jvp, vjp, vmap
 
 from levydyn import Ball
 from levydyn import kesten as kz
-from nn_bridge.data import load_dataset
-from nn_bridge.escape import find_minimum
-from nn_bridge.flat import FlatModel
-from nn_bridge.models import ModelSpec, build_model
-from nn_bridge.noise import per_sample_gradients
-from nn_bridge.predict import StudyConfig
-from nn_bridge.train import train
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.escape.experiment import find_minimum
+from nn_bridge.data.flat import FlatModel
+from nn_bridge.data.models import ModelSpec, build_model
+from nn_bridge.noise.per_sample import per_sample_gradients
+from nn_bridge.escape.config import StudyConfig
+from nn_bridge.training.train import train
 
 
 def basin(cfg: StudyConfig):

@@ -20,10 +20,10 @@ import time
 import numpy as np
 import torch
 
-from nn_bridge.data import load_dataset
-from nn_bridge.escape import EscapeConfig, MinibatchGradient, run_escape, run_escape_loop
-from nn_bridge.flat import FlatModel
-from nn_bridge.models import ModelSpec, build_model
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.escape.experiment import EscapeConfig, MinibatchGradient, run_escape, run_escape_loop
+from nn_bridge.data.flat import FlatModel
+from nn_bridge.data.models import ModelSpec, build_model
 
 
 def main() -> None:

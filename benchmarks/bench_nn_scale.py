@@ -1,6 +1,6 @@
 """Scale: streaming gradient-noise statistics of a ResNet-18 (11.2 M parameters), 32x32 data.
 
-What is timed (``nn_bridge.stream.stream_noise``, one process, fixed thread count):
+What is timed (``nn_bridge.noise.stream.stream_noise``, one process, fixed thread count):
 
 - the centring pass: ``gbar`` over one pass of the ``N`` synthetic training images in
   minibatches of ``B`` (N/B forward/backward passes);
@@ -49,8 +49,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nn_bridge.stream import StreamConfig, stream_noise
-from nn_bridge.user_model import load_model_file
+from nn_bridge.noise.stream import StreamConfig, stream_noise
+from nn_bridge.data.user_model import load_model_file
 
 MODEL_FILE = str(Path(__file__).resolve().parent.parent / "examples" / "resnet18_model.py")
 
@@ -109,7 +109,7 @@ def plain_step(model, X, y, dev, B, repeat=3) -> float:
 
 def update_time(P: int, dev, repeat: int = 5) -> float:
     """Median time of one ``NoiseMoments.update`` (all per-parameter statistics) on P values."""
-    from nn_bridge.stream import NoiseMoments
+    from nn_bridge.noise.stream import NoiseMoments
 
     acc = NoiseMoments(P, dev)
     g = torch.randn(P, device=dev)

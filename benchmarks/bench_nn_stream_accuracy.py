@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nn_bridge.data import load_dataset
-from nn_bridge.log_moments import log_moment_alpha_sd
-from nn_bridge.models import ModelSpec
-from nn_bridge.noise import collect_noise
-from nn_bridge.stats import noise_stats
-from nn_bridge.stream import StreamConfig, stream_noise
-from nn_bridge.train import TrainConfig, train
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.noise.log_moments import log_moment_alpha_sd
+from nn_bridge.data.models import ModelSpec
+from nn_bridge.noise.per_sample import collect_noise
+from nn_bridge.noise.stats import noise_stats
+from nn_bridge.noise.stream import StreamConfig, stream_noise
+from nn_bridge.training.train import TrainConfig, train
 
 
 def main(argv=None) -> None:

@@ -5,10 +5,10 @@ for every parameter, from the same minibatch indices, in float32, in the same pr
 and thread count, and the script checks that they agree.
 
 - loop (baseline): M forward/backward passes of a B-sample minibatch, each gradient
-  flattened into row d (``nn_bridge.noise.collect_noise_loop``);
+  flattened into row d (``nn_bridge.noise.per_sample.collect_noise_loop``);
 - vectorised: per-sample gradients once with ``torch.func.vmap(grad(.))`` (streamed in
   chunks), then every minibatch mean as a matrix product ``S @ (G - grad U)``
-  (``nn_bridge.noise.collect_noise``); several batch sizes share the per-sample pass.
+  (``nn_bridge.noise.per_sample.collect_noise``); several batch sizes share the per-sample pass.
 
 Cost model (multiply-adds): loop ~ 3 M B P (forward + two backward GEMMs) plus a fixed
 Python/autograd overhead per iteration; vectorised ~ N P (per-sample) + M N P (dense
@@ -24,9 +24,9 @@ import time
 
 import torch
 
-from nn_bridge.data import load_dataset
-from nn_bridge.models import ModelSpec, build_model
-from nn_bridge.noise import collect_noise, collect_noise_loop, minibatch_indices
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.data.models import ModelSpec, build_model
+from nn_bridge.noise.per_sample import collect_noise, collect_noise_loop, minibatch_indices
 
 
 def _best(f, repeat):

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 
 import click
 
-from cli.common import FLOATS, CliError, format_table, library_errors, need_nn_extra
+from cli.common import FLOATS, CliError, library_errors, need_nn_extra, output_errors
+from cli.nn_options import echo_blocks, echo_wrote
 
 
 def _ints(name, values):
@@ -23,201 +23,6 @@ def _optional_floats(ctx, param, value):
     if value is None or str(value).strip() == "":
         return []
     return FLOATS.convert(value, param, ctx)
-
-
-def _short(layer: str) -> str:
-    return layer.replace("net.", "").replace("features.", "")
-
-
-def _net_label(arch, width, depth):
-    return f"{arch.upper()} width {width}, depth {depth}" if arch == "mlp" else \
-        f"CNN {width} channels, depth {depth}"
-
-
-def _plot(path, rows, base_width, base_depth, sens):
-    from matplotlib.figure import Figure
-
-    from cli.common import save_figure
-
-    fig = Figure(figsize=(17, 4))
-    ax1, ax2, ax3, ax4 = fig.subplots(1, 4)
-    batches = sorted({r.batch_size for r in rows})
-    for b in batches:
-        wr = sorted((r for r in rows if r.arch == "mlp" and r.batch_size == b
-                     and r.depth == base_depth), key=lambda r: r.width)
-        line, = ax1.plot([r.width for r in wr], [r.pooled_alpha for r in wr], "o-",
-                         label=f"MLP B = {b}")
-        cr = sorted((r for r in rows if r.arch == "cnn" and r.batch_size == b),
-                    key=lambda r: r.width)
-        if cr:
-            ax1.plot([r.width for r in cr], [r.pooled_alpha for r in cr], "^--",
-                     color=line.get_color(), label=f"CNN B = {b} (channels)")
-        dr = sorted((r for r in rows if r.arch == "mlp" and r.batch_size == b
-                     and r.width == base_width), key=lambda r: r.depth)
-        ax2.plot([r.depth for r in dr], [r.pooled_alpha for r in dr], "s-", label=f"B = {b}")
-    ax1.set_xscale("log", base=2)
-    ax1.set_xlabel(f"width: MLP units (depth {base_depth}) / CNN channels")
-    ax2.set_xlabel(f"MLP depth (width {base_width})")
-    for ax in (ax1, ax2):
-        ax.set_ylabel("pooled alpha (paper 000 eq. 15)")
-        ax.axhline(2.0, color="grey", ls="--", lw=0.8)
-        ax.legend(fontsize=7)
-    base = sorted((r for r in rows if r.arch == "mlp" and r.width == base_width
-                   and r.depth == base_depth), key=lambda r: r.batch_size)
-    if base:
-        for layer in base[0].gaussian_layers:
-            line, = ax3.plot([r.batch_size for r in base],
-                             [100 * r.gaussian_layers[layer] for r in base], "o-",
-                             label=_short(layer))
-            ax4.plot([r.batch_size for r in base], [r.berry_esseen_layers[layer] for r in base],
-                     "o-", color=line.get_color(), label=_short(layer))
-    ax4.axhline(sens.detectable_distance, color="k", ls=":", lw=1,
-                label=f"Shapiro-Wilk sees ~{sens.detectable_distance:.3f}")
-    ax4.axhline(sens.ks_critical, color="grey", ls="--", lw=0.8,
-                label=f"KS 5 % critical {sens.ks_critical:.3f}")
-    for ax in (ax3, ax4):
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"batch size B (MLP width {base_width}, depth {base_depth})")
-        ax.legend(fontsize=7)
-    ax3.set_ylabel("Gaussian % per layer (paper 003, Shapiro-Wilk)")
-    ax4.set_yscale("log")
-    ax4.set_ylabel("median Berry-Esseen bound C beta/(sigma^3 sqrt B)")
-    fig.suptitle("gradient noise of small networks on digits at the trained weights", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
-    click.echo(f"wrote {path}", err=True)
-
-
-_ALPHA_TOP = 3.0      # the iterate figure shows larger layer alphas at this edge
-
-
-def _plot_iterates(path, rows):
-    import numpy as np
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
-
-    from cli.common import save_figure
-
-    ok = [r for r in rows if not r.diverged]
-    fig = Figure(figsize=(11, 4))
-    ax1, ax2 = fig.subplots(1, 2)
-    layers = list(ok[0].layer_alpha) if ok else []
-    for layer in layers:
-        pts = sorted(ok, key=lambda r: r.eta_over_b)
-        x = [r.eta_over_b for r in pts]
-        la = np.array([r.layer_alpha[layer] for r in pts])
-        line, = ax1.plot(x, np.minimum(la, _ALPHA_TOP), "o", label=_short(layer))
-        high = la > _ALPHA_TOP
-        ax1.plot(np.array(x)[high], np.full(int(high.sum()), _ALPHA_TOP), "^",
-                 color=line.get_color())
-        ax2.plot(x, [r.time_alpha[layer][0] for r in pts], "o", color=line.get_color(),
-                 label=_short(layer))
-        ax2.plot(x, [r.time_alpha_detrended[layer][0] for r in pts], "x",
-                 color=line.get_color())
-    if ok:
-        ax2.axhline(ok[0].gauss_hill, color="k", ls=":", lw=1,
-                    label=f"Hill on i.i.d. Gaussian ({ok[0].gauss_hill:.2f})")
-    ax1.axhline(2.0, color="grey", ls="--", lw=0.8)
-    ax1.set_ylim(top=_ALPHA_TOP + 0.05)
-    ax1.set_ylabel(f"layer alpha, time-averaged weights (^: > {_ALPHA_TOP:g})")
-    ax2.set_ylabel("median Hill alpha_i of the iterates")
-    ax2.set_title("o: w_k about its mean; x: about a linear trend", fontsize=8)
-    ax1.set_title("the authors' protocol (sgd_ht)", fontsize=8)
-    for ax in (ax1, ax2):
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("eta / b")
-        ax.legend(fontsize=7)
-    fig.suptitle("paper 001: tail index of SGD iterates per layer (MLP on digits)", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
-    click.echo(f"wrote {path}", err=True)
-
-
-def _print_grid(rows, bs, base_width, base_depth, sens, dataset, epochs, lr, minibatches, seed):
-    from levydyn.estimators import BERRY_ESSEEN_CONSTANT
-    from nn_bridge.reproduce import bound_batch_size
-
-    click.echo(f"{dataset}: networks trained {epochs} epochs (lr {lr:g}); noise from "
-               f"{minibatches} minibatches per batch size at the trained weights, seed {seed}")
-    click.echo("\npaper 000: pooled alpha (eq. 15 on all parameters' noise)")
-    nets = list(dict.fromkeys((r.arch, r.width, r.depth) for r in rows))
-    table = []
-    for key in nets:
-        rs = {r.batch_size: r for r in rows if (r.arch, r.width, r.depth) == key}
-        table.append([key[0], str(key[1]), str(key[2]), f"{next(iter(rs.values())).test_acc:.3f}"]
-                     + [f"{rs[b].pooled_alpha:.3f}" for b in bs])
-    click.echo(format_table(["arch", "width", "depth", "test acc"] + [f"B={b}" for b in bs],
-                            table))
-    detail = [k for k in nets if k == ("mlp", base_width, base_depth) or k[0] == "cnn"]
-    click.echo(f"\npaper 003: Gaussian % (Shapiro-Wilk, p > 0.05) / median Berry-Esseen bound "
-               f"C beta/(sigma^3 sqrt B), C = {BERRY_ESSEEN_CONSTANT} (Shevtsova 2011), "
-               "per layer")
-    click.echo(f"Shapiro-Wilk on {sens.n_samples} minibatches rejects a standardised Gamma law "
-               f"half the time at Kolmogorov distance {sens.detectable_distance:.4f} "
-               f"({sens.reps} simulated samples per shape); the KS test's 5 % critical distance "
-               f"is {sens.ks_critical:.4f}")
-    for key in detail:
-        base = sorted((r for r in rows if (r.arch, r.width, r.depth) == key),
-                      key=lambda r: r.batch_size)
-        layers = list(base[0].gaussian_layers)
-        click.echo(f"\n{_net_label(*key)}: beta/sigma^3 of the per-sample noise (B = 1), "
-                   "median per layer, and the B at which the bound reaches "
-                   f"{sens.detectable_distance:.4f}")
-        click.echo(format_table(["layer", "beta/sigma^3", "B for bound"],
-                                [[_short(x), f"{base[0].third_moment_layers[x]:.2f}",
-                                  f"{bound_batch_size(base[0].third_moment_layers[x], sens.detectable_distance):.3g}"]  # noqa: E501
-                                 for x in layers]))
-        click.echo(format_table(["B"] + [_short(x) for x in layers] + ["all"],
-                                [[str(r.batch_size)]
-                                 + [f"{100 * r.gaussian_layers[x]:.1f} % / "
-                                    f"{r.berry_esseen_layers[x]:.3f}" for x in layers]
-                                 + [f"{100 * r.gaussian_overall:.1f} %"] for r in base]))
-    for key in detail:
-        base = sorted((r for r in rows if (r.arch, r.width, r.depth) == key),
-                      key=lambda r: r.batch_size)
-        layers = list(base[0].alpha_layers)
-        click.echo(f"\npaper 004: alpha_i per layer, median [q10, q90] ({_net_label(*key)})")
-        click.echo(format_table(["B"] + [_short(x) for x in layers],
-                                [[str(r.batch_size)]
-                                 + ["{:.2f} [{:.2f}, {:.2f}]".format(*r.alpha_layers[x])
-                                    for x in layers] for r in base]))
-
-
-def _print_iterates(rows, cfg, width, depth):
-    click.echo(f"\npaper 001: tail index of SGD iterates (MLP width {width}, depth {depth}; "
-               f"{cfg.iterations} steps rounded up to whole epochs, last {cfg.keep} iterates "
-               f"every {cfg.thin} steps)")
-    ok = [r for r in rows if not r.diverged]
-    layers = list(ok[0].layer_alpha) if ok else []
-    click.echo("authors' layer alpha: eq. 15, median over K1 in (2, 5, 10, ..., 1000), on the "
-               "layer's time-averaged weights centred across the layer (unclipped)")
-    head = ["eta", "b", "eta/b", "loss", "test acc"]
-    click.echo(format_table(head + [_short(x) for x in layers],
-                            [[f"{r.eta:g}", str(r.batch_size), f"{r.eta_over_b:.4g}",
-                              f"{r.train_loss:.3g}", f"{r.test_acc:.3f}"]
-                             + ([f"{r.layer_alpha[x]:.3f}" for x in layers] if not r.diverged
-                                else ["diverged"] * len(layers)) for r in rows]))
-    if ok:
-        click.echo(f"\nper parameter across time: Hill alpha_i of w_k - mean_k w_k, median "
-                   f"[q10, q90] per layer; i.i.d. Gaussian samples of {cfg.keep} give "
-                   f"{ok[0].gauss_hill:.2f}; drift = median |mean(2nd half) - mean(1st half)| "
-                   "/ sd (a linear trend gives 1.73)")
-    click.echo(format_table(["eta", "b"] + [_short(x) for x in layers] + ["drift per layer"],
-                            [[f"{r.eta:g}", str(r.batch_size)]
-                             + (["{:.2f} [{:.2f}, {:.2f}]".format(*r.time_alpha[x])
-                                 for x in layers]
-                                + [" / ".join(f"{r.drift[x]:.2f}" for x in layers)]
-                                if not r.diverged else ["diverged"] * (len(layers) + 1))
-                             for r in rows]))
-    click.echo("\nthe same about a per-parameter linear trend (residuals of a least-squares "
-               "line in k)")
-    click.echo(format_table(["eta", "b"] + [_short(x) for x in layers],
-                            [[f"{r.eta:g}", str(r.batch_size)]
-                             + (["{:.2f} [{:.2f}, {:.2f}]".format(*r.time_alpha_detrended[x])
-                                 for x in layers] if not r.diverged
-                                else ["diverged"] * len(layers))
-                             for r in rows]))
 
 
 @click.command("reproduce")
@@ -286,8 +91,8 @@ def reproduce_cmd(dataset, widths, depths, base_width, base_depth, cnn_channels,
     """
     need_nn_extra()
     from levydyn.estimators import shapiro_sensitivity
-    from nn_bridge.iterates import IterateConfig, run_iterates
-    from nn_bridge.reproduce import reproduce_grid
+    from nn_bridge.papers.iterates import IterateConfig, run_iterates
+    from nn_bridge.papers.reproduce import reproduce_grid
 
     ws, ds, bs = _ints("widths", widths), _ints("depths", depths), _ints("batch-sizes",
                                                                           batch_sizes)
@@ -311,19 +116,24 @@ def reproduce_cmd(dataset, widths, depths, base_width, base_depth, cnn_channels,
             it_rows = run_iterates(dataset, base_width, base_depth, icfg,
                                    on_run=lambda e, b: click.echo(
                                        f"iterates eta {e:g} b {b} ...", err=True))
-    _print_grid(rows, bs, base_width, base_depth, sens, dataset, epochs, lr, minibatches, seed)
+    from nn_bridge.papers.tables import grid_blocks, iterates_blocks
+
+    echo_blocks(grid_blocks(rows, bs, base_width, base_depth, sens, dataset, epochs, lr,
+                            minibatches, seed))
     if icfg is not None:
-        _print_iterates(it_rows, icfg, base_width, base_depth)
+        echo_blocks(iterates_blocks(it_rows, icfg, base_width, base_depth))
+    from nn_bridge.papers import plots
+
     if plot:
-        _plot(plot, rows, base_width, base_depth, sens)
+        with output_errors(plot):
+            echo_wrote(plots.plot_grid(plot, rows, base_width, base_depth, sens))
     if plot_iterates and it_rows:
-        _plot_iterates(plot_iterates, it_rows)
+        with output_errors(plot_iterates):
+            echo_wrote(plots.plot_iterates(plot_iterates, it_rows))
     if json_path:
         from cli.common import write_json
+        from nn_bridge.papers.reproduce import reproduce_report
 
-        write_json(json_path, {
-            "command": "nn reproduce", "dataset": dataset, "epochs": epochs, "lr": lr,
-            "minibatches": minibatches, "seed": seed, "rows": [asdict(r) for r in rows],
-            "shapiro_sensitivity": {k: v for k, v in asdict(sens).items()},
-            "iterate_config": None if icfg is None else asdict(icfg),
-            "iterates": [asdict(r) for r in it_rows]})
+        write_json(json_path, reproduce_report(rows, sens, it_rows, icfg, dataset=dataset,
+                                               epochs=epochs, lr=lr, minibatches=minibatches,
+                                               seed=seed))

@@ -264,8 +264,8 @@ def test_nn_batch_larger_than_the_training_set_and_garbage_weights(tmp_path):
     pytest.importorskip("sklearn")
     from types import SimpleNamespace
 
-    from nn_bridge.measure import MeasureConfig, _check_fits
-    from nn_bridge.train import load_weights
+    from nn_bridge.noise.measure import MeasureConfig, _check_fits
+    from nn_bridge.training.train import load_weights
 
     with pytest.raises(ValueError, match=r"batch_size must not exceed the 455 training "
                                          r"samples .*got batch_size=100000$"):

@@ -64,7 +64,7 @@ def test_one_json_convention_for_non_finite_numbers(tmp_path):
 
 def test_nn_bridge_uses_the_same_convention():
     pytest.importorskip("torch")
-    from nn_bridge.checkpoint import json_safe
+    from nn_bridge.training.checkpoint import json_safe
 
     assert json_safe({"x": [np.nan, np.inf, 1.0]}) == {"x": ["nan", "inf", 1.0]}
 

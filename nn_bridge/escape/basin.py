@@ -1,0 +1,221 @@
+"""The network at its minimum ``w*``: everything the escape study measures once per network.
+
+    dataset -> train (plain SGD) -> find_minimum (L-BFGS on CE + L2) -> w*
+      -> curvature at w* (Hessian-vector products)       -> per-sample gradients at w*
+      -> noise profiles per batch size (alpha_i, sigma_i, noise std)
+      -> minibatch-model profile (per-sample curvature factors, ``nn_bridge.curvature``)
+
+With a ``workdir`` every finished piece is stored under a key of its inputs
+(:func:`part_store`), so a rerun after a kill resumes.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from nn_bridge.curvature.minibatch_model import MinibatchModel
+from nn_bridge.curvature.per_sample import Curvature, curvature_from_dense
+from nn_bridge.curvature.stability import measure_minibatch_model
+from nn_bridge.data.datasets import load_dataset
+from nn_bridge.data.flat import FlatModel
+from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
+from nn_bridge.escape.config import StudyConfig
+from nn_bridge.escape.experiment import Minimum, find_minimum
+from nn_bridge.noise.measure import MeasureConfig, measure_noise
+from nn_bridge.noise.per_sample import per_sample_gradients
+from nn_bridge.noise.profile import NoiseProfile
+from nn_bridge.training.checkpoint import (PartStore, atomic_save_npz, config_key, json_safe,
+                                           read_npz_meta)
+from nn_bridge.training.train import load_weights, train, train_key
+
+__all__ = ["Basin", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
+           "load_basin_curvature", "network_minibatch_model"]
+
+
+@dataclass
+class Basin:
+    """The network at ``w*``: minimum, curvature, per-sample gradients and noise profiles."""
+
+    spec: ModelSpec
+    data: dict
+    training: dict
+    minimum: Minimum
+    curvature: Curvature
+    flat: FlatModel
+    X: torch.Tensor
+    y: torch.Tensor
+    per_sample_centered: torch.Tensor
+    profiles: dict[int, NoiseProfile] = field(default_factory=dict)
+    noise: dict[int, dict] = field(default_factory=dict)
+    hessian: np.ndarray | None = None        # dense Hessian of the data loss at w* (no L2)
+    minibatch: MinibatchModel | None = None  # per-sample G_n, F_n, R for levydyn.kesten
+
+    @property
+    def layer_names(self) -> list[str]:
+        return self.flat.layer_names()
+
+    def summary(self) -> dict:
+        d = {"model": self.spec.to_dict(), "data": self.data, "training": self.training,
+             "minimum": self.minimum.summary(), "curvature": self.curvature.summary(),
+             "noise": self.noise}
+        if self.minibatch is not None:
+            mb = self.minibatch
+            d["minibatch_model"] = {
+                "n_samples": mb.n_samples, "n_params": mb.n_params, "factor_rank": mb.rank,
+                "curvature": "Gauss-Newton factors J_n^T Q_n e_n^(1/2) + shared dense remainder",
+                "remainder_frob_share": mb.extra.get("remainder_frob_share"),
+                "factor_error": mb.factor_error}
+        return d
+
+
+def cached_minimum(store: PartStore, model, data, weights_sha256: str,
+                   weight_decay: float) -> Minimum:
+    """The minimum ``w*`` of ``U = CE + (weight_decay/2)||w||^2`` reached from ``model``,
+    found once per (weights, weight decay) and kept in ``store``."""
+    key = config_key({"weights": weights_sha256, "wd": weight_decay})
+    part = store.load("minimum", key)
+    if part is not None:
+        return Minimum(w=part["w"], **json.loads(str(part["meta"])))
+    mn = find_minimum(model, data, weight_decay)
+    store.save("minimum", key, w=mn.w, meta=np.array(json.dumps(json_safe(
+        {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
+    return mn
+
+
+def basin_at(spec, data, w):
+    """``(flat, X, y, G)`` at the weights ``w`` in float64: the flat model, the training
+    data and the per-sample gradient deviations ``G = g_n - mean_n g_n`` (N x P)."""
+    flat = FlatModel(build_model(spec).double())
+    flat.load(w)
+    X = torch.as_tensor(data.X_train, dtype=torch.float64)
+    y = torch.as_tensor(data.y_train)
+    G = per_sample_gradients(flat.model, X, y).to(torch.float64)
+    return flat, X, y, G - G.mean(0)
+
+
+def part_store(workdir) -> PartStore:
+    """The study's cache of finished pieces under ``workdir/parts`` (none without a workdir)."""
+    return PartStore(None if workdir is None else Path(workdir) / "parts")
+
+
+def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
+                  log: Callable[[str], None] = lambda s: None) -> Basin:
+    """Train, find ``w*``, measure curvature and the noise profiles (cached in ``workdir``)."""
+    data = load_dataset(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,
+                     width=cfg.width, depth=cfg.depth, seed=cfg.seed)
+    tcfg = cfg.train_config()
+    ckpt = None if workdir is None else Path(workdir) / f"train-{train_key(data, spec, tcfg)}.pt"
+    t0 = time.perf_counter()
+    res = train(data, spec, tcfg, device="cpu", checkpoint=ckpt)
+    training = {"config": tcfg.to_dict(), **res.summary()}
+    log(f"trained: {res.epochs} epochs, loss {res.final.get('loss', float('nan')):.3g}, "
+        f"{res.reason} ({time.perf_counter() - t0:.1f}s)")
+    store = part_store(workdir)
+    mn = cached_minimum(store, res.model, data, res.weights_sha256, cfg.weight_decay)
+    log(f"minimum: U {mn.objective:.4g} (CE {mn.loss:.4g} + L2 {cfg.weight_decay:g}), "
+        f"||grad U|| {mn.grad_norm:.2e}, train acc {mn.train_acc:.3f}, ||w*|| "
+        f"{np.linalg.norm(mn.w):.3g}")
+    flat, X, y, G = basin_at(spec, data, mn.w)
+    mbm, H_data = measure_minibatch_model(
+        flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes, dataset=data,
+        spec=spec.to_dict(), trained_sha256=res.weights_sha256, store=store,
+        factor_probes=cfg.factor_probes, seed=cfg.seed, log=log)
+    curv = curvature_from_dense(H_data + cfg.weight_decay * np.eye(flat.n_params),
+                                min(cfg.k, flat.n_params), cfg.weight_decay)
+    cs = curv.summary()
+    log(f"curvature ({cs['method']}): top eigenvalues {curv.eigvals[:3].round(4).tolist()}, "
+        f"top-{curv.k} share of trace {cs['top_k_trace_share']:.2f}, reduction error "
+        f"{cs['frob_rel_error']:.3f} (Frobenius)")
+    ps_std = G.pow(2).mean(0).sqrt().numpy()
+    # noise statistics at w* (float32 copy, as nn_bridge.noise.measure does) with resume
+    net32 = copy.deepcopy(flat.model).float()
+    mcfg = MeasureConfig(batch_sizes=cfg.batch_sizes, n_minibatches=cfg.n_minibatches,
+                         estimator=cfg.estimator, n_fit=0, seed=cfg.seed)
+    stats = measure_noise(net32, data, mcfg, device="cpu", workdir=workdir)
+    wsum = weights_checksum(net32)
+    basin = Basin(spec=spec, data=data.describe(), training=training, minimum=mn,
+                  curvature=curv, flat=flat, X=X, y=y, per_sample_centered=G,
+                  hessian=H_data, minibatch=mbm)
+    for B, st in stats.items():
+        std = ps_std / math.sqrt(B)
+        basin.profiles[B] = NoiseProfile(
+            alpha=st.alpha, sigma=st.sigma, layer_names=flat.layout.names,
+            layer_shapes=flat.layout.shapes, lr=cfg.train_lr, batch_size=B,
+            dataset=data.name, model=spec.to_dict(), weights_sha256=wsum,
+            n_minibatches=st.n_minibatches, sampling=st.sampling, estimator=st.estimator,
+            seed=cfg.seed, dataset_checksum=data.checksum,
+            extra={"noise_std": std.tolist(), "weight_decay": cfg.weight_decay,
+                   "at": "w* (find_minimum)"})
+        # the largest single SGD noise step in the measured sample, per coordinate and norm
+        idx = np.random.default_rng([cfg.seed, B]).integers(0, G.shape[0], (cfg.n_minibatches, B))
+        U = G[torch.as_tensor(idx)].mean(1)
+        basin.noise[B] = {
+            "alpha_median": float(np.nanmedian(st.alpha)),
+            "alpha_q10": float(np.nanquantile(st.alpha, 0.1)),
+            "alpha_q90": float(np.nanquantile(st.alpha, 0.9)),
+            "pooled_alpha": st.pooled_alpha, "n_nan": int((~np.isfinite(st.alpha)).sum()),
+            "noise_std_total": float(np.sqrt((std ** 2).sum())),
+            "max_noise_norm": float(U.norm(dim=1).max()),
+            "max_noise_coord": float(U.abs().max()),
+        }
+        nz = basin.noise[B]
+        log(f"noise B={B}: alpha_i median {nz['alpha_median']:.2f} [q10 {nz['alpha_q10']:.2f}, "
+            f"q90 {nz['alpha_q90']:.2f}], pooled {nz['pooled_alpha']:.2f}; largest measured "
+            f"noise |u| {nz['max_noise_norm']:.3g}")
+    return basin
+
+
+def save_basin(basin: Basin, path: str | Path) -> Path:
+    """``w*`` and the curvature model at it (``.npz``, with a JSON ``meta``): the basin
+    file of ``levydyn nn predict`` (read back by :func:`load_basin_curvature`)."""
+    meta = {"curvature": basin.curvature.summary(), "minimum": basin.minimum.summary(),
+            "model": basin.spec.to_dict(), "data": basin.data}
+    return atomic_save_npz(path, w_star=basin.minimum.w, **basin.curvature.arrays(),
+                           meta=np.array(json.dumps(json_safe(meta))))
+
+
+def load_basin_curvature(path: str | Path) -> Curvature:
+    """The curvature model stored by :func:`save_basin`."""
+    arrays, meta = read_npz_meta(path, "meta", "basin file", field="basin",
+                                 arrays=("eigvals", "eigvecs", "diag"))
+    return Curvature.from_arrays(arrays, meta["curvature"])
+
+
+def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = None,
+                            workdir: str | Path = ".levydyn-nn",
+                            log: Callable[[str], None] = lambda s: None) -> MinibatchModel:
+    """Trained network (``weights`` from ``levydyn nn train``, else the built-in MLP of
+    ``cfg`` trained here) -> ``w*`` -> the minibatch model over ``cfg``'s grid (all
+    cached in ``workdir``)."""
+    data = load_dataset(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    if weights is not None:
+        model, meta = load_weights(weights, data)
+        spec = meta["spec"]
+        trained = weights_checksum(model)
+    else:
+        spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,
+                         width=cfg.width, depth=cfg.depth, seed=cfg.seed)
+        tcfg = cfg.train_config()
+        ckpt = Path(workdir) / f"train-{train_key(data, spec, tcfg)}.pt"
+        res = train(data, spec, tcfg, device="cpu", checkpoint=ckpt)
+        model, trained = res.model, res.weights_sha256
+        log(f"trained: {res.epochs} epochs ({res.reason})")
+    store = part_store(workdir)
+    mn = cached_minimum(store, model, data, trained, cfg.weight_decay)
+    log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
+        f"{mn.train_acc:.3f}")
+    flat, X, y, G = basin_at(spec, data, mn.w)
+    mbm, _ = measure_minibatch_model(flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes,
+                                     dataset=data, spec=spec.to_dict(), trained_sha256=trained,
+                                     store=store, factor_probes=cfg.factor_probes,
+                                     seed=cfg.seed, log=log)
+    return mbm

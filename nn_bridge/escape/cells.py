@@ -1,0 +1,201 @@
+"""One cell of the escape study: one (batch size, lr, radius), measured and predicted.
+
+:func:`run_cell` is the one runner behind both the grid (:func:`nn_bridge.escape.study.run_study`)
+and the radius scan (:func:`nn_bridge.escape.radius_scan.radius_scan`): it runs (or reads from
+the part store) the network's own escapes from ``w*`` and each model's predicted escapes,
+all with the same :class:`EscapeConfig`. :class:`Cell` holds a grid cell's results and their
+ratios predicted / measured (mean escape iterations, CI from both CIs).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from levydyn.results import Estimate
+from nn_bridge.curvature.stability import stability_cell
+from nn_bridge.escape.basin import Basin
+from nn_bridge.escape.bridge import Bridge
+from nn_bridge.escape.config import StudyConfig
+from nn_bridge.escape.experiment import EscapeConfig, MinibatchGradient, NetworkEscape, run_escape
+from nn_bridge.escape.fit import log_se
+from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
+from nn_bridge.training.checkpoint import PartStore
+
+__all__ = ["Cell", "run_cell", "cell_stability", "escape_ratio", "escape_arrays",
+           "escape_from_arrays", "stability_from_json", "plain"]
+
+
+def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore, *,
+             measured_key: str, prediction_key: Callable[[str, int], str], models,
+             bridge: Callable[[str], Bridge | None], cached_only: bool = False,
+             on_measured: Callable[[NetworkEscape], None] = lambda e: None,
+             on_prediction: Callable[[str, NetworkEscape | None], None] = lambda m, p: None,
+             ) -> tuple[NetworkEscape | None, dict[str, NetworkEscape]]:
+    """The network's escapes under ``ecfg`` and each of ``models``' predictions.
+
+    Every piece is read from ``store`` under its key (``measured_key``;
+    ``prediction_key(model, n_paths)``) or run and saved there. ``bridge(model)`` gives the
+    bridge a model needs (called only for a prediction that is run). ``cached_only``: run
+    nothing; a missing measurement gives ``(None, {})``, a missing prediction is left out.
+    ``on_measured(escape)`` and ``on_prediction(model, escape or None)`` (after each model)
+    are for progress lines.
+    """
+    names = basin.layer_names
+    part = store.load("escape", measured_key)
+    if part is None and cached_only:
+        return None, {}
+    if part is None:
+        orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size, cfg.weight_decay)
+        measured = run_escape(orc, basin.minimum.w, ecfg)
+        store.save("escape", measured_key, **escape_arrays(measured))
+    else:
+        measured = escape_from_arrays(part, ecfg, names)
+    on_measured(measured)
+    predicted = {}
+    for model in models:
+        npaths = cfg.torch_paths if model in SECOND_ORDER else cfg.n_paths
+        pkey = prediction_key(model, npaths)
+        part = store.load("predict", pkey)
+        if part is None and cached_only:
+            on_prediction(model, None)
+            continue
+        if part is None:
+            pred = predict_escape(model, bridge(model), basin, ecfg, npaths)
+            store.save("predict", pkey, **escape_arrays(pred))
+        else:
+            pred = escape_from_arrays(part, ecfg, names)
+        predicted[model] = pred
+        on_prediction(model, pred)
+    return measured, predicted
+
+
+def cell_stability(law, lr: float, cfg: StudyConfig) -> dict:
+    """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings."""
+    return stability_cell(law, lr, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
+                          tail_particles=cfg.tail_particles, tail_replicas=cfg.tail_replicas,
+                          tail_steps=cfg.tail_steps, seed=cfg.seed)
+
+
+def escape_arrays(e: NetworkEscape) -> dict:
+    """The arrays of ``e`` that the part store keeps (inverse: :func:`escape_from_arrays`)."""
+    d = {"dist_iter": e.dist_iter, "dist_exited": e.dist_exited, "exit_param": e.exit_param,
+         "exit_layer": e.exit_layer, "layer_share": e.layer_share,
+         "wall_time": np.array(e.wall_time)}
+    if e.loss_iter is not None:
+        d["loss_iter"], d["loss_exited"] = e.loss_iter, e.loss_exited
+    return d
+
+
+def escape_from_arrays(a: dict, config: EscapeConfig, names: list[str]) -> NetworkEscape:
+    return NetworkEscape(config=replace(config, n_seeds=int(a["dist_iter"].size)),
+                         dist_iter=a["dist_iter"], dist_exited=a["dist_exited"].astype(bool),
+                         exit_param=a["exit_param"], exit_layer=a["exit_layer"],
+                         layer_share=a["layer_share"], layer_names=list(names),
+                         loss_iter=a.get("loss_iter"),
+                         loss_exited=None if "loss_exited" not in a else a["loss_exited"].astype(bool),
+                         wall_time=float(a["wall_time"]))
+
+
+@dataclass
+class Cell:
+    """One (batch size, lr): the measurement, the predictions and the closed forms."""
+
+    batch_size: int
+    lr: float
+    measured: NetworkEscape
+    predicted: dict[str, NetworkEscape]
+    closed_levy: dict
+    closed_gauss: dict
+    reduction: dict
+    stability: dict = field(default_factory=dict)
+
+    def ratio(self, model: str, level: float = 0.95) -> Estimate:
+        """predicted / measured mean escape iterations, CI from both (log-normal approx.)."""
+        m = self.measured.mean_iterations("distance", level)
+        p = self.predicted[model].mean_iterations("distance", level)
+        return escape_ratio(p, m, level)
+
+    def survival_check(self) -> dict:
+        """Survival ``P(escape > t)`` of every model at the measured quartile iterations
+        ``t_q`` (where the measured survival is 0.75, 0.5, 0.25; NaN where censored)."""
+        it = np.where(self.measured.dist_exited, self.measured.dist_iter, np.inf)
+        with np.errstate(invalid="ignore"):
+            tq = np.quantile(it, [0.25, 0.5, 0.75])
+        ok = np.isfinite(tq)
+        out = {"t": tq.tolist(), "measured": [0.75, 0.5, 0.25]}
+        for k, e in self.predicted.items():
+            pit = np.where(e.dist_exited, e.dist_iter, np.inf)
+            out[k] = [float(np.mean(pit > t)) if f else math.nan for t, f in zip(tq, ok)]
+        return out
+
+    def summary(self, level: float = 0.95) -> dict:
+        """JSON-able cell: ``measured`` and each of ``models`` carry ``mean``, ``low``,
+        ``high`` (mean escape iterations, distance criterion) and ``censored`` (fraction);
+        ``lambda_1``, ``alpha_K`` (``value``, ``low``, ``high``; ``alpha_K`` null unless
+        stable) and ``regime`` come from the multiplicative model."""
+        def head(e: NetworkEscape) -> dict:
+            m = e.mean_iterations("distance", level)
+            return {"mean": m.value, "low": m.low, "high": m.high,
+                    "censored": 1.0 - float(e.dist_exited.mean())}
+
+        models = {}
+        for k, v in self.predicted.items():
+            models[k] = {**head(v), "label": MODEL_LABELS[k], "ratio": self.ratio(k, level),
+                         "details": v.summary(level)}
+        st = self.stability
+        d = {"batch_size": self.batch_size, "lr": self.lr,
+             "measured": {**head(self.measured), **self.measured.summary(level)},
+             "models": models,
+             "lambda_1": st.get("lambda_1"), "alpha_K": st.get("alpha_K"),
+             "regime": st.get("regime"),
+             "closed_form_levy": self.closed_levy, "closed_form_gauss": self.closed_gauss,
+             "reduction": self.reduction}
+        d["survival_at_measured_quartiles"] = self.survival_check()
+        m = self.measured.mean_iterations("distance", level).value
+        d["ratio_closed_levy"] = self.closed_levy.get("mean_iterations", math.nan) / m \
+            if math.isfinite(m) else math.nan
+        return d
+
+
+def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
+    """``p / m`` with a log-normal CI from both CIs (null CI where either side is censored)."""
+    from scipy import stats
+
+    if not (math.isfinite(p.value) and math.isfinite(m.value)) or m.value <= 0 or p.value <= 0:
+        return Estimate(p.value / m.value if m.value else math.nan, math.nan, math.nan, level,
+                        "ratio (censored: no CI)")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    s = math.hypot(float(log_se(p.value, p.low, p.high, level)),
+                   float(log_se(m.value, m.low, m.high, level)))
+    r = p.value / m.value
+    if not math.isfinite(s):
+        return Estimate(r, math.nan, math.nan, level, "ratio")
+    return Estimate(r, r * math.exp(-z * s), r * math.exp(z * s), level,
+                    "ratio, log-normal CI from both CIs")
+
+
+def stability_from_json(d: dict) -> dict:
+    """A cell's stability as stored (JSON) -> the dict of :func:`cell_stability`."""
+    def est(e):
+        if e is None:
+            return None
+        f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
+        return Estimate(*f, float(e["level"]), e["method"])
+
+    return {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
+            "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}
+
+
+def plain(obj):
+    """``obj`` with every :class:`Estimate` as a dict (for JSON)."""
+    if isinstance(obj, Estimate):
+        return {"value": obj.value, "low": obj.low, "high": obj.high, "level": obj.level,
+                "method": obj.method}
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj

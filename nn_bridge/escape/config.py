@@ -1,0 +1,123 @@
+"""What a study of a network's escapes depends on (:class:`StudyConfig`), and the names of
+the models it can run (how each runs: :mod:`nn_bridge.escape.ladder`)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from nn_bridge.data.flat import positive, positive_int
+from nn_bridge.escape.experiment import EscapeConfig
+from nn_bridge.training.train import TrainConfig
+
+__all__ = ["StudyConfig", "MODELS", "MODEL_LABELS", "LADDER"]
+
+MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
+          "nonlinear_frozen", "nonlinear_multiplicative")
+MODEL_LABELS = {"levy": "(a) Levy sim", "gauss": "(c) Gauss sim",
+                "lin_gauss": "(d) lin Gauss full-cov", "lin_minibatch": "(e) lin true noise",
+                "multiplicative": "(f) 2nd-order per-sample",
+                "multiplicative_exact": "(f') (f) exact HVP",
+                "nonlinear_frozen": "(g) nonlinear frozen",
+                "nonlinear_multiplicative": "(h) nonlinear mult."}
+#: The ladder of the README table, from the network to the SDE model.
+LADDER = ("nonlinear_multiplicative", "nonlinear_frozen", "multiplicative", "lin_minibatch",
+          "lin_gauss", "levy")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything a study depends on (module docstring). ``quick()``: a seconds-long version."""
+
+    dataset: str = "breast_cancer"
+    width: int = 16
+    depth: int = 3
+    seed: int = 0
+    test_fraction: float = 0.2
+    train_lr: float = 0.05
+    train_batch_size: int = 128
+    max_epochs: int = 3000
+    grad_tol: float = 1e-3
+    weight_decay: float = 1e-2
+    batch_sizes: tuple = (4, 8, 16)
+    lrs: tuple = (0.2, 0.3, 0.5, 0.8)
+    radius: float = 1.0
+    loss_rise: float | None = 0.1
+    loss_every: int = 10
+    n_seeds: int = 200
+    max_iter: int = 2000
+    n_minibatches: int = 1000
+    estimator: str = "cf_regression"
+    k: int = 20
+    n_paths: int = 200
+    torch_paths: int = 64
+    models: tuple = MODELS
+    lyap_paths: int = 64
+    lyap_steps: int = 1000
+    tail_particles: int = 128
+    tail_replicas: int = 4
+    tail_steps: int = 200
+    factor_probes: int = 64
+
+    def __post_init__(self):
+        object.__setattr__(self, "batch_sizes", tuple(int(b) for b in self.batch_sizes))
+        object.__setattr__(self, "lrs", tuple(float(v) for v in self.lrs))
+        object.__setattr__(self, "models", tuple(self.models))
+        if not self.batch_sizes or not self.lrs:
+            raise ValueError("batch_sizes and lrs: give at least one value each")
+        for b in self.batch_sizes:
+            positive_int("batch_size", b)
+        for v in self.lrs:
+            positive("lr", v)
+        if len(set(self.lrs)) != len(self.lrs) or len(set(self.batch_sizes)) != len(self.batch_sizes):
+            raise ValueError(f"lrs={list(self.lrs)} / batch_sizes={list(self.batch_sizes)}: "
+                             "contain duplicates")
+        bad = [m for m in self.models if m not in MODELS]
+        if bad:
+            raise ValueError(f"models: {bad[0]!r} is not one of {', '.join(MODELS)}")
+        positive("radius", self.radius)
+        positive("weight_decay", self.weight_decay, allow_zero=True)
+        for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
+                  "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
+                  "factor_probes"):
+            positive_int(f, getattr(self, f))
+        if self.loss_rise is not None:
+            positive("loss_rise", self.loss_rise)
+
+    @classmethod
+    def quick(cls, **overrides) -> "StudyConfig":
+        """A small study for tests and smoke runs (width 8, 2 x 2 grid, 16 seeds)."""
+        base = dict(width=8, max_epochs=60, grad_tol=0.0, batch_sizes=(8, 32), lrs=(0.4, 0.8),
+                    n_seeds=16, max_iter=300, n_minibatches=200, k=5, n_paths=32, torch_paths=16,
+                    loss_every=10, lyap_paths=8, lyap_steps=200, tail_particles=32,
+                    tail_replicas=2, tail_steps=50, factor_probes=8)
+        base.update(overrides)
+        return cls(**base)
+
+    @classmethod
+    def from_options(cls, quick: bool = False, models=None, **given) -> "StudyConfig":
+        """A config from command-line style options: ``None`` means the default (of
+        :meth:`quick` with ``quick``), ``loss_rise=0`` turns the loss criterion off,
+        ``models`` (if given) the models to run."""
+        given = {k: v for k, v in given.items() if v is not None}
+        for k in ("lrs", "batch_sizes"):
+            if k in given:
+                given[k] = tuple(given[k])
+        if given.get("loss_rise") == 0:
+            given["loss_rise"] = None
+        if models is not None:
+            given["models"] = tuple(models)
+        return cls.quick(**given) if quick else cls(**given)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("batch_sizes", "lrs", "models"):
+            d[k] = list(d[k])
+        return d
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(lr=self.train_lr, batch_size=self.train_batch_size,
+                           max_epochs=self.max_epochs, grad_tol=self.grad_tol, seed=self.seed)
+
+    def escape_config(self, lr: float, batch_size: int, n_seeds: int | None = None) -> EscapeConfig:
+        return EscapeConfig(lr=lr, batch_size=batch_size, n_seeds=n_seeds or self.n_seeds,
+                            radius=self.radius, loss_rise=self.loss_rise,
+                            loss_every=self.loss_every, max_iter=self.max_iter, seed=self.seed)

@@ -1,0 +1,284 @@
+"""Prediction vs measurement: a network's escapes against the simulator fed with its alpha_i.
+
+One door, :func:`run_study` (the basin in ``basin``, the models in ``ladder``, one cell
+in ``cells``, the radius scan in ``radius_scan``)::
+
+    dataset -> train (plain SGD) -> find_minimum (L-BFGS on CE + L2) -> w*
+      -> curvature at w* (Hessian-vector products)       -> per-sample gradients at w*
+      -> noise profiles per batch size (alpha_i, sigma_i, noise std)
+      -> for every (batch size B, learning rate lr):
+           measured : run_escape on the real network (n_seeds replicas)
+           bridge   : build_bridge(profile_B, curvature, lr, radius) -> levydyn Problem
+           models   : (a) "levy"  levydyn simulation of the per-parameter SaS Problem
+                      (b) closed forms: single-jump Levy rate (theory.box), 1-D Kramers
+                      (c) "gauss" levydyn simulation of the alpha = 2 twin (same variances)
+                      (d) "lin_gauss"  linearised SGD, Gaussian noise with the full covariance
+                      (e) "lin_minibatch" linearised SGD with the true minibatch noise at w*
+                      (f) "multiplicative" levydyn.kesten: x' = (I - lr H_B) x - lr u_B with
+                          per-sample Gauss-Newton curvature (minibatch-model profile; the
+                          shared remainder R is left out, see MinibatchModel.law)
+                      (f') "multiplicative_exact" the same recursion with exact per-sample
+                          Hessian-vector products (torch): the cost of the factorisation
+                      (g) "nonlinear_frozen" true full-batch gradient + noise frozen at w*
+                      (h) "nonlinear_multiplicative" (g) + (H_B - H)(w - w*)
+           stability: lambda_1 (top Lyapunov exponent of prod (I - lr H_B)), the regime and,
+                      where stable, the Kesten tail index alpha_K (levydyn.kesten)
+           ratios   : predicted / measured mean escape iterations
+      -> fits of mean escape time vs lr (Levy and Gaussian forms, ``nn_bridge.escape.fit``)
+
+(a)-(c) are the product's path (profile -> levydyn); (d) and (e) are torch diagnostics that
+keep the true noise and change one assumption at a time, so a failed prediction can be
+traced to the noise law, to the dropped correlations, or to the linearisation. The ladder
+measured -> (h) -> (g) -> (f) -> (e) puts one factor between neighbours: (h) keeps the
+network's landscape and the noise to first order in ``w - w*`` (what it misses is the noise's
+higher-order change), (g) drops the noise's change (multiplicative noise), (f) the landscape's
+nonlinearity (quadratic model with random curvature), (e) the curvature's randomness.
+
+Time: predictions are simulated with ``dt = lr`` and reported in iterations (``t / lr``),
+the unit of the measurement. With a ``workdir`` every finished piece (training, minimum,
+noise statistics, each measured cell, each prediction) is stored under a key of its inputs,
+so a rerun after a kill resumes.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from nn_bridge.data.models import weights_checksum
+from nn_bridge.escape.basin import Basin, part_store, prepare_basin
+from nn_bridge.escape.bridge import build_bridge
+from nn_bridge.escape.cells import (Cell, cell_stability, plain, run_cell,
+                                    stability_from_json)
+from nn_bridge.escape.config import StudyConfig
+from nn_bridge.escape.experiment import NetworkEscape
+from nn_bridge.escape.fit import fit_escape_table
+from nn_bridge.escape.ladder import LADDER, MODEL_LABELS, SECOND_ORDER
+from nn_bridge.training.checkpoint import config_key, json_safe
+
+__all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
+
+SCHEMA = "levydyn.nn_study/2"
+#: Report schemas :func:`fits_from_report` reads.
+SCHEMAS_READ = ("levydyn.nn_study/1", SCHEMA)
+
+
+@dataclass
+class Study:
+    """Result of :func:`run_study`."""
+
+    config: StudyConfig
+    basin: Basin
+    cells: list[Cell]
+    wall_time: float = 0.0
+    scan: "RadiusScan | None" = None
+
+    def cell(self, batch_size: int, lr: float) -> Cell:
+        for c in self.cells:
+            if c.batch_size == batch_size and c.lr == lr:
+                return c
+        raise ValueError(f"batch_size={batch_size}, lr={lr}: not in the study")
+
+    def fits(self, criterion: str = "distance", level: float = 0.95) -> dict:
+        """Levy and Gaussian fits of the measured mean escape iterations vs lr (per batch
+        size) and vs batch size (per lr); see :func:`nn_bridge.escape.fit.fit_escape_table`."""
+        rows = []
+        for c in self.cells:
+            e = c.measured.mean_iterations(criterion, level)
+            rows.append((c.batch_size, c.lr, e.value, e.low, e.high))
+        alpha = {B: n["alpha_median"] for B, n in self.basin.noise.items()}
+        return fit_escape_table(rows, alpha, level)
+
+    def report(self, level: float = 0.95) -> dict:
+        """JSON-able: configuration, basin, every cell's summaries, fits."""
+        fits = self.fits(level=level)
+        conv = {"vs_lr": {str(B): {k: (v.to_dict() if hasattr(v, "to_dict") else v)
+                                   for k, v in f.items()} for B, f in fits["vs_lr"].items()},
+                "vs_batch": {str(lr): {k: (v.to_dict() if hasattr(v, "to_dict") else v)
+                                       for k, v in f.items()} for lr, f in fits["vs_batch"].items()}}
+        return json_safe(plain({"schema": SCHEMA, "config": self.config.to_dict(),
+                                 "time_unit": "SGD iterations (SDE time = iterations * lr)",
+                                 "basin": self.basin.summary(),
+                                 "cells": [c.summary(level) for c in self.cells],
+                                 "fits": conv, "wall_time_s": self.wall_time,
+                                 "radius_scan": None if self.scan is None
+                                 else self.scan.summary(level),
+                                 "targets": self.targets(level)}))
+
+    def targets(self, level: float = 0.95) -> dict:
+        """The issue's checks on this study: per cell whose measurement is < 50 % censored,
+        is rung (f) within a factor 2 of the measured mean; where not, the first rung of the
+        ladder (from the network down) that misses by more than 2x. ``by_regime`` splits the
+        count by the sign of the cell's top Lyapunov exponent lambda_1 (cells without a
+        stability estimate are left out of the split)."""
+        rows = []
+        for c in self.cells:
+            cens = 1.0 - float(c.measured.dist_exited.mean())
+            row = {"batch_size": c.batch_size, "lr": c.lr, "censored": cens}
+            if "multiplicative" in c.predicted:
+                r = c.ratio("multiplicative", level).value
+                row["f_ratio"] = r
+                row["f_within_2x"] = bool(math.isfinite(r) and 0.5 <= r <= 2.0)
+            first = None
+            for m in LADDER:
+                if m in c.predicted:
+                    r = c.ratio(m, level).value
+                    if not (math.isfinite(r) and 0.5 <= r <= 2.0):
+                        first = m
+                        break
+            row["first_rung_off_by_2x"] = first
+            row["counted"] = cens < 0.5
+            row["regime"] = c.stability.get("regime") if c.stability else None
+            rows.append(row)
+        counted = [r for r in rows if r["counted"] and "f_within_2x" in r]
+        by_regime = {reg: {"n_counted": sum(r["regime"] == reg for r in counted),
+                           "n_f_within_2x": sum(r["f_within_2x"] for r in counted
+                                                if r["regime"] == reg)}
+                     for reg in ("unstable", "stable")}
+        return {"cells": rows, "f_within_2x_in_every_counted_cell":
+                all(r["f_within_2x"] for r in counted) if counted else None,
+                "n_counted": len(counted),
+                "n_f_within_2x": sum(r["f_within_2x"] for r in counted),
+                "by_regime": by_regime}
+
+
+def part_keys(cfg: StudyConfig, basin: Basin) -> tuple[dict, dict]:
+    """What the measured cells (``base``) and the predictions (``pbase``) depend on: the keys
+    of their parts in the workdir."""
+    c = cfg.to_dict()
+    base = {"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
+            **{k: c[k] for k in ("radius", "loss_rise", "loss_every", "n_seeds", "max_iter",
+                                 "seed")}}
+    pbase = {**base, **{k: c[k] for k in ("n_paths", "k", "n_minibatches", "estimator")}}
+    return base, pbase
+
+
+def _predict_key(pbase: dict, B: int, lr: float, model: str, cfg: StudyConfig) -> str:
+    torch_rung = model in SECOND_ORDER
+    return config_key({**pbase, "B": B, "lr": lr, "model": model,
+                       **({"n_paths": cfg.torch_paths} if torch_rung else {}),
+                       **({"remainder": False} if model == "multiplicative" else {})})
+
+
+def _stability_key(pbase: dict, B: int, lr: float, cfg: StudyConfig) -> str:
+    c = cfg.to_dict()
+    return config_key({**pbase, "B": B, "lr": lr, "part": "stability", "remainder": False,
+                       **{k: c[k] for k in ("lyap_paths", "lyap_steps", "tail_particles",
+                                            "tail_replicas", "tail_steps")}})
+
+
+def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
+              log: Callable[[str], None] = lambda s: None,
+              basin: Basin | None = None, cached_only: bool = False) -> Study:
+    """The whole loop of the module docstring; ``log`` receives one line per step.
+
+    ``cached_only``: report only what ``workdir`` already holds (cells without a measurement
+    and predictions not yet run are left out and logged) -- for reading a long study while
+    another process is still filling it."""
+    t0 = time.perf_counter()
+    basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
+    store = part_store(workdir)
+    base, pbase = part_keys(cfg, basin)
+    cells = []
+    for B in cfg.batch_sizes:
+        for lr in cfg.lrs:
+            if basin.minibatch is not None:
+                basin.minibatch.check_batch_size(B)
+                basin.minibatch.check_lr(lr)
+            bridge = functools.cache(
+                lambda: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
+            progress = _CellLog(log)
+            meas, preds = run_cell(
+                basin, cfg, cfg.escape_config(lr, B), store,
+                measured_key=config_key({**base, "B": B, "lr": lr, "part": "measured"}),
+                prediction_key=lambda model, npaths: _predict_key(pbase, B, lr, model, cfg),
+                models=cfg.models, bridge=lambda model: bridge(), cached_only=cached_only,
+                on_prediction=progress.prediction, on_measured=progress.measured)
+            if meas is None:
+                log(f"B={B} lr={lr:g}: not measured yet (left out)")
+                continue
+            stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
+                                   cached_only, log)
+            cl = bridge().closed_form_levy()
+            try:
+                cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                cg = {"error": str(exc)}
+            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab))
+    return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
+
+
+class _CellLog:
+    """The study's progress lines for one cell: the measurement, then one line per model."""
+
+    def __init__(self, log: Callable[[str], None]):
+        self.log, self.mean = log, None
+
+    def measured(self, e: NetworkEscape) -> None:
+        self.mean = e.mean_iterations()
+        self.log(f"B={e.config.batch_size} lr={e.config.lr:g}: measured mean escape "
+                 f"{self.mean} iterations ({100 * (1 - e.dist_exited.mean()):.0f}% censored, "
+                 f"{e.wall_time:.1f}s)")
+
+    def prediction(self, model: str, e: NetworkEscape | None) -> None:
+        if e is None:
+            self.log(f"    {MODEL_LABELS[model]:>24}: not run yet (left out)")
+            return
+        pm, m = e.mean_iterations(), self.mean
+        self.log(f"    {MODEL_LABELS[model]:>24}: {pm}  ratio "
+                 f"{pm.value / m.value if math.isfinite(m.value) else float('nan'):.3g}")
+
+
+def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: StudyConfig,
+                    cached_only: bool, log: Callable[[str], None]) -> dict:
+    """lambda_1 (and alpha_K) of the multiplicative model at (B, lr), stored under ``key``."""
+    if basin.minibatch is None:
+        return {}
+    part = store.load("stability", key)
+    if part is None and cached_only:
+        log("    stability: not run yet (left out)")
+        return {}
+    if part is None:
+        stab = cell_stability(basin.minibatch.law(B), lr, cfg)
+        store.save("stability", key, meta=np.array(json.dumps(json_safe(plain(stab)))))
+    else:
+        stab = stability_from_json(json.loads(str(part["meta"])))
+    if stab:
+        a = stab["alpha_K"]
+        log(f"    lambda_1 = {stab['lambda_1']} per iteration: {stab['regime']}"
+            + (f", alpha_K = {a}" if a is not None else ""))
+    return stab
+
+
+def fits_from_report(path: str | Path, criterion: str = "distance", level: float = 0.95) -> dict:
+    """:meth:`Study.fits` from a study's JSON report (``levydyn nn study/escape --json``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"report={str(path)!r}: file not found")
+    try:
+        rep = json.loads(p.read_text())
+        cells = rep["cells"]
+        noise = rep["basin"]["noise"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"report={str(path)!r}: not a `levydyn nn study/escape --json` "
+                         f"report ({exc})") from None
+    if rep.get("schema") not in SCHEMAS_READ:
+        raise ValueError(f"report={str(path)!r}: schema {rep.get('schema')!r}, expected "
+                         f"{SCHEMA!r} (or /1)")
+
+    def mean(c):
+        m = c["measured"].get(criterion)
+        if m is None:
+            raise ValueError(f"criterion={criterion!r}: not in the report (loss criterion off?)")
+        e = m["mean_iterations"]
+        return tuple(math.inf if v is None else float(v) for v in (e["value"], e["low"], e["high"]))
+
+    rows = [(c["batch_size"], c["lr"], *mean(c)) for c in cells]
+    alpha = {int(B): n.get("alpha_median") for B, n in noise.items()}
+    return fit_escape_table(rows, alpha, level)

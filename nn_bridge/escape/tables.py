@@ -1,0 +1,292 @@
+"""A study's results as text: the tables ``levydyn nn study | escape | predict | fit |
+stability`` print, callable from Python.
+
+Every function returns a list of *blocks* (:mod:`nn_bridge.report`): a ``str`` (one line of text) or a
+:class:`~nn_bridge.report.Table` (column heads and rows of strings). Printing them is the caller's business
+(``"\\n".join`` of the lines, any fixed-width table formatter for the tables).
+Mean escape times are in SGD iterations (SDE time = iterations x lr); "(x)" after a
+prediction is predicted / measured; a censored mean is shown as a lower bound "> low".
+"""
+from __future__ import annotations
+
+import math
+from levydyn.results import Estimate
+from nn_bridge.escape.fit import CurveFit
+from nn_bridge.escape.ladder import LADDER, MODEL_LABELS
+from nn_bridge.report import Table, fmt
+
+__all__ = ["basin_blocks", "cells_blocks", "ladder_blocks", "scan_blocks",
+           "targets_blocks", "study_stability_blocks", "fits_blocks", "stability_blocks",
+           "study_blocks", "profile_prediction_blocks"]
+
+
+def _est(e) -> str:
+    if not math.isfinite(e.value):
+        return f"> {fmt(e.low)}"
+    return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
+
+
+def _ratio(e) -> str:
+    if not math.isfinite(e.value):
+        return "n/a" if e.value != e.value else "inf"
+    if not math.isfinite(e.low):
+        return fmt(e.value)
+    return f"{fmt(e.value, '.2g')} [{fmt(e.low, '.2g')}, {fmt(e.high, '.2g')}]"
+
+
+def _pred(p, m) -> str:
+    """``value (ratio)`` of a prediction against the measured mean; censored: lower bounds."""
+    if not math.isfinite(p.value):
+        r = p.low / m.value if math.isfinite(m.value) else math.nan
+        return f"> {fmt(p.low)} (> {fmt(r, '.2g')})"
+    r = p.value / m.value if math.isfinite(m.value) else math.nan
+    return f"{fmt(p.value)} ({fmt(r, '.2g')})"
+
+
+def _censored(e) -> str:
+    return f"{100 * (1 - e.dist_exited.mean()):.0f}%"
+
+
+def basin_blocks(study) -> list:
+    """The network, its minimum, curvature and the noise at ``w*`` per batch size."""
+    b = study.basin
+    m, cs = b.minimum, b.curvature.summary()
+    rows = [[str(B), f"{n['alpha_median']:.2f} [{n['alpha_q10']:.2f}, {n['alpha_q90']:.2f}]",
+             fmt(n["pooled_alpha"], ".2f"), fmt(n["noise_std_total"]),
+             fmt(n["max_noise_norm"])] for B, n in b.noise.items()]
+    return [
+        f"network: {b.spec.in_features}-{b.spec.width}x{b.spec.depth - 1}-"
+        f"{b.spec.n_classes} ReLU MLP on {b.data['name']} ({b.data['n_train']} training "
+        f"samples), {b.flat.n_params} parameters",
+        f"minimum w*: U = CE + {m.weight_decay:g}/2 ||w||^2 = {m.objective:.4g} "
+        f"(CE {m.loss:.4g}), ||grad U(w*)|| {m.grad_norm:.2e}, ||w*|| "
+        f"{float((m.w ** 2).sum()) ** 0.5:.3g}, train acc {m.train_acc:.3f}",
+        f"curvature ({cs['method']}): lambda_1..3 = "
+        f"{', '.join(fmt(v, '.3g') for v in cs['top_eigvals'][:3])}; model H = top-"
+        f"{cs['k']} + diagonal (covers {100 * cs['top_k_trace_share']:.0f} % of the trace, "
+        f"Frobenius error {fmt(cs['frob_rel_error'], '.2f')}); smallest eigenvalue "
+        f"{fmt(cs['min_eig'], '.2g')}",
+        "noise at w* (per parameter, SaS(1) fits; std exact for iid minibatches):",
+        Table(["batch", "alpha_i median [q10, q90]", "pooled alpha", "||std||",
+               "max ||u|| measured"], rows)]
+
+
+def cells_blocks(study, with_models: bool = True) -> list:
+    """Measured and predicted mean escapes per cell, survival at the measured quartiles
+    (``with_models``) and the exit layers."""
+    models = list(study.config.models) if with_models else []
+    head = ["B", "lr", "measured mean [95% CI]", "cens", "loss criterion"]
+    head += [MODEL_LABELS[m] for m in models]
+    if with_models:
+        head.append("(b) Levy 1-jump")
+    rows = []
+    for c in study.cells:
+        e = c.measured.mean_iterations()
+        lc = c.measured.mean_iterations("loss") if c.measured.loss_iter is not None else None
+        row = [str(c.batch_size), f"{c.lr:g}", _est(e), _censored(c.measured),
+               _est(lc) if lc is not None else "-"]
+        for m in models:
+            row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
+                       else "not run")
+        if with_models:
+            cf = c.closed_levy.get("mean_iterations", math.nan)
+            row.append(_pred(Estimate(cf, cf, cf), e))
+        rows.append(row)
+    out = ["\nmean escape time in SGD iterations (SDE time = iterations x lr); model "
+           "columns: predicted (predicted / measured)", Table(head, rows)]
+    if with_models:
+        rows = []
+        for c in study.cells:
+            sc = c.survival_check()
+            if not all(math.isfinite(t) for t in sc["t"]):
+                continue
+            rows.append([str(c.batch_size), f"{c.lr:g}",
+                         " / ".join(fmt(t, ".3g") for t in sc["t"])]
+                        + [" / ".join(fmt(v, ".2f") for v in sc[m]) if m in sc else "not run"
+                           for m in models])
+        out += ["\nsurvival P(escape > t) at the measured quartiles t (measured: 0.75 / 0.50 "
+                "/ 0.25)",
+                Table(["B", "lr", "t (iterations)"] + [MODEL_LABELS[m] for m in models], rows)]
+    names = study.basin.layer_names
+    rows = []
+    for c in study.cells:
+        meas = c.measured.layer_probability()
+        row = [str(c.batch_size), f"{c.lr:g}",
+               " ".join(f"{n}:{fmt(meas[n].value, '.2f')}" for n in names),
+               " ".join(f"{n}:{fmt(v, '.2f')}" for n, v in c.measured.mean_layer_share().items())]
+        for m in models:
+            if m not in c.predicted:
+                row.append("not run")
+                continue
+            pl = c.predicted[m].layer_probability()
+            row.append(" ".join(f"{n}:{fmt(pl[n].value, '.2f')}" for n in names))
+        rows.append(row)
+    return out + ["\nexit layer (coordinate of largest |w - w*| at the exit; P among exits) "
+                  "and the layers' share of ||w - w*||^2 at the exit",
+                  Table(["B", "lr", "measured P(layer)", "measured share"]
+                        + [MODEL_LABELS[m] for m in models], rows)]
+
+
+def ladder_blocks(study) -> list:
+    """predicted / measured for every rung of the ladder that was run."""
+    models = [m for m in LADDER if m in study.config.models]
+    if not models:
+        return []
+    rows = []
+    for c in study.cells:
+        row = [str(c.batch_size), f"{c.lr:g}", _est(c.measured.mean_iterations()),
+               _censored(c.measured)]
+        row += [_ratio(c.ratio(m)) if m in c.predicted else "not run" for m in models]
+        rows.append(row)
+    return ["\nthe ladder: predicted / measured mean escape iterations [95% CI] "
+            "(measured -> (h) -> (g) -> (f) -> (e) -> (d) -> (a))",
+            Table(["B", "lr", "measured", "cens"] + [MODEL_LABELS[m] for m in models], rows)]
+
+
+def scan_blocks(scan) -> list:
+    """The radius scan: escapes per radius, the growth verdict, the largest R within 2x."""
+    models = list(scan.predicted)
+    rows = []
+    for R in scan.radii:
+        e = scan.measured[R]
+        rows.append([f"{R:g}", _est(e.mean_iterations()), _censored(e)]
+                    + [_pred(scan.predicted[m][R].mean_iterations(), e.mean_iterations())
+                       for m in models])
+    out = [f"\nescape time vs ball radius R at B={scan.batch_size}, lr={scan.lr:g} "
+           "(iterations; predicted (predicted / measured))",
+           Table(["R", "measured", "cens"] + [MODEL_LABELS[m] for m in models], rows)]
+    g = scan.growth()
+    lam = scan.stability.get("lambda_1")
+    if g.get("verdict"):
+        out.append(f"measured growth with R: {g['verdict']} (chi2/dof, p: E tau linear in log R "
+                   f"{g['logarithmic']['chi2_dof']:.2g}, p {g['logarithmic']['p_value']:.2g}, "
+                   f"slope {g['logarithmic']['slope']:.3g}; power law "
+                   f"{g['polynomial']['chi2_dof']:.2g}, p {g['polynomial']['p_value']:.2g}, "
+                   f"exponent {g['polynomial']['slope']:.3g})")
+    if lam is not None:
+        a = scan.stability.get("alpha_K")
+        out.append(f"multiplicative model: lambda_1 = {lam} -> {scan.stability['regime']}"
+                   + (f", alpha_K = {a}" if a is not None else "")
+                   + (f"; predicted slope of E tau vs log R = 1/lambda_1 = {1 / lam.value:.3g}"
+                      if scan.stability['regime'] == "unstable" else "")
+                   + f"; agrees with the measured growth: {g.get('agrees')}")
+    for m in models:
+        out.append(f"largest R with {MODEL_LABELS[m]} within 2x (all smaller R too): "
+                   f"{scan.largest_radius_within(m)}")
+    return out
+
+
+def targets_blocks(study) -> list:
+    """The study's targets (:meth:`Study.targets`) in words."""
+    t = study.targets()
+    if t["f_within_2x_in_every_counted_cell"] is None:
+        return []
+    out = [f"\ntarget: (f) within 2x of the measured mean in {t['n_f_within_2x']} of "
+           f"{t['n_counted']} cells with < 50% censoring"]
+    sign = {"unstable": ">", "stable": "<"}
+    split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
+             for reg, v in t["by_regime"].items() if v["n_counted"]]
+    if split:
+        out.append("  by the sign of lambda_1: " + "; ".join(split))
+    for r in t["cells"]:
+        if not r.get("f_within_2x", True):
+            out.append(f"  B={r['batch_size']} lr={r['lr']:g}: (f) ratio "
+                       f"{fmt(r['f_ratio'], '.3g')}, first rung off by > 2x: "
+                       f"{r['first_rung_off_by_2x']}"
+                       + ("" if r["counted"] else " (measurement >= 50% censored: not counted)"))
+    return out
+
+
+def _stability_row(lam, regime, alpha_K) -> list[str]:
+    return [f"{lam.value:+.4f} [{lam.low:+.4f}, {lam.high:+.4f}]", regime,
+            "-" if alpha_K is None else _est(alpha_K)]
+
+
+def study_stability_blocks(study) -> list:
+    """lambda_1, regime and alpha_K of the multiplicative model per cell."""
+    if not any(c.stability for c in study.cells):
+        return []
+    rows = [[str(c.batch_size), f"{c.lr:g}"]
+            + (_stability_row(c.stability["lambda_1"], c.stability["regime"],
+                              c.stability["alpha_K"]) if c.stability else ["-", "-", "-"])
+            for c in study.cells]
+    return ["\nstability of the random product prod (I - lr H_B) (levydyn.kesten): top "
+            "Lyapunov exponent per iteration [95% CI], regime, Kesten tail index",
+            Table(["B", "lr", "lambda_1", "regime", "alpha_K"], rows)]
+
+
+def _fit_parameter(v: CurveFit) -> str:
+    p = v.params
+    return (f"alpha {p['alpha']:.2f} +- {v.se['alpha']:.2f}" if "alpha" in p
+            else f"K {p['K']:.3g} +- {v.se['K']:.2g}")
+
+
+def fits_blocks(fits: dict) -> list:
+    """The fits of :func:`nn_bridge.escape.fit.fit_escape_table`: vs lr, then vs batch size."""
+    rows = []
+    for B, f in fits["vs_lr"].items():
+        def one(name, label):
+            v = f.get(name)
+            if not isinstance(v, CurveFit):
+                rows.append([str(B), label, "-", "-", "-", str(v)[:70]])
+                return
+            rows.append([str(B), label, _fit_parameter(v), fmt(v.chi2_dof, ".2f"),
+                         fmt(v.r2, ".3f"), f"{v.n} pts ({v.n_left_out} censored left out)"])
+        one("levy_free", "Levy, alpha fitted")
+        if "alpha_measured_median" in f:
+            one("levy_measured_alpha", f"Levy, alpha = measured {f['alpha_measured_median']:.2f}")
+        one("gaussian", "Gaussian/Kramers")
+    out = ["\nfits of the measured mean escape time vs lr (log tau = c - alpha log lr | "
+           "c - log lr + K/lr)",
+           Table(["B", "model", "parameter", "chi2/dof", "R^2", "points"], rows)]
+    rows = [[f"{lr:g}", name, _fit_parameter(f[name]), fmt(f[name].chi2_dof, ".2f"),
+             fmt(f[name].r2, ".3f")]
+            for lr, f in fits["vs_batch"].items() for name in ("levy", "gaussian")
+            if isinstance(f.get(name), CurveFit)]
+    if rows:
+        out += ["\nfits vs batch size at fixed lr (log tau = c + (alpha-1) log B | c + K B)",
+                Table(["lr", "model", "parameter", "chi2/dof", "R^2"], rows)]
+    return out
+
+
+def study_blocks(study) -> list:
+    """Everything ``levydyn nn study`` prints after the run, in order."""
+    out = basin_blocks(study) + cells_blocks(study) + ladder_blocks(study)
+    out += study_stability_blocks(study) + fits_blocks(study.fits())
+    if study.scan is not None:
+        out += scan_blocks(study.scan)
+    return out + targets_blocks(study) + [f"\nwall time {study.wall_time:.0f}s"]
+
+
+def stability_blocks(diag) -> list:
+    """A :class:`~nn_bridge.curvature.stability.StabilityDiagram` per (B, lr)."""
+    rows = [[str(B), f"{lr:g}"] + _stability_row(c["lambda_1"], c["regime"], c["alpha_K"])
+            for (B, lr), c in sorted(diag.cells.items())]
+    m = diag.model
+    return [f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
+            f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']} (rank "
+            f"{m['factor_rank']} per sample)",
+            Table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
+                   "alpha_K [95% CI]"], rows)]
+
+
+def profile_prediction_blocks(profile_path, profile, rows: list[dict]) -> list:
+    """The rows of :func:`nn_bridge.escape.ladder.predict_from_profile`."""
+    table = []
+    for r in rows:
+        out = [f"{r['lr']:g}"]
+        for name in ("levy", "gauss"):
+            e = r[name]
+            if e is None:
+                out.append("- (no noise_std in profile)")
+                continue
+            out.append(f"{_est(e.mean_iterations())}  " + " ".join(
+                f"{n}:{fmt(v.value, '.2f')}" for n, v in e.layer_probability().items()))
+        out.append(fmt(r["closed_levy"]["mean_iterations"]))
+        table.append(out)
+    red = rows[-1]["bridge"].reduction
+    return [f"profile {profile_path}: batch {profile.batch_size}, {red['n_axes']} of "
+            f"{red['n_params']} parameters as axes; {red['hessian']}",
+            Table(["lr", "Levy sim: mean [CI]  P(exit layer)",
+                   "Gauss sim: mean [CI]  P(exit layer)", "Levy 1-jump"], table),
+            "(SGD iterations; levydyn Euler with dt = lr, eps_i = lr^(1-1/alpha_i) sigma_i)"]

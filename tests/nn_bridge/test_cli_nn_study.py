@@ -1,0 +1,81 @@
+"""Tests of ``levydyn nn study`` (cli/).
+
+From the former tests/test_nn_escape.py: nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input.
+
+The conversion test is the end-to-end check of ``dt = lr``, ``eps_i = lr^(1-1/alpha_i)
+sigma_i``: a linear model with squared loss (so ``grad U`` is exactly linear) and injected
+SaS noise is run through the *network* escape machinery (``run_escape``: torch.func, per
+replica streams), and the same model through levydyn (``simulate``, Euler, ``dt = lr``). The
+two are the same recursion in law, so their escape iterations must agree within sampling
+error; tolerances are stated at each assertion."""
+import json
+import pytest
+torch = pytest.importorskip("torch")
+pytest.importorskip("sklearn")
+from click.testing import CliRunner  # noqa: E402
+
+
+def test_cli_study_quick_and_fit(tmp_path):
+    """The one-command loop at --quick size, then `nn fit` on its JSON report."""
+    from cli.nn import nn
+
+    runner = CliRunner()
+    out = tmp_path / "study.json"
+    res = runner.invoke(nn, ["study", "--quick", "--workdir", str(tmp_path / "wd"), "--json",
+                             str(out), "--plot-dir", str(tmp_path / "plots"), "--basin-out",
+                             str(tmp_path / "basin.npz"), "--profile-out",
+                             str(tmp_path / "prof.json"), "--model-out",
+                             str(tmp_path / "mb.npz"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "ratio" in res.output and "(a) Levy sim" in res.output
+    assert "the ladder" in res.output and "lambda_1" in res.output
+    rep = json.loads(out.read_text())
+    assert rep["schema"] == "levydyn.nn_study/2" and len(rep["cells"]) == 4
+    cell = rep["cells"][0]
+    for k in ("mean", "low", "high", "censored"):
+        assert k in cell["measured"]
+    for m in ("multiplicative", "nonlinear_frozen", "nonlinear_multiplicative", "lin_minibatch"):
+        assert set(cell["models"][m]) >= {"mean", "low", "high"}
+    assert set(cell["lambda_1"]) >= {"value", "low", "high"}
+    assert cell["regime"] in ("stable", "unstable", "marginal")
+    t = rep["targets"]
+    split = t["by_regime"]
+    assert sum(v["n_counted"] for v in split.values()) == sum(
+        r["counted"] and r["regime"] in split for r in t["cells"])
+    for reg, v in split.items():
+        assert v["n_f_within_2x"] == sum(r["counted"] and r["regime"] == reg and r["f_within_2x"]
+                                         for r in t["cells"])
+    assert (tmp_path / "plots" / "nn_ladder_breast_cancer.png").stat().st_size > 0
+    res = runner.invoke(nn, ["stability", "--profile", str(tmp_path / "mb.npz"), "--no-tail",
+                             "--lyap-paths", "4", "--lyap-steps", "50", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "regime" in res.output
+    res = runner.invoke(nn, ["stability", "--profile", str(tmp_path / "mb.npz"), "--lrs", "0.5"])
+    assert res.exit_code == 2 and "lr=0.5: outside the measured grid" in res.output
+    assert (tmp_path / "plots" / "nn_escape_curves.png").stat().st_size > 0
+    assert (tmp_path / "plots" / "nn_survival.png").stat().st_size > 0
+    res = runner.invoke(nn, ["fit", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Gaussian/Kramers" in res.output
+    res = runner.invoke(nn, ["predict", str(tmp_path / "prof_b8.json"), "--basin",
+                             str(tmp_path / "basin.npz"), "--lrs", "0.8", "--paths", "20",
+                             "--max-iter", "100"])
+    assert res.exit_code == 0, res.output
+    assert "Levy 1-jump" in res.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["study", "--quick", "--lrs", "abc"], "--lrs"),
+    (["study", "--quick", "--batch-sizes", "0,8"], "--batch-sizes"),
+    (["study", "--quick", "--models", "levy,magic"], "magic"),
+    (["study", "--quick", "--radius", "-1"], "--radius"),
+    (["fit", "no-such-file.json"], "not found"),
+    (["predict", "no-such.json", "--basin", "b.npz", "--lrs", "0.1"], "not found"),
+])
+def test_cli_bad_input_is_one_line(args, needle, tmp_path):
+    from cli.nn import nn
+
+    res = CliRunner().invoke(nn, args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+    assert "Traceback" not in res.output

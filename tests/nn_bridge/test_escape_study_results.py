@@ -1,0 +1,56 @@
+"""Tests of the committed results of ``nn_bridge.escape.study`` (``levydyn nn study --json``).
+
+From the former tests/test_nn_study_results.py: The committed study results (``docs/results/nn_study_<dataset>.json``) keep issue 19's schema.
+
+Each file is what ``levydyn nn study --json`` wrote; these checks pin the contract that
+readers of the files rely on (names, units, the default grid at radius 1), not the numbers."""
+import itertools
+import json
+import math
+from pathlib import Path
+import pytest
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
+DATASETS = ("breast_cancer", "digits", "wine")
+RUNGS = ("multiplicative", "nonlinear_frozen", "nonlinear_multiplicative")
+
+
+def _num(x) -> bool:
+    """A number, or one of the JSON convention's strings for non-finite values, or null."""
+    return x is None or x in ("inf", "-inf", "nan") or (
+        isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
+def _interval(e: dict) -> None:
+    assert {"value", "low", "high"} <= set(e)
+    assert all(_num(e[k]) for k in ("value", "low", "high"))
+    if all(isinstance(e[k], (int, float)) for k in ("value", "low", "high")):
+        assert e["low"] <= e["value"] <= e["high"]
+
+
+@pytest.fixture(params=DATASETS)
+def study(request):
+    return request.param, json.loads((RESULTS / f"nn_study_{request.param}.json").read_text())
+
+
+def test_default_grid_at_radius_one(study):
+    name, d = study
+    assert d["config"]["radius"] == 1.0
+    grid = {(c["batch_size"], c["lr"]) for c in d["cells"]}
+    assert grid == set(itertools.product((4, 8, 16), (0.2, 0.3, 0.5, 0.8))), name
+
+
+def test_every_cell_has_the_measurement_the_rungs_and_the_stability(study):
+    name, d = study
+    for c in d["cells"]:
+        m = c["measured"]
+        assert {"mean", "low", "high", "censored"} <= set(m)
+        assert 0.0 <= m["censored"] <= 1.0
+        for rung in RUNGS:
+            assert rung in c["models"], (name, c["batch_size"], c["lr"], rung)
+            assert {"mean", "low", "high"} <= set(c["models"][rung])
+        _interval(c["lambda_1"])
+        assert isinstance(c["lambda_1"]["value"], float) and math.isfinite(c["lambda_1"]["value"])
+        assert c["regime"] in ("stable", "unstable")
+        assert (c["regime"] == "stable") == (c["lambda_1"]["value"] < 0)
+        if c["regime"] == "stable":
+            _interval(c["alpha_K"])
