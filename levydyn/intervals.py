@@ -42,6 +42,8 @@ class Estimate:
         return 0.5 * (self.high - self.low)
 
     def __str__(self) -> str:
+        if self.is_bound:
+            return f">= {self.low:.4g} (bound)"
         return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
 
 
