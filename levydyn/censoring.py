@@ -52,7 +52,7 @@ def _sample(times, exited) -> tuple[np.ndarray, np.ndarray]:
     if e.shape != t.shape:
         raise reject("exited", f"have one entry per time ({t.size})", e.shape)
     if e.dtype != bool:
-        raise reject("exited", "be booleans", e.dtype)
+        raise reject("exited", "be booleans", e[:3])
     if not np.all(np.isfinite(t) & (t >= 0)):
         raise reject("times", "be finite and non-negative", t[~(np.isfinite(t) & (t >= 0))][:3])
     return t, e
@@ -113,6 +113,17 @@ def kaplan_meier(times, exited) -> KaplanMeier:
     return KaplanMeier(tj, n_j, d, s, int(t.size), float(t.max()) if t.size else 0.0)
 
 
+def _horizon(km: KaplanMeier, horizon) -> float:
+    """The restriction ``h`` of a restricted mean: ``horizon`` (default: the largest time),
+    which must lie in ``[0, largest observed time]`` (beyond it S is not identified)."""
+    if horizon is None:
+        return km.horizon
+    h = as_float("horizon", horizon)
+    if not 0 <= h <= km.horizon:
+        raise reject("horizon", f"lie in [0, {km.horizon:g}] (the largest observed time)", h)
+    return h
+
+
 def restricted_mean(times, exited, horizon: float | None = None, level: float = 0.95) -> Estimate:
     """Restricted mean ``E min(tau, h) = int_0^h S(t) dt`` from the Kaplan-Meier curve with
     a normal interval (:meth:`KaplanMeier.area`); ``h`` defaults to the largest time.
@@ -122,15 +133,13 @@ def restricted_mean(times, exited, horizon: float | None = None, level: float = 
     """
     level = _level(level)
     km = kaplan_meier(times, exited)
-    h = km.horizon if horizon is None else as_float("horizon", horizon)
-    if h > km.horizon or h < 0:
-        raise reject("horizon", f"lie in [0, {km.horizon:g}] (the largest observed time)", h)
+    h = _horizon(km, horizon)
     mu, var = km.area(h)
     half = float(special.ndtri(0.5 + level / 2)) * math.sqrt(var)
     return Estimate(mu, mu - half, mu + half, level, f"restricted mean up to {h:g}, Kaplan-Meier area")
 
 
-def _weibull_profile(log_k: float, t: np.ndarray, e: np.ndarray, slog: float, d: int) -> float:
+def _weibull_profile(log_k: float, t: np.ndarray, slog: float, d: int) -> float:
     """Profile log-likelihood of a right-censored Weibull sample over the scale:
     ``d log k + (k - 1) sum_exits log t - d log(sum_all t^k / d) - d``."""
     k = math.exp(log_k)
@@ -154,10 +163,10 @@ def exponential_tail_test(times, exited) -> tuple[float, float, float]:
         return math.nan, math.nan, math.nan
     t = t / t.max()                         # LR is scale invariant; keeps t^k finite
     slog = float(np.log(t[e]).sum())
-    res = optimize.minimize_scalar(lambda lk: -_weibull_profile(lk, t, e, slog, d),
+    res = optimize.minimize_scalar(lambda lk: -_weibull_profile(lk, t, slog, d),
                                    bounds=(-6.0, 6.0), method="bounded",
                                    options={"xatol": 1e-7})
-    lr = max(0.0, 2.0 * (-res.fun - _weibull_profile(0.0, t, e, slog, d)))
+    lr = max(0.0, 2.0 * (-res.fun - _weibull_profile(0.0, t, slog, d)))
     return lr, float(special.chdtrc(1, lr)), math.exp(res.x)
 
 
@@ -205,9 +214,7 @@ def censored_mean(times, exited, level: float = 0.95, *, horizon: float | None =
                             f"Weibull LR p={p:.3g}, {d} exits)")
         why = f"exponential tail rejected: Weibull LR p={p:.3g}, shape {k:.3g}, {d} exits"
     km = kaplan_meier(t, e)
-    h = km.horizon if horizon is None else as_float("horizon", horizon)
-    if not 0 <= h <= km.horizon:
-        raise reject("horizon", f"lie in [0, {km.horizon:g}] (the largest observed time)", h)
+    h = _horizon(km, horizon)
     mu, var = km.area(h)
     deficit = h - mu                                   # int_0^h (1 - S) dt >= 0
     spread = float(special.ndtri(level)) * math.sqrt(var) / deficit if deficit > 0 else 0.0

@@ -184,3 +184,114 @@ def test_bad_input_is_one_line_error():
         censored_mean([1.0, -2.0], [True, True])
     with pytest.raises(ValueError, match="gof_level must lie in"):
         censored_mean([1.0, 2.0], [True, False], gof_level=1.5)
+
+
+# ------------------------------------------------------------------ edges (from mutation runs)
+
+
+def test_kaplan_meier_bookkeeping_and_empty_sample():
+    km = kaplan_meier(T_HAND, E_HAND)
+    assert km.n == 8 and km.horizon == 5.0
+    np.testing.assert_array_equal(km.at_risk, [8, 6, 3])
+    np.testing.assert_array_equal(km.exits, [1, 2, 1])
+    empty = kaplan_meier([], np.zeros(0, bool))
+    assert empty.n == 0 and empty.horizon == 0.0 and empty(1.0) == 1.0
+
+
+def test_everyone_left_exits_at_the_last_time():
+    # times 1, 2, 2 all exits: S = 2/3 then 0; Greenwood and the area's variance use
+    # 0 for the term with n_j = d_j (S is 0 after it), so both stay finite.
+    t, e = np.array([1.0, 2.0, 2.0]), np.ones(3, bool)
+    km = kaplan_meier(t, e)
+    assert km(2.0) == 0.0 and km.greenwood(2.0) == 0.0
+    assert km.greenwood(1.5) == pytest.approx((2 / 3) ** 2 / (3 * 2))
+    mu, var = km.area(2.0)
+    # area 1 + 2/3; A_1 = 2/3 (from 1 to 2), term (2/3)^2 * 1/(3*2); A_2 = 0
+    assert mu == pytest.approx(5 / 3) and var == pytest.approx((2 / 3) ** 2 / 6)
+    assert math.isfinite(restricted_mean(t, e).high)
+
+
+def test_restricted_mean_interval_and_horizon_range():
+    e = restricted_mean(T_HAND, E_HAND, level=0.9)
+    half = e.high - e.value
+    assert e.value - e.low == pytest.approx(half) and e.level == 0.9
+    assert half == pytest.approx(1.644854 * math.sqrt(
+        (7 / 8 + 7 / 12 + 14 / 18) ** 2 / 56 + (7 / 12 + 14 / 18) ** 2 * 2 / 24 + (14 / 18) ** 2 / 6), rel=1e-5)
+    assert "restricted mean up to 5" in e.method
+    assert restricted_mean(T_HAND, E_HAND, horizon=0.0).value == 0.0
+    assert restricted_mean(T_HAND, E_HAND, horizon=0.5).value == 0.5
+    with pytest.raises(ValueError, match=r"^horizon must lie in \[0, 5\] \(the largest observed "
+                                         r"time\), got horizon=-1.0$"):
+        restricted_mean(T_HAND, E_HAND, horizon=-1.0)
+    with pytest.raises(ValueError, match="^horizon must"):
+        censored_mean(T_HAND, E_HAND, horizon=7.0)
+
+
+def test_exponential_tail_test_degenerate_and_small_lr():
+    assert all(math.isnan(v) for v in exponential_tail_test([1.0, 2.0], [False, False]))
+    assert all(math.isnan(v) for v in exponential_tail_test([0.0, 2.0], [True, True]))
+    lr, p, k = exponential_tail_test([1.0, 2.0], [True, False])      # one exit: a number
+    assert math.isfinite(lr) and 0 < p <= 1
+    # a near-exponential sample: LR < 1, p computed from it (not clipped); scipy reference
+    x = stats.expon.ppf((np.arange(40) + 0.5) / 40)
+    lr, p, k = exponential_tail_test(x, np.ones(40, bool))
+    c, _, scale = stats.weibull_min.fit(x, floc=0)
+    ref = 2 * (stats.weibull_min.logpdf(x, c, 0, scale).sum() - stats.expon.logpdf(x, 0, x.mean()).sum())
+    assert lr < 1 and lr == pytest.approx(ref, rel=1e-4, abs=1e-7)
+    assert p == pytest.approx(stats.chi2.sf(ref, 1), rel=1e-4)
+
+
+def test_censored_mean_levels_edges_and_options():
+    # uncensored at level 0.9: t interval with t_{2, 0.95} = 2.919986
+    x = np.array([0.5, 1.5, 4.0])
+    u = censored_mean(x, np.ones(3, bool), level=0.9)
+    assert u.level == 0.9 and u.high - u.value == pytest.approx(2.919986 * x.std(ddof=1) / math.sqrt(3), rel=1e-6)
+    # accepted exponential at level 0.9: the chi2 interval with 2d df, level 0.9, by hand
+    t = stats.expon.ppf((np.arange(40) + 0.5) / 50) * 3.0      # 40 exits below t_max
+    t_max = stats.expon.ppf(40 / 50) * 3.0
+    times = np.concatenate([t, np.full(10, t_max)])
+    exited = np.arange(50) < 40
+    acc = censored_mean(times, exited, level=0.9)
+    assert not acc.is_bound and acc.level == 0.9
+    T = times.sum()
+    assert acc.value == pytest.approx(T / 40)
+    assert acc.low == pytest.approx(2 * T / stats.chi2.ppf(0.95, 80))
+    assert acc.high == pytest.approx(2 * T / stats.chi2.ppf(0.05, 80))
+    # exactly min_exits exits: tested, not "too few"; one fewer: too few
+    assert "too few" not in censored_mean(times, exited, min_exits=40).method
+    assert "too few" in censored_mean(times, exited, min_exits=41).method
+    # gof_level 0.999 rejects everything with p < 0.999: a bound, at the requested level
+    b = censored_mean(times, exited, level=0.9, gof_level=0.999)
+    assert b.is_bound and b.level == 0.9
+    # a bound restricted to an earlier horizon
+    assert censored_mean(times, exited, horizon=1.0, gof_level=0.999).value == pytest.approx(
+        restricted_mean(times, exited, horizon=1.0).value)
+    with pytest.raises(ValueError, match="^min_exits must be"):
+        censored_mean(times, exited, min_exits=0)
+
+
+def test_bound_is_scale_equivariant():
+    # times in other units: every number of the bound scales (the log-deficit limit too)
+    t = np.array([1.0, 2.0, 10.0, 10.0, 10.0])
+    e = np.array([1, 1, 0, 0, 0], bool)
+    a, b = censored_mean(t, e), censored_mean(0.1 * t, e)
+    assert b.value == pytest.approx(0.1 * a.value) and b.low == pytest.approx(0.1 * a.low)
+    assert a.level == 0.95
+
+
+def test_empty_and_single_samples():
+    z = censored_mean([], np.zeros(0, bool))
+    assert math.isnan(z.value) and math.isnan(z.low) and math.isnan(z.high)
+    assert z.method == "mean (empty)" and z.level == 0.95
+    one = censored_mean([2.0], [True])
+    assert one.value == 2.0 and one.low == -math.inf
+
+
+def test_sample_errors_name_the_field_and_value():
+    with pytest.raises(ValueError, match=r"^exited must be booleans, got exited=\[1, 0\]$"):
+        censored_mean([1.0, 2.0], np.array([1, 0]))
+    with pytest.raises(ValueError, match=r"^exited must have one entry per time \(2\), got exited=\(1,\)$"):
+        censored_mean([1.0, 2.0], [True])
+    with pytest.raises(ValueError, match=r"^times must be finite and non-negative, got times=\[-2.0, nan\]$"):
+        censored_mean([1.0, -2.0, 3.0, math.nan], [True] * 4)
+    assert censored_mean([0.0, 1.0], [False, True]).is_bound       # a time 0 is allowed
