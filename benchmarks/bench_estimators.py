@@ -39,7 +39,8 @@ import warnings
 import numpy as np
 
 from levydyn import estimators as est
-from levydyn.noise import sas_rvs
+from levydyn.estimators import block_sums
+from levydyn.model.noise import sas_rvs
 
 SCALE = 2.0
 
@@ -63,7 +64,7 @@ PAIRED = {
             x.shape[0], "authors", min_blocks=2)),
         lambda x: est.mohammadi_alpha_median(x)),
     "order statistic: K1 = 10 (default) vs K1 ~ sqrt(n), p = 0.75": (
-        lambda x: est.mohammadi_order_alpha(x, K1=est._block_sizes(x.shape[0])[0]),
+        lambda x: est.mohammadi_order_alpha(x, K1=block_sums._block_sizes(x.shape[0])[0]),
         lambda x: est.mohammadi_order_alpha(x)),
     "order statistic: p = 0.75 (default) vs p = 0.5, K1 = 10": (
         lambda x: est.mohammadi_order_alpha(x, p=0.5),

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from levydyn.noise import sas_rvs
+from levydyn.model.noise import sas_rvs
 
 ALPHAS = [0.1, 0.3, 0.5, 0.7, 0.9, 0.999999, 1.0, 1.000001, 1.1, 1.3, 1.5, 1.7, 1.9,
           1.99, 1.999999, 2.0]

@@ -81,6 +81,31 @@ def output_errors(path):
         raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
 
 
+def obj(*required: str, **properties) -> dict:
+    """JSON schema of an object with these required keys (and property schemas)."""
+    out = {"type": "object", "required": list(required)}
+    if properties:
+        out["properties"] = properties
+    return out
+
+
+def array_of(item: dict) -> dict:
+    """JSON schema of an array of ``item``."""
+    return {"type": "array", "items": item}
+
+
+def run_schema(command: str, head: dict, body: dict, *, optional=(), trajectories=True) -> dict:
+    """The ``--json`` schema shared by the simulation commands: ``command`` (its name),
+    the ``head`` fields (what was simulated), ``interrupted`` (Ctrl-C), the ``body`` fields
+    (the runs; those in ``optional`` not required) and, with ``trajectories``, the recorded
+    sample paths."""
+    props = {"command": {"const": command}, **head, "interrupted": {"type": "boolean"}, **body}
+    if trajectories:
+        props["trajectories"] = {"type": "object"}
+    required = ["command", *head, *[k for k in body if k not in optional], "interrupted"]
+    return {"type": "object", "required": required, "properties": props}
+
+
 def schema_option(schema: dict):
     """``--schema``: print the JSON schema of the command's ``--json`` file and exit."""
     def show(ctx, param, value):

@@ -11,35 +11,25 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
-from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, FloatList, Int)
+from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, potential_option, run_controls,
+                       run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
-from levydyn.validation import POSITIVE
+from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "potential", "results", "theory", "interrupted"],
-    "properties": {
-        "command": {"const": "escape"},
-        "potential": {"enum": ["quadratic", "ackley"]},
-        "interrupted": {"type": "boolean"},
-        "results": {"type": "array", "items": {
-            "type": "object", "required": ["problem", "summary", "dt", "t_max", "seed"]}},
-        "theory": {"type": "array", "items": {
-            "type": "object",
-            "required": ["eps", "levy_mean", "brownian_mean", "p_side"],
-            "properties": {"eps": {"type": "number"},
-                           "levy_mean": {"type": ["number", "string", "null"]},
-                           "brownian_mean": {"type": ["number", "string", "null"]},
-                           "p_side": {"type": ["number", "null"]}}}},
-        "brownian": {"type": "array"},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "escape", {"potential": {"enum": ["quadratic", "ackley"]}},
+    {"results": array_of(obj("problem", "summary", "dt", "t_max", "seed")),
+     "theory": array_of(obj("eps", "levy_mean", "brownian_mean", "p_side",
+                            eps={"type": "number"},
+                            levy_mean={"type": ["number", "string", "null"]},
+                            brownian_mean={"type": ["number", "string", "null"]},
+                            p_side={"type": ["number", "null"]})),
+     "brownian": {"type": "array"}}, optional=("brownian",))
 
 # Brownian paths are simulated only when the exact mean exit time says the run is cheap:
 # E tau * paths / dt path-steps at most this many (E tau ~ exp(height / eps^2) explodes).
@@ -69,10 +59,8 @@ def _brownian_mean(problem):
 
 @click.command("escape")
 @schema_option(JSON_SCHEMA)
-@click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
-              show_default=True,
-              help="quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box (-d-, d+)^2 "
-                   "around its global minimum.")
+@potential_option("quadratic: U = h x^2/2 on (-d-, d+); ackley: 2-D Ackley, box "
+                  "(-d-, d+)^2 around its global minimum.")
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 is Brownian noise.")
 @click.option("--widths", type=FLOATS, default=None,
@@ -84,15 +72,12 @@ def _brownian_mean(problem):
               help="h in U(x) = h x^2 / 2 [default 1; quadratic only].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=Int(1, field="n_paths"), default=2000, show_default=True,
-              help="Paths per noise level.")
-@click.option("--dt", type=POSITIVE_T, default=None,
-              help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the minimum)].")
-@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
-              help="Horizon; paths still inside are censored.")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True,
-              help="euler, or jump_adapted for small eps (skips the quiet time between large jumps).")
+@run_controls(paths=2000, paths_help="Paths per noise level.",
+              dt=None, dt_help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the "
+                               "minimum)].",
+              t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
+              method_help="euler, or jump_adapted for small eps (skips the quiet time between "
+                          "large jumps).")
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")

@@ -9,36 +9,23 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
-from cli.types import (run_outputs, ALPHA_T, FINITE_T, FLOATS, POSITIVE_T, FloatList, Int)
+from cli.types import (ALPHA_T, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
+                       run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
-from levydyn.validation import ALPHA, POSITIVE
+from levydyn.model.validation import ALPHA, POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "potential", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "exit-axis"},
-        "potential": {"enum": ["quadratic", "ackley"]},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["alpha", "result", "p_axis", "theory"],
-            "properties": {
-                "alpha": {"type": "array", "items": {"type": "number"}},
-                "delta": {"type": "number"},
-                "result": {"type": "object", "required": ["summary", "dt", "t_max", "seed"]},
-                "p_axis": {"type": "array", "items": {"type": "object",
-                                                      "required": ["value", "low", "high"]}},
-                "theory": {"type": "object", "required": ["p_axis", "mean_exit_time"]},
-            }}},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "exit-axis", {"potential": {"enum": ["quadratic", "ackley"]}},
+    {"runs": array_of(obj("alpha", "result", "p_axis", "theory",
+                          alpha=array_of({"type": "number"}), delta={"type": "number"},
+                          result=obj("summary", "dt", "t_max", "seed"),
+                          p_axis=array_of(obj("value", "low", "high")),
+                          theory=obj("p_axis", "mean_exit_time")))})
 
 
 def _theory(problem):
@@ -60,10 +47,8 @@ def _broadcast(name, values, n):
 
 @click.command("exit-axis")
 @schema_option(JSON_SCHEMA)
-@click.option("--potential", type=click.Choice(["quadratic", "ackley"]), default="quadratic",
-              show_default=True,
-              help="quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: paper "
-                   "004's 2-D Ackley experiment, alpha_1 = alpha_2 - delta.")
+@potential_option("quadratic: N-d box around the minimum of sum h_l x_l^2 / 2; ackley: "
+                  "paper 004's 2-D Ackley experiment, alpha_1 = alpha_2 - delta.")
 @click.option("--alphas", type=FloatList(ALPHA, "alpha"), default=None,
               help="Tail index per axis [quadratic; default 1.2,1.8].")
 @click.option("--eps", type=FloatList(POSITIVE, "eps"), default="0.1", show_default=True,
@@ -80,13 +65,10 @@ def _broadcast(name, values, n):
               help="Half-width of the exit box (-r, r)^2 around the Ackley minimum [ackley].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")
-@click.option("--paths", type=Int(1, field="n_paths"), default=None,
-              help="Paths per run [default 2000; ackley 500 per delta].")
-@click.option("--dt", type=POSITIVE_T, default=None, help="Time step [default 0.01; ackley 0.005].")
-@click.option("--t-max", type=POSITIVE_T, default=1e4, show_default=True,
-              help="Horizon; paths still inside are censored.")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True, help="Solver (jump_adapted for small eps; quadratic only).")
+@run_controls(paths=None, paths_help="Paths per run [default 2000; ackley 500 per delta].",
+              dt=None, dt_help="Time step [default 0.01; ackley 0.005].",
+              t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
+              method_help="Solver (jump_adapted for small eps; quadratic only).")
 @run_outputs(trajectories_help="Draw this many sample paths in the (x1, x2) plane in the plot.",
              plot_help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to "
                        "this PNG.",

@@ -11,35 +11,24 @@ import math
 import click
 import numpy as np
 
-from cli.common import (CliError, exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est
-from cli.types import (run_outputs, ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, Int)
+from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, run_controls, run_outputs)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 from levydyn.theory.schedules import schedule_kwargs as schedule_theory_kwargs  # noqa: F401 (public name)
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "problem", "u", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "schedule"},
-        "problem": {"type": "object", "required": ["alpha", "eps", "d_minus", "d_plus", "curvature"]},
-        "u": {"type": "array", "items": {"type": "number"}},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["schedule", "result", "survival", "theory"],
-            "properties": {
-                "schedule": {"type": "string"},
-                "result": {"type": "object", "required": ["summary", "dt", "t_max", "seed"]},
-                "survival": {"type": "object", "required": ["t", "survival", "low", "high", "n"]},
-                "theory": {"type": "object",
-                           "required": ["mean", "median", "survival_at_u", "survival"]},
-            }}},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "schedule", {"problem": obj("alpha", "eps", "d_minus", "d_plus", "curvature"),
+                 "u": array_of({"type": "number"})},
+    {"runs": array_of(obj("schedule", "result", "survival", "theory",
+                          schedule={"type": "string"},
+                          result=obj("summary", "dt", "t_max", "seed"),
+                          survival=obj("t", "survival", "low", "high", "n"),
+                          theory=obj("mean", "median", "survival_at_u", "survival")))},
+    trajectories=False)
 
 
 def _theory(forms, quantity, *args):
@@ -84,13 +73,10 @@ def _parse_schedules(gamma, t0, extra):
 @click.option("--u", "u_list", type=FLOATS, default=None,
               help="Times u at which to report P(sigma > u) [default: the constant schedule's "
                    "theoretical mean exit time].")
-@click.option("--paths", type=Int(1, field="n_paths"), default=1000, show_default=True,
-              help="Paths per schedule.")
-@click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
-@click.option("--t-max", type=POSITIVE_T, default=None,
-              help="Horizon [default: 1.5 x the theoretical 99.9% quantile of the slowest schedule].")
-@click.option("--method", type=click.Choice(["euler", "jump_adapted"]), default="euler",
-              show_default=True, help="Solver (jump_adapted for small eps).")
+@run_controls(paths=1000, paths_help="Paths per schedule.", dt=0.01, dt_help="Time step.",
+              t_max=None, t_max_help="Horizon [default: 1.5 x the theoretical 99.9% quantile of "
+                                     "the slowest schedule].",
+              method_help="Solver (jump_adapted for small eps).")
 @run_outputs(seed_help="Seed; every schedule uses the same per-path streams.",
              trajectories_help="Draw this many sample paths per schedule (same seed) in the plot.",
              plot_help="Write schedules and survival curves (with theory) to this PNG.",

@@ -6,41 +6,16 @@ import sys
 import time
 
 import click
-import numpy as np
 
 from cli.common import (FLOATS, CliError, exit_if_interrupted, format_table, library_errors,
                         save_figure, write_json)
-from cli.types import POSITIVE_T, SEED, Int, image_file, json_file
-from levydyn import sgd_tails as st
+from cli.types import GRID, POSITIVE_T, SEED, Int, image_file, json_file
+from levydyn import plots
+from levydyn.experiments import sgd_tails as st
 from levydyn.results import to_jsonable
 from levydyn.seeding import derive_seed
 
 
-class EtaGrid(click.ParamType):
-    """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
-
-    name = "GRID"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (list, tuple)):
-            return [float(v) for v in value]
-        text = str(value).strip()
-        if ":" in text:
-            parts = text.split(":")
-            try:
-                if len(parts) != 3:
-                    raise ValueError
-                start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-            except ValueError:
-                self.fail(f"expected START:STOP:COUNT (e.g. 0.01:0.5:10), got {value!r}",
-                          param, ctx)
-            if count < 1:
-                self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
-            return np.linspace(start, stop, count).tolist()
-        return FLOATS.convert(value, param, ctx)
-
-
-GRID = EtaGrid()
 
 
 def _ints(name: str, values: list[float]) -> list[int]:
@@ -58,100 +33,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def _theory_curve(b: int, d: int, sigma: float):
-    """(eta/b, alpha) on a geometric eta grid from alpha = 10 (above the plot) up to the
-    divergence step eta_inf."""
-    lo = st.critical_step(10.0, b, d, sigma)
-    hi = st.divergence_step(b, d, sigma)
-    grid = np.geomspace(lo, hi * (1 - 1e-6), 50)
-    alpha = np.array([st.tail_index(e, b, d, sigma) for e in grid])
-    return grid / b, alpha
-
-
-def _plot(path, rows, curves, crit, sigma):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, ((b, d), (x, a)) in enumerate(curves.items()):
-        col = colors[i % len(colors)]
-        ax.plot(x, np.where(np.isfinite(a), a, np.nan), color=col, lw=1.5,
-                label=f"theory d={d}, b={b}")
-        pts = [r for r in rows if r["batch"] == b and r["dim"] == d and r.get("hill")]
-        if pts:
-            xs = np.array([r["ratio"] for r in pts])
-            h = [r["hill"] for r in pts]
-            m = [r["mohammadi"] for r in pts]
-            ax.errorbar(xs, [e.value for e in h],
-                        yerr=[[e.value - e.low for e in h], [e.high - e.value for e in h]],
-                        fmt="o", color=col, ms=4, capsize=2,
-                        label=f"Hill on ||x||, d={d}, b={b}")
-            ax.errorbar(xs, [e.value for e in m],
-                        yerr=[[e.value - e.low for e in m], [e.high - e.value for e in m]],
-                        fmt="s", mfc="none", color=col, ms=4, capsize=2, alpha=0.7,
-                        label=f"Mohammadi (est. min(alpha,2)), d={d}, b={b}")
-        ax.axvline(crit[(b, d)]["eta_2"] / b, color=col, ls=":", lw=0.8)
-    ax.axhline(2.0, color="grey", ls="--", lw=0.8)
-    ax.axhline(1.0, color="grey", ls="-.", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_ylim(0, 8)
-    ax.set_xlabel("eta / b")
-    ax.set_ylabel("tail index alpha")
-    ax.set_title(f"SGD on least squares, a ~ N(0, sigma^2 I_d), sigma = {sigma:g}: alpha vs eta/b\n"
-                 "dotted: eta_2 (variance infinite beyond); dashed alpha=2, dash-dot alpha=1",
-                 fontsize=9)
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=130)
-    plt.close(fig)
-    click.echo(f"wrote {path}", err=True)
-
-
-def _load_dataset(path: str, keys: str):
-    """(A, y) from a .npz holding both (names in keys, 'A,y' by default)."""
-    names = [k.strip() for k in keys.split(",")]
-    if len(names) != 2 or not all(names):
-        raise CliError(f"data-keys must be two array names 'A,y', got data-keys={keys!r}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in names if k not in z.files]
-            if missing:
-                raise CliError(f"data: no array {missing[0]!r} in {path}; it holds "
-                               f"{', '.join(z.files) or 'nothing'} (see --data-keys)")
-            return np.asarray(z[names[0]]), np.asarray(z[names[1]])
-    except CliError:
-        raise
-    except (OSError, ValueError) as err:
-        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CliError(f"data: cannot read {path} as .npz: {msg}") from None
-
-
-def _plot_dataset(path, rows):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.5, 4.5))
-    ax = fig.subplots()
-    colors = {"ok": "tab:blue", "not stationary": "tab:orange", "diverges": "tab:red"}
-    markers = "osD^v<>p*h"
-    for i, b in enumerate(sorted({r["batch"] for r in rows})):
-        for status, col in colors.items():
-            pts = [r for r in rows if r["batch"] == b and r["status"] == status]
-            if pts:
-                ax.plot([r["ratio"] for r in pts],
-                        [min(r["naive_avg"], 10.0) if math.isfinite(r["naive_avg"]) else np.nan
-                         for r in pts], markers[i % len(markers)], color=col, mfc="none",
-                        ms=7, label=f"b={b}: {status}")
-    ax.axhline(2.0, color="grey", ls="--", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("eta / b")
-    ax.set_ylabel("naive alpha (authors' estimator on Polyak averages)")
-    ax.set_title("fixed-K SGD on a finite data set: the authors' estimate, marked by what the "
-                 "run supports", fontsize=8)
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
+def _write_figure(path, fig) -> None:
     save_figure(fig, path, dpi=130)
     click.echo(f"wrote {path}", err=True)
 
@@ -160,27 +42,19 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
                  seed, json_path, plot_path):
     """The authors' protocol on (A, y): fixed K, Polyak averages, per-chain x0; naive
     estimates next to whether the run is stationary."""
-    from levydyn import sgd_tails_data as sd
+    from levydyn.experiments import sgd_tails_data as sd
 
     rows = []
     t_start = time.perf_counter()
-    err = sys.stderr
     settings = [(b, e) for b in batches for e in etas]
-    with click.progressbar(settings, label="sgd-tails (data set)", file=err) as bar:
+    with click.progressbar(settings, label="sgd-tails (data set)", file=sys.stderr) as bar:
         for b, eta in bar:
+            row_seed = derive_seed(seed, {"command": "sgd-tails", "mode": "dataset",
+                                          "eta": eta, "batch": b})
             with library_errors():
-                row_seed = derive_seed(seed, {"command": "sgd-tails", "mode": "dataset",
-                                              "eta": eta, "batch": b})
-                res = sd.run_fixed_k(A, y, eta, b, iterations=iterations, n_chains=chains,
-                                     x0_scale=x0_scale, avg_from=avg_from, sampling=sampling,
-                                     seed=row_seed)
-                rep = sd.tail_report(res, A)
-            rows.append({"batch": b, "eta": eta, "ratio": eta / b, "seed": row_seed,
-                         "status": rep.status, "reason": rep.reason, "rho": rep.rho,
-                         "rho_ci": list(rep.rho_ci), "x0_memory": rep.memory,
-                         "spread_ratio": rep.spread_ratio, "naive_avg": rep.naive_avg,
-                         "naive_last": rep.naive_last, "hill_last": list(rep.hill_last),
-                         "wall_s": res.wall_time})
+                rows.append(sd.run_setting(A, y, eta, b, iterations=iterations, n_chains=chains,
+                                           x0_scale=x0_scale, avg_from=avg_from,
+                                           sampling=sampling, seed=row_seed))
     n, d = A.shape
     click.echo(f"SGD on {source}: n = {n} rows x d = {d}; K = {iterations} steps from x0 ~ "
                f"N(0, {x0_scale:g}^2 I) per chain, Polyak average over k >= "
@@ -213,7 +87,7 @@ def _run_dataset(A, y, source, etas, batches, iterations, chains, x0_scale, avg_
                          "avg_from": avg_from, "sampling": sampling, "seed": seed},
             "rows": rows}))
     if plot_path:
-        _plot_dataset(plot_path, rows)
+        _write_figure(plot_path, plots.sgd_tail_index_dataset(rows))
 
 
 @click.command("sgd-tails")
@@ -305,13 +179,16 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
             raise CliError("data-set mode (--data / --synthetic) needs --eta")
         batches = _ints("batch", batch)
         if data_path is not None:
-            A, y = _load_dataset(data_path, data_keys)
+            from levydyn.experiments.sgd_tails_data import load_npz
+
+            with library_errors():
+                A, y = load_npz(data_path, data_keys)
             source = str(data_path)
         else:
             nd = _ints("synthetic", synthetic)
             if len(nd) != 2:
                 raise CliError(f"synthetic must be N,D, got synthetic={synthetic}")
-            from levydyn.sgd_tails_data import authors_synthetic_data
+            from levydyn.experiments.sgd_tails_data import authors_synthetic_data
 
             with library_errors():
                 A, y = authors_synthetic_data(nd[0], nd[1], seed=seed)
@@ -319,9 +196,9 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
         if chains < 2:
             raise CliError(f"chains must be at least 2, got chains={chains}")
         with library_errors():
-            from levydyn.sgd_tails_data import _dataset
+            from levydyn.experiments.sgd_tails_data import check_dataset
 
-            A, y = _dataset(A, y)
+            A, y = check_dataset(A, y)
         _run_dataset(A, y, source, eta_spec, batches, iterations, chains, x0_scale, avg_from,
                      sampling, seed, json_path, plot_path)
         return
@@ -336,21 +213,8 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
     if mc_samples == 1:
         raise CliError(f"mc-samples must be 0 or at least 2, got mc-samples={mc_samples}")
 
-    crit, settings = {}, []
     with library_errors():
-        if alpha_target is not None:
-            for a in alpha_target:
-                if not (math.isfinite(a) and a > 0):
-                    raise ValueError(f"alpha-target must be positive, got alpha={a!r}")
-        for b in batches:
-            for d in dims:
-                crit[(b, d)] = {"eta_2": st.variance_critical_step(b, d, sigma),
-                                "eta_1": st.critical_step(1.0, b, d, sigma),
-                                "eta_inf": st.divergence_step(b, d, sigma)}
-                etas = (eta_spec if eta_spec is not None
-                        else [st.critical_step(a, b, d, sigma) for a in alpha_target])
-                for e in etas:
-                    settings.append(st.SGDTailProblem(e, b, d, sigma=sigma))
+        crit, settings = st.settings_grid(batches, dims, sigma, eta_spec, alpha_target)
         if chains < 2 * groups:
             raise ValueError(f"chains must be at least 2 * groups = {2 * groups}, got "
                              f"chains={chains}")
@@ -358,14 +222,14 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
     rows = []
     interrupted = False
     t_start = time.perf_counter()
-    err = click.get_text_stream("stderr")
-    with click.progressbar(settings, label="sgd-tails", file=err) as bar:
+    with click.progressbar(settings, label="sgd-tails", file=sys.stderr) as bar:
         for p in bar:
             row_seed = derive_seed(seed, {"command": "sgd-tails", "eta": p.eta, "batch": p.batch,
                                           "dim": p.dim, "sigma": sigma})
             try:
-                row = _setting(p, sigma, row_seed, simulate_range, mc_samples, burn, chains,
-                               records, max_draws, groups)
+                with library_errors():
+                    row = st.run_setting(p, row_seed, simulate_range, mc_samples, burn, chains,
+                                         records, max_draws, groups)
             except KeyboardInterrupt:
                 interrupted = True
                 break
@@ -378,38 +242,6 @@ def sgd_tails(eta_spec, alpha_target, batch, dim, sigma, chains, records, burn, 
     _report(rows, crit, sigma, chains, records, burn, groups, seed, simulate_range, max_draws,
             mc_samples, t_start, json_path, plot_path, interrupted)
     exit_if_interrupted(interrupted)
-
-
-def _setting(p, sigma, seed, simulate_range, mc_samples, burn, chains, records, max_draws,
-             groups) -> dict:
-    """Theory and (where affordable) simulation of one (eta, b, d) setting."""
-    with library_errors():
-        alpha = p.tail_index()
-        rho = p.lyapunov_exponent()
-        row = {"eta": p.eta, "batch": p.batch, "dim": p.dim, "ratio": p.ratio,
-               "alpha_theory": alpha, "rho": rho, "seed": seed}
-        in_range = simulate_range[0] <= alpha <= simulate_range[1]
-        if mc_samples and in_range:
-            row["alpha_mc"] = st.tail_index_mc(p.eta, p.batch, p.dim, sigma,
-                                               n_samples=mc_samples, seed=seed)
-        if alpha == 0.0:
-            row["skipped"] = "diverges (rho >= 0)"
-        elif not in_range:
-            row["skipped"] = "alpha outside --simulate-range"
-        else:
-            burn_in, thin = st.relaxation_schedule(p, burn)
-            draws = chains * (burn_in + records * thin) * p.batch * (p.dim + 1)
-            row.update(burn_in=burn_in, thin=thin, draws=draws)
-            if draws > max_draws:
-                row["skipped"] = (f"needs {draws:.2g} normal draws > --max-draws "
-                                  f"(tau = {1 / abs(rho):.0f} iterations)")
-            else:
-                res = st.simulate_sgd(p, n_chains=chains, n_records=records,
-                                      burn_in=burn_in, thin=thin, seed=seed)
-                est = res.tail_estimates(groups=groups)
-                row.update(mohammadi=est["mohammadi"], hill=est["hill"],
-                           samples=res.n_samples, wall_s=res.wall_time)
-    return row
 
 
 def _report(rows, crit, sigma, chains, records, burn, groups, seed, simulate_range, max_draws,
@@ -458,5 +290,5 @@ def _report(rows, crit, sigma, chains, records, burn, groups, seed, simulate_ran
             "rows": rows}))
     if plot_path:
         with library_errors():
-            curves = {(b, d): _theory_curve(b, d, sigma) for (b, d) in crit}
-        _plot(plot_path, rows, curves, crit, sigma)
+            curves = {(b, d): st.theory_curve(b, d, sigma) for (b, d) in crit}
+        _write_figure(plot_path, plots.sgd_tail_index(rows, curves, crit, sigma))

@@ -7,7 +7,7 @@ import click
 
 from cli.common import CliError, format_table, library_errors
 from cli.types import Int, OutputFile
-from levydyn.sweep import CellError, check_scheduler_address, sweep as run_sweep
+from levydyn.experiments.sweep import CellError, check_scheduler_address, sweep as run_sweep
 
 
 class SchedulerAddress(click.ParamType):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import click
@@ -58,43 +57,6 @@ def _load(path: str, key: str | None, transpose: bool) -> np.ndarray:
     if transpose and arr.ndim == 2:
         arr = arr.T
     return arr if arr.ndim == 2 else arr[:, None]
-
-
-def _alpha_scale(method: str, x: np.ndarray, zeros: str, options: dict):
-    """(alpha, scale) per column; scale-free estimators get McCulloch's scale."""
-    if method == "cf":
-        return est.cf_regression(x, zeros=zeros)
-    if method == "mcculloch":
-        return est.mcculloch(x, zeros=zeros)
-    _, scale = est.mcculloch(x, zeros=zeros)
-    fn = {"mohammadi": est.mohammadi_alpha, "mohammadi-median": est.mohammadi_alpha_median,
-          "mohammadi-order": est.mohammadi_order_alpha, "hill": est.hill_alpha}[method]
-    return fn(x, zeros=zeros, **options), scale
-
-
-def _center(x: np.ndarray) -> np.ndarray:
-    """Subtract each column's median of its nonzero samples; exact zeros stay 0.
-
-    The median is the mean of the two central order statistics (for an odd count, the
-    middle one and the next), so that no nonzero sample becomes an exact 0, which the
-    estimators would take for part of an atom; samples tied at the centre are moved
-    off 0 by the smallest positive float.
-    """
-    nz = x != 0.0
-    c = nz.sum(axis=0)
-    srt = np.sort(np.where(nz, x, np.inf), axis=0)          # nonzero samples first
-    lo = np.clip((c - 1) // 2, 0, None)
-    hi = np.minimum(c // 2 + (c % 2), np.maximum(c - 1, 0))
-    cols = np.arange(x.shape[1])
-    med = np.where(c > 0, 0.5 * (srt[lo, cols] + srt[hi, cols]), 0.0)
-    out = np.where(nz, x - med, 0.0)
-    out[nz & (out == 0.0)] = np.finfo(float).tiny
-    return out
-
-
-def _num(v):
-    """A float for the JSON (non-finite values follow :func:`levydyn.results.to_jsonable`)."""
-    return float(v)
 
 
 def _plot(path: str, alpha: np.ndarray, pooled: float, method: str, source: str) -> None:
@@ -202,57 +164,14 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
         raise click.BadParameter(f"FILE must have spread: all {d} coordinate(s) are constant "
                                  f"(a tail index and a Gaussianity test are undefined), got "
                                  f"FILE={file!r}", param_hint="FILE")
-    zero_frac = np.mean(x == 0.0, axis=0)
-    partial = (zero_frac > 0) & ~constant
-    if center:
-        x = _center(x) if zeros == "drop" else x - np.median(x, axis=0)
-    lib = LIB_NAME[method]
-    options = {}
-    if method.startswith("mohammadi"):
-        options["clip"] = clip
-    if method == "mohammadi-median":
-        options["block_sizes"] = block_sizes
-
-    with library_errors(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", est.AtomWarning)   # reported below, once
-        alpha, scale = _alpha_scale(method, x, zeros, options)
-        alpha, scale = np.atleast_1d(alpha), np.atleast_1d(scale)
-        auto_kind = "asymptotic" if lib in est.AUTO_ASYMPTOTIC else "bootstrap"
-        ci_cols = None
-        if auto_kind == "asymptotic" or d <= ci_columns:
-            ci_cols = est.alpha_ci(x, method=lib, level=ci_level, n_boot=n_boot, seed=seed,
-                                   zeros=zeros, **options)
-        live = np.isfinite(alpha) & np.isfinite(scale) & (scale > 0)
-        flat = x.reshape(-1)                       # sample by sample: paper 000's order
-        pooled = est.alpha_ci(flat, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
-        pooled_keep = None
-        if zeros == "drop" and np.any(flat == 0.0):
-            pooled_keep = est.mohammadi_alpha(flat, zeros="keep", clip=clip)
-        std = multi = None
-        if live.any() and d > 1:
-            z = (x[:, live] / scale[live]).reshape(-1)
-            std = est.alpha_ci(z, method="mohammadi", level=ci_level, zeros=zeros, clip=clip)
-            multi = float(est.mohammadi_alpha_multivariate(x[:, live], zeros=zeros, clip=clip))
-        gauss = est.shapiro_gaussian_fraction(x, level=level)
-        be = est.berry_esseen_bound(x, batch_size) if batch_size else None
-        fits = []
-        cand = np.flatnonzero(live)
-        if fit_columns and cand.size:
-            rng = np.random.default_rng(seed)
-            pick = np.sort(rng.choice(cand, size=min(fit_columns, cand.size), replace=False))
-            for j in pick:
-                v = x[:, j]
-                if zeros == "drop":
-                    v = v[v != 0.0]
-                try:
-                    fits.append(est.fit_errors(v, bins=bins))
-                except ValueError:          # no spread between the tail quantiles
-                    continue
-        hill = None
-        if hill_path:
-            hx = x[:, 0] if d == 1 else (x[:, live] / scale[live]).reshape(-1)
-            hill = est.hill_curve(hx, zeros=zeros)
-
+    with library_errors():
+        s = est.summarize(x, LIB_NAME[method], center=center, zeros=zeros,
+                          block_sizes=block_sizes, clip=clip, ci_level=ci_level, n_boot=n_boot,
+                          ci_columns=ci_columns, level=level, batch_size=batch_size,
+                          fit_columns=fit_columns, bins=bins, seed=seed, hill=bool(hill_path))
+    alpha, scale, zero_frac, ci_cols = s.alpha, s.scale, s.atom_fraction, s.alpha_ci
+    pooled, pooled_keep, std, multi = s.pooled, s.pooled_keep, s.standardised, s.multivariate
+    partial, gauss, be, hill = s.partial_atoms, s.gaussianity, s.berry_esseen, s.hill
     fin = alpha[np.isfinite(alpha)]
     lines = [f"{file}: {n} samples x {d} coordinate{'s' if d > 1 else ''}"
              + (" (centred by median)" if center else "")]
@@ -284,7 +203,7 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
                          f"{name}'s interval is a bootstrap)")
         sfin = scale[np.isfinite(scale)]
         lines.append(f"scale_i: median {np.median(sfin) if sfin.size else np.nan:.6g}")
-    k1 = est._block_sizes(int(pooled.n_used))[0]
+    k1 = s.pooled_k1
     label = (f"pooled alpha (paper 000 eq. 15: all {d} coordinates of every sample concatenated,"
              f" K1 = {k1})" if d > 1 else f"alpha (paper 000 eq. 15, K1 = {k1})")
     lines.append(f"{label} = {pooled.alpha:.4f}, {_ci_text(pooled)}"
@@ -306,22 +225,8 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
         lines.append(f"Berry-Esseen (batch {batch_size}, C = {be.constant}): beta/sigma^3 median "
                      f"{np.nanmedian(ratio):.4f}, bound median {np.nanmedian(bound):.4g}, "
                      f"max {np.nanmax(bound):.4g}")
-    fit_summary = None
-    if fits:
-        def mean_sd(vals):
-            v = np.asarray(vals, dtype=float)
-            return float(np.mean(v)), float(np.std(v))
-
-        fit_summary = {
-            "columns": len(fits),
-            "gauss_sse": mean_sd([f.gauss_sse for f in fits]),
-            "sas_sse": mean_sd([f.sas_sse for f in fits]),
-            "gauss_chi2": mean_sd([f.gauss_chi2 for f in fits]),
-            "sas_chi2": mean_sd([f.sas_chi2 for f in fits]),
-            "sas_better_fraction_chi2": float(np.mean([f.better == "sas" for f in fits])),
-            "sas_better_fraction_sse": float(np.mean([f.better_sse == "sas" for f in fits])),
-        }
-        fs = fit_summary
+    fs = s.fit_summary
+    if fs:
         lines.append(f"fit errors over {fs['columns']} coordinate{'s' if fs['columns'] > 1 else ''}"
                      f" ({bins} bins, mean +- sd):")
         lines.append(f"  Gauss SSE {fs['gauss_sse'][0]:.4g} +- {fs['gauss_sse'][1]:.3g}   "
@@ -344,34 +249,4 @@ def tail_index(file, key, transpose, method, center, zeros, block_sizes, clip, c
         save_figure(fig, hill_path, dpi=120)
         click.echo(f"wrote {hill_path}", err=True)
     if json_path:
-        def ci_json(r):
-            return None if r is None else {"alpha": _num(r.alpha), "low": _num(r.low),
-                                           "high": _num(r.high), "level": r.level, "ci": r.ci,
-                                           "n_used": int(r.n_used)}
-
-        payload = {
-            "file": str(file), "n_samples": n, "n_coordinates": d, "method": name,
-            "centered": center, "zeros": zeros,
-            "alpha": [_num(v) for v in alpha], "scale": [_num(v) for v in scale],
-            "alpha_ci": None if ci_cols is None else {
-                "level": ci_level, "ci": ci_cols.ci,
-                "low": [_num(v) for v in np.atleast_1d(ci_cols.low)],
-                "high": [_num(v) for v in np.atleast_1d(ci_cols.high)]},
-            "atom_fraction": [float(v) for v in zero_frac],
-            "n_constant": int(constant.sum()),
-            "pooled_alpha_eq15": ci_json(pooled),
-            "pooled_alpha_eq15_zeros_kept": None if pooled_keep is None else _num(pooled_keep),
-            "pooled_alpha_standardised": ci_json(std),
-            "multivariate_alpha": None if multi is None else _num(multi),
-            "gaussian_fraction": _num(gauss.fraction),
-            "gaussian_fraction_ci": [_num(v) for v in gauss.fraction_ci],
-            "gaussian_fraction_with_constant": _num(gauss.fraction_with_constant),
-            "level": level, "shapiro_samples": gauss.n_samples,
-            "shapiro_pvalues": [_num(v) for v in gauss.pvalues],
-            "berry_esseen": None if be is None else {
-                "batch_size": batch_size, "constant": be.constant,
-                "ratio": [_num(v) for v in np.atleast_1d(be.ratio)],
-                "bound": [_num(v) for v in np.atleast_1d(be.bound)]},
-            "fit_errors": fit_summary,
-        }
-        write_json(json_path, payload)
+        write_json(json_path, {"file": str(file), **s.to_dict(), "method": name})

@@ -1,4 +1,4 @@
-"""Click parameter types built on :mod:`levydyn.validation`'s constraints.
+"""Click parameter types built on :mod:`levydyn.model.validation`'s constraints.
 
 ``--alpha 3`` and ``Problem(alpha=3)`` are checked by the same :class:`Constraint` and
 fail with the same sentence (``alpha must lie in (0, 2], got alpha=3.0``); click adds
@@ -8,13 +8,14 @@ option's name and the library's agree.
 from __future__ import annotations
 
 import click
+import numpy as np
 
-from levydyn.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
+from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T", "FINITE_T",
-           "FLOATS",
-           "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file", "json_file"]
+__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
+           "FINITE_T", "FLOATS", "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file",
+           "json_file", "potential_option", "run_controls"]
 
 
 def _field(self_field: str | None, param) -> str:
@@ -22,7 +23,7 @@ def _field(self_field: str | None, param) -> str:
 
 
 class Number(click.ParamType):
-    """A float satisfying a :class:`~levydyn.validation.Constraint`."""
+    """A float satisfying a :class:`~levydyn.model.validation.Constraint`."""
 
     name = "NUMBER"
 
@@ -115,6 +116,30 @@ class FloatList(click.ParamType):
         return out
 
 
+class Grid(click.ParamType):
+    """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
+
+    name = "GRID"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return [float(v) for v in value]
+        text = str(value).strip()
+        if ":" in text:
+            parts = text.split(":")
+            try:
+                if len(parts) != 3:
+                    raise ValueError
+                start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            except ValueError:
+                self.fail(f"expected START:STOP:COUNT (e.g. 0.01:0.5:10), got {value!r}",
+                          param, ctx)
+            if count < 1:
+                self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
+            return np.linspace(start, stop, count).tolist()
+        return FloatList().convert(value, param, ctx)
+
+
 class OutputFile(click.ParamType):
     """A file the command will write: its directory must exist and be writable and its
     extension be one the writer knows, checked when the option is parsed (before any
@@ -180,6 +205,7 @@ NONNEGATIVE_T = Number(NONNEGATIVE)
 UNIT_OPEN_T = Number(UNIT_OPEN)
 SEED = Seed()
 FLOATS = FloatList()
+GRID = Grid()
 
 
 ROW_SEED_HELP = "Base seed; each row's stream is derived from it and the row's parameters."
@@ -203,3 +229,33 @@ def run_outputs(*, seed_help: str = ROW_SEED_HELP, trajectories_help: str, plot_
             f = opt(f)
         return f
     return wrap
+
+
+def run_controls(*, paths: int | None, paths_help: str, dt: float | None, dt_help: str,
+                 t_max: float | None, t_max_help: str, method_help: str | None = None):
+    """The run-length options every simulation command shares: ``--paths`` (``n_paths``),
+    ``--dt``, ``--t-max`` and, with ``method_help``, ``--method euler|jump_adapted``. A
+    default of None means the command derives it (its help says how)."""
+    options = [
+        click.option("--paths", type=Int(1, field="n_paths"), default=paths,
+                     show_default=paths is not None, help=paths_help),
+        click.option("--dt", type=POSITIVE_T, default=dt, show_default=dt is not None,
+                     help=dt_help),
+        click.option("--t-max", type=POSITIVE_T, default=t_max, show_default=t_max is not None,
+                     help=t_max_help),
+    ]
+    if method_help is not None:
+        options.append(click.option("--method", type=click.Choice(["euler", "jump_adapted"]),
+                                    default="euler", show_default=True, help=method_help))
+
+    def wrap(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return wrap
+
+
+def potential_option(help: str):
+    """``--potential quadratic|ackley`` (default quadratic), with the command's own help."""
+    return click.option("--potential", type=click.Choice(["quadratic", "ackley"]),
+                        default="quadratic", show_default=True, help=help)

@@ -5,7 +5,7 @@ import click
 
 from cli.common import library_errors, output_errors, write_json
 from cli.types import SEED, OutputDir, json_file
-from levydyn import verify as _verify
+from levydyn.experiments import verify as _verify
 
 
 @click.command("verify")

@@ -9,35 +9,23 @@ import math
 import click
 import numpy as np
 
-from cli.common import (exit_if_interrupted, format_table, library_errors, output_errors,
-                        schema_option, write_json)
+from cli.common import (array_of, exit_if_interrupted, format_table, library_errors, obj,
+                        output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
-from cli.types import (run_outputs, ALPHA_T, FLOATS, POSITIVE_T, UNIT_OPEN_T, FloatList, Int)
+from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, UNIT_OPEN_T, run_controls,
+                       run_outputs)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
-from levydyn.validation import POSITIVE
+from levydyn.model.validation import POSITIVE
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
 
-JSON_SCHEMA = {
-    "type": "object",
-    "required": ["command", "problem", "runs", "interrupted"],
-    "properties": {
-        "command": {"const": "wells"},
-        "problem": {"type": "object", "required": ["minima", "maxima", "alpha", "scale", "core"]},
-        "interrupted": {"type": "boolean"},
-        "runs": {"type": "array", "items": {
-            "type": "object",
-            "required": ["eps", "t_max", "result", "theory"],
-            "properties": {
-                "eps": {"type": "number"},
-                "t_max": {"type": "number"},
-                "result": {"type": "object", "required": ["summary", "dt", "seed"]},
-                "theory": {"type": "object",
-                           "required": ["source", "generator", "stationary", "expected_occupation"]},
-            }}},
-        "trajectories": {"type": "object"},
-    },
-}
+JSON_SCHEMA = run_schema(
+    "wells", {"problem": obj("minima", "maxima", "alpha", "scale", "core")},
+    {"runs": array_of(obj("eps", "t_max", "result", "theory",
+                          eps={"type": "number"}, t_max={"type": "number"},
+                          result=obj("summary", "dt", "seed"),
+                          theory=obj("source", "generator", "stationary",
+                                     "expected_occupation")))})
 
 
 SOURCES = {"levy": "Theorem 2 (Levy, width-driven)", "brownian": "Eyring-Kramers (Brownian, height-driven)"}
@@ -84,12 +72,9 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
 @click.option("--core", type=UNIT_OPEN_T, default=0.5, show_default=True,
               help="A transition counts when the path enters the core |x - m_j| < core * "
                    "(distance to the nearer maximum) of another well.")
-@click.option("--paths", type=Int(1, field="n_paths"), default=100, show_default=True,
-              help="Paths per eps.")
-@click.option("--dt", type=POSITIVE_T, default=0.01, show_default=True, help="Time step.")
-@click.option("--t-max", type=POSITIVE_T, default=None,
-              help="Length of each path [default: --cycles x the theoretical sum of the mean "
-                   "sojourns, per eps].")
+@run_controls(paths=100, paths_help="Paths per eps.", dt=0.01, dt_help="Time step.",
+              t_max=None, t_max_help="Length of each path [default: --cycles x the theoretical "
+                                     "sum of the mean sojourns, per eps].")
 @click.option("--cycles", type=POSITIVE_T, default=10.0, show_default=True,
               help="Cycles through all wells per path for the automatic --t-max.")
 @run_outputs(trajectories_help="Draw this many sample paths (smallest eps) in the plot.",

@@ -1,32 +1,36 @@
-"""Demo 1 -- Jumps versus climbing: what sets the time to leave a basin?
+# %% [markdown]
+# # Jumps versus climbing: what sets the time to leave a basin?
+#
+# Take the family of basins U(x) = h x^2 / 2 on the interval (-1, 1): every
+# member has the same *width* (the exit points sit at distance 1 from the minimum), but the
+# barrier *height* H = h / 2 grows with the curvature h. Drive the gradient flow with noise
+# of level eps. With Brownian noise (alpha = 2) the particle must *climb*: it needs a long
+# run of small kicks that all push uphill, and large deviations theory (Freidlin-Wentzell,
+# Kramers) gives E tau ~ exp(H / eps^2) -- a straight line on a log scale against H, so
+# doubling the height squares the waiting time. With alpha-stable noise (alpha < 2) the
+# particle does not climb at all: it waits for one kick larger than the distance to the
+# boundary, and such kicks arrive at rate eps^alpha c_alpha (d-^-alpha + d+^-alpha) / alpha
+# whatever the landscape in between (Imkeller-Pavlyukevich; Simsekli et al. 2019, Thm 1).
+# The Levy exit time therefore depends on the *width*, not on the height: the curve is flat.
+# This is the mechanism behind the claim that heavy-tailed SGD prefers wide minima.
+# The script simulates both noises on the same basins (95 % CIs) and draws the closed forms:
+# the exact Brownian mean exit time and the small-noise Levy law. At small heights the
+# Levy points fall below the flat line -- there the basin is so shallow that the process
+# also diffuses out, a finite-noise effect that disappears as the basin deepens.
+#
+# Run as a script: `python examples/jumps_vs_climbing.py [--quick] [--outdir DIR]` (the figure
+# goes to a new temporary directory unless `--outdir` is given). In Jupyter (with
+# jupytext), open this file as a notebook and run the cells top to bottom.
 
-Lecture note. Take the family of basins U(x) = h x^2 / 2 on the interval (-1, 1): every
-member has the same *width* (the exit points sit at distance 1 from the minimum), but the
-barrier *height* H = h / 2 grows with the curvature h. Drive the gradient flow with noise
-of level eps. With Brownian noise (alpha = 2) the particle must *climb*: it needs a long
-run of small kicks that all push uphill, and large deviations theory (Freidlin-Wentzell,
-Kramers) gives E tau ~ exp(H / eps^2) -- a straight line on a log scale against H, so
-doubling the height squares the waiting time. With alpha-stable noise (alpha < 2) the
-particle does not climb at all: it waits for one kick larger than the distance to the
-boundary, and such kicks arrive at rate eps^alpha c_alpha (d-^-alpha + d+^-alpha) / alpha
-whatever the landscape in between (Imkeller-Pavlyukevich; Simsekli et al. 2019, Thm 1).
-The Levy exit time therefore depends on the *width*, not on the height: the curve is flat.
-This is the mechanism behind the claim that heavy-tailed SGD prefers wide minima.
-The script simulates both noises on the same basins (95 % CIs) and draws the closed forms:
-the exact Brownian mean exit time and the small-noise Levy law. At small heights the
-Levy points fall below the flat line -- there the basin is so shallow that the process
-also diffuses out, a finite-noise effect that disappears as the basin deepens.
-
-Run: ``python examples/jumps_vs_climbing.py [--quick] [--outdir docs/figures]``.
-"""
-from __future__ import annotations
-
-import argparse
+# %%
+"""Jumps versus climbing: what sets the time to leave a basin? (a levydyn tutorial; the lecture note is the first cell)."""
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
 from levydyn import Box, Problem, Quadratic, simulate
 from levydyn.plots import COLORS, draw_estimates
 from levydyn.theory import exit_interval, gaussian
@@ -36,9 +40,14 @@ EPS = 0.35
 WIDTH = 1.0
 BROWNIAN_MAX_MEAN = 600.0     # simulate Brownian exits only where E tau is affordable
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs the simulations and writes the figure; it returns the paths it wrote.
 
-def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
-    out = Path(outdir)
+# %%
+def main(outdir=None, quick: bool = False) -> list[Path]:
+    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="levydyn-"))
     out.mkdir(parents=True, exist_ok=True)
     curv = np.array([0.5, 1.0, 2.0, 4.0]) if quick else np.array([0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
     paths = 150 if quick else 1000
@@ -93,11 +102,35 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
     fig.savefig(path, dpi=120)
     return [path]
 
+# %% [markdown]
+# ## Run it
+#
+# In a notebook the next cell runs the experiment and shows the figure. As a script
+# (`python examples/jumps_vs_climbing.py`) the last cell parses `--quick` and `--outdir`.
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer paths and basins (for tests)")
-    ap.add_argument("--outdir", default="docs/figures")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(f"wrote {p}")
+# %%
+if in_notebook():
+    show_files(main(quick=QUICK))
+
+# %% [markdown]
+# ## Explore
+#
+# The two closed forms side by side, for the basin height and noise level you choose:
+# the Brownian mean exit time grows like `exp(height / eps^2)`, the Lévy one does not depend
+# on the height at all. Raise the height at a fixed `eps` and watch only one number move.
+
+# %%
+def explore(height=1.0, eps=0.35, alpha=1.5):
+    """Closed-form mean exit times from (-1, 1) for U = h x^2 / 2 with h = 2 * height."""
+    h = 2 * height / WIDTH**2
+    levy = exit_interval.mean_exit_time(alpha, eps, WIDTH, WIDTH)
+    brown = gaussian.quadratic_mean_exit_time(eps, WIDTH, WIDTH, curvature=h)
+    print(f"height {height:g}, eps {eps:g}: Levy (alpha = {alpha:g}) E tau = {levy:.4g}, "
+          f"Brownian E tau = {brown:.4g}")
+
+
+interactive(explore, height=(0.1, 4.0, 0.1), eps=(0.1, 1.0, 0.05), alpha=(1.1, 1.9, 0.1))
+
+# %%
+if __name__ == "__main__" and not in_notebook():
+    run_script(main, 'Jumps versus climbing: what sets the time to leave a basin?')

@@ -1,31 +1,35 @@
-"""Demo 6 -- Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot.
+# %% [markdown]
+# # Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot
+#
+# Near a minimum w*, SGD on a minibatch B_k is to first order the random linear
+# recursion x_{k+1} = (I - lr H_k) x_k - lr u_k, x = w - w*, where u_k is the minibatch
+# gradient noise at w* (additive) and H_k the minibatch curvature (multiplicative). The usual
+# SDE picture keeps u_k and replaces H_k by its mean H; then x is an Ornstein-Uhlenbeck-like
+# chain that leaves a ball of radius R only through rare large kicks, and for light-tailed u
+# the escape time explodes faster than any power of R. Keeping the random H_k changes the
+# law. The product (I - lr H_k)...(I - lr H_1) has a top Lyapunov exponent lambda_1(lr, B):
+# for lambda_1 > 0 the minimum is unstable for SGD even though lr < 2 / lambda_max(H) (full-
+# batch GD would converge), and ||x_k|| grows like e^(lambda_1 k), so the escape time is only
+# log(R) / lambda_1. For lambda_1 < 0 the iterates are stationary but heavy-tailed with the
+# Kesten index alpha_K (the root of Lambda(s) = 0), and the escape time grows like R^alpha_K,
+# a power law. Larger lr and smaller B make the curvature noisier: lambda_1 increases and
+# alpha_K decreases. The script builds one synthetic least-squares-like data set (rank-one
+# per-sample curvature, Gaussian per-sample gradient noise), runs both models with the same
+# additive noise, and plots lambda_1 against lr, and the mean escape time against lr, B and R
+# (95 % CIs; censored runs use the exponential MLE and show as lower bounds).
+#
+# Run as a script: `python examples/multiplicative_noise.py [--quick] [--outdir DIR]` (the figure
+# goes to a new temporary directory unless `--outdir` is given). In Jupyter (with
+# jupytext), open this file as a notebook and run the cells top to bottom.
 
-Lecture note. Near a minimum w*, SGD on a minibatch B_k is to first order the random linear
-recursion x_{k+1} = (I - lr H_k) x_k - lr u_k, x = w - w*, where u_k is the minibatch
-gradient noise at w* (additive) and H_k the minibatch curvature (multiplicative). The usual
-SDE picture keeps u_k and replaces H_k by its mean H; then x is an Ornstein-Uhlenbeck-like
-chain that leaves a ball of radius R only through rare large kicks, and for light-tailed u
-the escape time explodes faster than any power of R. Keeping the random H_k changes the
-law. The product (I - lr H_k)...(I - lr H_1) has a top Lyapunov exponent lambda_1(lr, B):
-for lambda_1 > 0 the minimum is unstable for SGD even though lr < 2 / lambda_max(H) (full-
-batch GD would converge), and ||x_k|| grows like e^(lambda_1 k), so the escape time is only
-log(R) / lambda_1. For lambda_1 < 0 the iterates are stationary but heavy-tailed with the
-Kesten index alpha_K (the root of Lambda(s) = 0), and the escape time grows like R^alpha_K,
-a power law. Larger lr and smaller B make the curvature noisier: lambda_1 increases and
-alpha_K decreases. The script builds one synthetic least-squares-like data set (rank-one
-per-sample curvature, Gaussian per-sample gradient noise), runs both models with the same
-additive noise, and plots lambda_1 against lr, and the mean escape time against lr, B and R
-(95 % CIs; censored runs use the exponential MLE and show as lower bounds).
-
-Run: ``python examples/multiplicative_noise.py [--quick] [--outdir docs/figures]``.
-"""
-from __future__ import annotations
-
-import argparse
+# %%
+"""Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot (a levydyn tutorial; the lecture note is the first cell)."""
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
 from levydyn import Ball
 from levydyn import kesten as kz
 
@@ -67,13 +71,18 @@ def _plot_means(ax, x, results, label, color, log_x=False):
     if log_x:
         ax.set_xscale("log")
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs the simulations and writes the figure; it returns the paths it wrote.
 
-def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
+# %%
+def main(outdir=None, quick: bool = False) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(outdir)
+    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="levydyn-"))
     out.mkdir(parents=True, exist_ok=True)
     n_paths = 100 if quick else 400
     max_steps = 5000 if quick else 20_000
@@ -143,11 +152,33 @@ def main(outdir="docs/figures", quick: bool = False) -> list[Path]:
     plt.close(fig)
     return [path]
 
+# %% [markdown]
+# ## Run it
+#
+# In a notebook the next cell runs the experiment and shows the figure. As a script
+# (`python examples/multiplicative_noise.py`) the last cell parses `--quick` and `--outdir`.
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer paths and points (for tests)")
-    ap.add_argument("--outdir", default="docs/figures")
-    args = ap.parse_args()
-    for p in main(args.outdir, args.quick):
-        print(p)
+# %%
+if in_notebook():
+    show_files(main(quick=QUICK))
+
+# %% [markdown]
+# ## Explore
+#
+# The top Lyapunov exponent of the random product for the learning rate and batch size
+# you choose (with curvature noise). Where it crosses zero the escape changes law: a
+# growth `log(R) / lambda_1` above, a rare event `~ R^alpha_K` below.
+
+# %%
+def explore(lr=0.5, batch=2):
+    """lambda_1 of prod (I - lr H_B) with and without curvature noise."""
+    noisy, frozen = laws(batch)
+    for name, law in (("curvature noise", noisy), ("frozen curvature", frozen)):
+        print(f"lr {lr:g}, B {batch}: {name:16s} lambda_1 = {kz.lyapunov_exponent(law, lr=lr)}")
+
+
+interactive(explore, lr=(0.1, 1.5, 0.05), batch=(1, 8, 1))
+
+# %%
+if __name__ == "__main__" and not in_notebook():
+    run_script(main, 'Multiplicative noise: why SGD leaves a minimum that its gradient noise cannot')

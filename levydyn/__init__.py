@@ -2,13 +2,13 @@
 
 ``Problem`` (potential, alpha_l, eps_l, schedule, domain) -> ``simulate`` -> Result.
 """
-from levydyn.domains import Ball, Box, WellPartition
-from levydyn.noise import c_alpha, sas_rvs
-from levydyn.noise_laws import EmpiricalNoise, StableNoise, TemperedStable, TruncatedStable
-from levydyn.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
-from levydyn.problem import Problem
+from levydyn.model.domains import Ball, Box, WellPartition
+from levydyn.model.noise import c_alpha, sas_rvs
+from levydyn.model.noise_laws import EmpiricalNoise, StableNoise, TemperedStable, TruncatedStable
+from levydyn.model.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
+from levydyn.model.problem import Problem
 from levydyn.results import Estimate, EscapeResult, TransitionResult
-from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
+from levydyn.model.schedules import Constant, MultiStep, Power, parse_schedule
 from levydyn.simulate import simulate
 from levydyn.trajectories import Recording
 

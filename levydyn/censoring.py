@@ -33,7 +33,7 @@ import numpy as np
 from scipy import optimize, special
 
 from levydyn.intervals import Estimate, _level, exponential_mean, mean_with_ci
-from levydyn.validation import PROBABILITY_LEVEL, as_float, as_int, reject
+from levydyn.model.validation import PROBABILITY_LEVEL, as_float, as_int, reject
 
 __all__ = ["KaplanMeier", "censored_mean", "exponential_tail_test", "kaplan_meier",
            "restricted_mean", "GOF_LEVEL", "MIN_EXITS"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from levydyn.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int
+from levydyn.model.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int
 
 __all__ = ["Estimate", "exponential_mean", "mean_with_ci", "wilson", "wilson_bounds"]
 

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from levydyn.validation import reject
+from levydyn.model.validation import reject
 
 __all__ = ["IMAGE_SUFFIXES", "atomic_savefig", "atomic_write_bytes", "atomic_write_text",
            "check_output_path", "image_suffixes"]

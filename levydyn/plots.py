@@ -133,13 +133,32 @@ def _rectangle(lo, up):
                      label="exit box")
 
 
-def _save(fig: Figure, path) -> Figure:
+def _save(fig: Figure, path, dpi: int = 120) -> Figure:
+    """The one way a figure of this module is finished: tight layout, then written
+    atomically (:func:`levydyn.output_files.atomic_savefig`) when ``path`` is given."""
     fig.tight_layout()
     if path is not None:
         from levydyn.output_files import atomic_savefig
 
-        atomic_savefig(fig, path, dpi=120)
+        atomic_savefig(fig, path, dpi=dpi)
     return fig
+
+
+def _with_paths_panel(trajectories, widths, height):
+    """A figure with the main axes, and a second panel on the right for sample paths when
+    ``trajectories`` are given (``widths = (one panel, two panels)``); returns (fig, ax)."""
+    two = trajectories is not None
+    fig = Figure(figsize=(widths[1] if two else widths[0], height))
+    axes = fig.subplots(1, 2) if two else [fig.subplots()]
+    return fig, axes[0]
+
+
+def _draw_paths_panel(fig, trajectories, lower, upper, title, loc) -> None:
+    """Sample paths in the second panel made by :func:`_with_paths_panel` (if any)."""
+    if trajectories is not None:
+        ax = fig.axes[1]
+        draw_trajectories(ax, trajectories, lower=lower, upper=upper, title=title)
+        ax.legend(fontsize=8, loc=loc)
 
 
 # --------------------------------------------------------------------------- figures
@@ -156,10 +175,7 @@ def escape_vs_eps(eps, levy: Sequence[Estimate], *, levy_theory=None, brownian=N
     brownian, brownian_theory : the same for alpha = 2 (``None`` entries are skipped).
     trajectories : optional sample paths drawn in a second panel.
     """
-    two = trajectories is not None
-    fig = Figure(figsize=(11.5 if two else 6.5, 4.6))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6.5, 11.5), 4.6)
     eps = np.asarray(eps, dtype=float)
     lab_a = f"alpha = {alpha:g}" if alpha is not None else "Levy"
     draw_estimates(ax, eps, levy, label=f"simulated, {lab_a} (95% CI)", color="tab:blue",
@@ -191,10 +207,7 @@ def escape_vs_eps(eps, levy: Sequence[Estimate], *, levy_theory=None, brownian=N
     ax.set_title(title or "Mean exit time vs noise level", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="upper right")
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title=traj_title or "sample paths")
-        axes[1].legend(fontsize=8, loc="lower left")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, traj_title or "sample paths", "lower left")
     return _save(fig, path)
 
 
@@ -203,10 +216,7 @@ def axis_probabilities(labels: Sequence[str], estimates: Sequence[Estimate], the
                        trajectories=None, traj_lower=None, traj_upper=None,
                        path=None) -> Figure:
     """Per-axis bar chart: simulated probabilities (bars, 95 % Wilson CI) and theory (diamonds)."""
-    two = trajectories is not None
-    fig = Figure(figsize=(11 if two else 6, 4.4))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6, 11), 4.4)
     x = np.arange(len(labels))
     vals = [e.value for e in estimates]
     err = [[e.value - e.low for e in estimates], [e.high - e.value for e in estimates]]
@@ -222,10 +232,7 @@ def axis_probabilities(labels: Sequence[str], estimates: Sequence[Estimate], the
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(True, axis="y", alpha=0.25)
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title="sample paths: each escape is one jump along one axis")
-        axes[1].legend(fontsize=8, loc="upper right")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, "sample paths: each escape is one jump along one axis", "upper right")
     return _save(fig, path)
 
 
@@ -234,10 +241,7 @@ def probability_curves(series, *, xlabel: str, ylabel: str, title: str = "",
                        path=None) -> Figure:
     """Probabilities vs a parameter: each series a dict with ``label``, ``x``,
     ``estimates`` (simulated, 95 % CI) and optionally ``theory_x``, ``theory_y`` (line)."""
-    two = trajectories is not None
-    fig = Figure(figsize=(11 if two else 6.5, 4.6))
-    axes = fig.subplots(1, 2) if two else [fig.subplots()]
-    ax = axes[0]
+    fig, ax = _with_paths_panel(trajectories, (6.5, 11), 4.6)
     n = len(series)
     for k, s in enumerate(series):
         c = s.get("color", COLORS[k % len(COLORS)])
@@ -254,10 +258,7 @@ def probability_curves(series, *, xlabel: str, ylabel: str, title: str = "",
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize=8, loc="best")
-    if two:
-        draw_trajectories(axes[1], trajectories, lower=traj_lower, upper=traj_upper,
-                          title=traj_title or "sample paths")
-        axes[1].legend(fontsize=8, loc="upper right")
+    _draw_paths_panel(fig, trajectories, traj_lower, traj_upper, traj_title or "sample paths", "upper right")
     return _save(fig, path)
 
 
@@ -468,3 +469,69 @@ def curves_loglog(series, *, xlabel: str, ylabel: str, title: str = "", log_x: b
 __all__ = ["axis_probabilities", "curves_loglog", "draw_estimates", "draw_trajectories",
            "escape_vs_eps", "probability_curves", "sample_paths_grid", "survival_curves",
            "wells_summary"]
+
+
+# --------------------------------------------------------------------------- SGD tail index
+
+
+def sgd_tail_index(rows, curves, critical, sigma: float, *, path=None) -> Figure:
+    """Tail index alpha vs eta/b of SGD on Gaussian least squares
+    (:mod:`levydyn.experiments.sgd_tails`): theory lines per ``(b, d)`` (``curves[(b, d)] =
+    (eta/b, alpha)``), the simulated Hill (on ``||x||``) and Mohammadi (estimates
+    ``min(alpha, 2)``) estimates of ``rows`` with 95 % bars, ``eta_2`` dotted (variance
+    infinite beyond)."""
+    fig = Figure(figsize=(7.5, 5))
+    ax = fig.subplots()
+    for i, ((b, d), (x, a)) in enumerate(curves.items()):
+        col = COLORS[i % len(COLORS)]
+        ax.plot(x, np.where(np.isfinite(a), a, np.nan), color=col, lw=1.5,
+                label=f"theory d={d}, b={b}")
+        pts = [r for r in rows if r["batch"] == b and r["dim"] == d and r.get("hill")]
+        if pts:
+            xs = np.array([r["ratio"] for r in pts])
+            for key, fmt, extra, name in (("hill", "o", {}, "Hill on ||x||"),
+                                          ("mohammadi", "s", {"mfc": "none", "alpha": 0.7},
+                                           "Mohammadi (est. min(alpha,2))")):
+                e = [r[key] for r in pts]
+                ax.errorbar(xs, [v.value for v in e],
+                            yerr=[[v.value - v.low for v in e], [v.high - v.value for v in e]],
+                            fmt=fmt, color=col, ms=4, capsize=2, label=f"{name}, d={d}, b={b}",
+                            **extra)
+        ax.axvline(critical[(b, d)]["eta_2"] / b, color=col, ls=":", lw=0.8)
+    ax.axhline(2.0, color="grey", ls="--", lw=0.8)
+    ax.axhline(1.0, color="grey", ls="-.", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 8)
+    ax.set_xlabel("eta / b")
+    ax.set_ylabel("tail index alpha")
+    ax.set_title(f"SGD on least squares, a ~ N(0, sigma^2 I_d), sigma = {sigma:g}: alpha vs eta/b\n"
+                 "dotted: eta_2 (variance infinite beyond); dashed alpha=2, dash-dot alpha=1",
+                 fontsize=9)
+    ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path, dpi=130)
+
+
+def sgd_tail_index_dataset(rows, *, path=None) -> Figure:
+    """The authors' naive alpha (Polyak averages) vs eta/b on a finite data set
+    (:mod:`levydyn.experiments.sgd_tails_data`), marked by what the run supports
+    (ok / not stationary / diverges)."""
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    colors = {"ok": "tab:blue", "not stationary": "tab:orange", "diverges": "tab:red"}
+    markers = "osD^v<>p*h"
+    for i, b in enumerate(sorted({r["batch"] for r in rows})):
+        for status, col in colors.items():
+            pts = [r for r in rows if r["batch"] == b and r["status"] == status]
+            if pts:
+                ax.plot([r["ratio"] for r in pts],
+                        [min(r["naive_avg"], 10.0) if math.isfinite(r["naive_avg"]) else np.nan
+                         for r in pts], markers[i % len(markers)], color=col, mfc="none",
+                        ms=7, label=f"b={b}: {status}")
+    ax.axhline(2.0, color="grey", ls="--", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("eta / b")
+    ax.set_ylabel("naive alpha (authors' estimator on Polyak averages)")
+    ax.set_title("fixed-K SGD on a finite data set: the authors' estimate, marked by what the "
+                 "run supports", fontsize=8)
+    ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path, dpi=130)

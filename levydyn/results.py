@@ -19,7 +19,7 @@ from levydyn.censoring import censored_mean, kaplan_meier
 from levydyn.intervals import (Estimate, _chi2_ppf, _level, exponential_mean,  # noqa: F401
                                mean_with_ci, wilson, wilson_bounds)
 from levydyn.output_files import atomic_write_text
-from levydyn.validation import check_index, reject
+from levydyn.model.validation import check_index, reject
 
 
 def dump_json(payload: dict, path=None) -> str:

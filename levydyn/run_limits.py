@@ -19,7 +19,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from levydyn.validation import POSITIVE, as_float, as_int, check_choice, check_seed, reject
+from levydyn.model.validation import POSITIVE, as_float, as_int, check_choice, check_seed, reject
 
 MAX_STEPS = 2**53
 
@@ -73,7 +73,7 @@ def check_run(problem, n_paths=1000, dt=1e-2, t_max=1e4, seed=0, method="euler",
     Raises one ``ValueError`` naming the field and the value. ``memory`` overrides the
     machine's physical memory (for tests).
     """
-    from levydyn.problem import Problem
+    from levydyn.model.problem import Problem
     from levydyn.solvers import METHODS, JumpAdapted, resolve_method
 
     if not isinstance(problem, Problem):

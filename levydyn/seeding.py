@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Mapping
 
-from levydyn.validation import check_seed
+from levydyn.model.validation import check_seed
 
 __all__ = ["derive_seed", "run_seed"]
 

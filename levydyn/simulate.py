@@ -7,11 +7,11 @@ from typing import Callable
 
 import numpy as np
 
-from levydyn.domains import Ball, Box
-from levydyn.noise import c_alpha, check_seed
+from levydyn.model.domains import Ball, Box
+from levydyn.model.noise import c_alpha, check_seed
 from levydyn.run_limits import check_run
-from levydyn.validation import as_int
-from levydyn.problem import Problem
+from levydyn.model.validation import as_int
+from levydyn.model.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
 from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted
 from levydyn.solvers.encoding import domain_args, kernel_inputs
@@ -26,7 +26,7 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
 
     Parameters
     ----------
-    problem : :class:`~levydyn.problem.Problem`.
+    problem : :class:`~levydyn.model.problem.Problem`.
     n_paths : number of paths; path ``i`` uses the random stream ``(seed, i)``, so the
         result is bit-identical for any thread count and any ``chunk``.
     dt : time step (SDE time; one SGD iteration with learning rate eta is dt = eta).

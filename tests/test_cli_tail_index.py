@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.tail_index import tail_index
-from levydyn.noise import sas_rvs
+from levydyn.model.noise import sas_rvs
 
 
 @pytest.fixture(scope="module")

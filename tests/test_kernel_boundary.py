@@ -11,7 +11,7 @@ from scipy import special, stats
 from scipy.stats import levy_stable
 
 import levydyn as ld
-from levydyn.noise_laws import EmpiricalNoise, StableNoise, TemperedStable, TruncatedStable
+from levydyn.model.noise_laws import EmpiricalNoise, StableNoise, TemperedStable, TruncatedStable
 from levydyn.solvers import JumpAdapted
 from levydyn.solvers.euler import run_paths
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from scipy import optimize
 
-from levydyn import Ball, Box, Constant, MultiStep, Power, sgd_tails as st
+from levydyn import Ball, Box, Constant, MultiStep, Power
+from levydyn.experiments import sgd_tails as st
 from levydyn import kesten as kz
 
 #: a in {0.4, 1.5}, P(a = 1.5) = 6/11: E a = 1 exactly, so alpha_K = 1; log 0.4 / log 1.5

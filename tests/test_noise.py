@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from levydyn.noise import c_alpha, sas_rvs
+from levydyn.model.noise import c_alpha, sas_rvs
 
 # 22 tail indices: a grid plus the delicate points (near 1, near 2, and 2 itself)
 ALPHAS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.99, 1.0, 1.0 + 1e-9, 1.01, 1.1, 1.2, 1.3, 1.4, 1.5,

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from levydyn import sweep as sw
+from levydyn.experiments import sweep as sw
 from levydyn.output_files import (IMAGE_SUFFIXES, atomic_savefig, atomic_write_bytes,
                                   atomic_write_text, check_output_path)
 from levydyn.results import dump_json, to_jsonable

@@ -2,7 +2,7 @@ import numba
 import numpy as np
 import pytest
 
-from levydyn.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
+from levydyn.model.potentials import Ackley2D, Custom, MultiWell1D, Quadratic
 
 
 def _fd_grad(pot, x, h=1e-6):

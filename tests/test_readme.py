@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_first_command_prints_the_readme_table():
     text = (ROOT / "README.md").read_text()
     section = text.split("## What the first command prints", 1)[1]
-    block = re.search(r"```\n(alpha=1\.5 .*?)```", section, re.S).group(1).strip().splitlines()
+    block = re.search(r"```text\n(alpha=1\.5 .*?)```", section, re.S).group(1).strip().splitlines()
     out = CliRunner().invoke(main, ["escape", "--alpha", "1.5", "--widths", "1,2"])
     assert out.exit_code == 0, out.output
     printed = [line for line in out.output.splitlines() if line and line != "simulating"]

@@ -1,7 +1,7 @@
 import pytest
 from scipy.integrate import quad
 
-from levydyn.schedules import Constant, MultiStep, Power, parse_schedule
+from levydyn.model.schedules import Constant, MultiStep, Power, parse_schedule
 
 SCHEDULES = [Constant(), Power(0.5), Power(0.3, 1.0), Power(1.0), MultiStep((2.0, 5.0), (0.5, 0.1))]
 

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from cli.main import main
 from levydyn import Box, Problem, Quadratic
 from levydyn.seeding import derive_seed, run_seed
-from levydyn.sweep import cell_seed
+from levydyn.experiments.sweep import cell_seed
 
 
 def test_one_rule_for_sweep_cells_and_cli_rows():

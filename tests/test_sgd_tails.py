@@ -1,4 +1,4 @@
-"""Tests of levydyn.sgd_tails: Kesten tail index of SGD on least squares (GSZ 2021).
+"""Tests of levydyn.experiments.sgd_tails: Kesten tail index of SGD on least squares (GSZ 2021).
 
 Statistical tests run with fixed seeds (results are bit-identical for any thread count), so
 each is deterministic; the tolerances are the stated confidence intervals, and the sample
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.sgd_tails import sgd_tails
-from levydyn import sgd_tails as st
+from levydyn.experiments import sgd_tails as st
 from levydyn.results import mean_with_ci
 
 
@@ -288,9 +288,10 @@ def test_cli_bad_input_one_line_exit_2(args, needle):
 
 
 # ---------------------------------------------------------------------------------
-# data-set mode: the authors' protocol (levydyn.sgd_tails_data)
+# data-set mode: the authors' protocol (levydyn.experiments.sgd_tails_data)
 # ---------------------------------------------------------------------------------
-from levydyn import sgd_tails_data as sd  # noqa: E402
+from levydyn.experiments import sgd_tails_data as sd  # noqa: E402
+from levydyn.model.noise import sas_rvs  # noqa: E402
 
 
 @pytest.mark.parametrize("eta", [0.5, 1.5, 3.0])
@@ -328,6 +329,26 @@ def test_fixed_k_stationary_mean_is_least_squares_solution():
     # averages live on the same centre, with a smaller spread than the last iterates
     assert np.median(np.linalg.norm(r.x_avg - r.x_hat, axis=1)) < \
         np.median(np.linalg.norm(dev, axis=1))
+
+
+@pytest.mark.parametrize("iterations,avg_from", [(1, 0.0), (4, 0.5), (5, 0.3)])
+def test_fixed_k_window_by_hand(iterations, avg_from):
+    """Batch = all rows without replacement: every step is full-batch gradient descent,
+    x_{k+1} = x_k - (eta/n) A^T (A x_k - y), so x_start = x_{k_avg}, the Polyak average over
+    k_avg..K (k_avg = floor(avg_from K), x_0 included when k_avg = 0) and x_K follow by hand."""
+    A, y = sd.authors_synthetic_data(12, 3, seed=8)
+    eta = 0.05
+    r = sd.run_fixed_k(A, y, eta, 12, iterations=iterations, n_chains=3, avg_from=avg_from,
+                       seed=2)
+    k_avg = int(math.floor(avg_from * iterations))
+    x0 = 5.0 * sas_rvs(2.0, (3, 3), seed=2 + 1) / math.sqrt(2.0)   # the documented start
+    xs = [x0]
+    for _ in range(iterations):
+        x = xs[-1]
+        xs.append(x - eta / 12 * (x @ A.T - y) @ A)
+    np.testing.assert_allclose(r.x_start, xs[k_avg], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r.x_avg, np.mean(xs[k_avg:], axis=0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r.x_last, xs[-1], rtol=1e-12, atol=1e-12)
 
 
 def test_fixed_k_bit_identical_for_any_thread_count(threads):

@@ -1,4 +1,4 @@
-"""levydyn.sweep: spec parsing, derived seeds, resumable tables, serial vs Dask execution.
+"""levydyn.experiments.sweep: spec parsing, derived seeds, resumable tables, serial vs Dask execution.
 
 The simulations here are small (6 cells of 300 paths) because what is tested is
 bookkeeping, not statistics: the tables of different executions must be *byte-identical*,
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import levydyn.sweep as sw
+import levydyn.experiments.sweep as sw
 from cli.sweep import sweep as sweep_cmd
 
 REPO = Path(__file__).resolve().parents[1]
@@ -320,7 +320,7 @@ def test_driver_killed_mid_run_loses_nothing(tmp_path, cluster, reference):
     spec = _write_yaml(tmp_path / "s.yaml", SPEC)
     out = tmp_path / "t.csv"
     driver = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from levydyn.sweep import sweep; "
+        [sys.executable, "-c", "import sys; from levydyn.experiments.sweep import sweep; "
          "sweep(sys.argv[1], sys.argv[2], scheduler=sys.argv[3])", str(spec), str(out), address],
         env=_env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

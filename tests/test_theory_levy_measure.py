@@ -32,8 +32,7 @@ def test_c_alpha_special_values():
 
 def test_c_alpha_is_the_one_implementation_and_vectorised():
     import levydyn
-    from levydyn import noise
-
+    from levydyn.model import noise
     assert lm.c_alpha is noise.c_alpha is levydyn.c_alpha
     a = np.array([[0.5, 1.0], [1.5, 2.0]])
     c = lm.c_alpha(a)

@@ -1,4 +1,4 @@
-"""levydyn.validation: one set of constraints for the classes and the CLI's click types."""
+"""levydyn.model.validation: one set of constraints for the classes and the CLI's click types."""
 import math
 
 import click
@@ -7,7 +7,7 @@ import pytest
 
 from cli.types import ALPHA_T, FloatList, Int, Number
 from levydyn import Box, Power, Problem, Quadratic
-from levydyn.validation import (ALPHA, POSITIVE, as_float, as_int, as_vector, check_index,
+from levydyn.model.validation import (ALPHA, POSITIVE, as_float, as_int, as_vector, check_index,
                                 per_axis)
 
 

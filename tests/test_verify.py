@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.verify import verify as verify_cmd
-from levydyn import verify
+from levydyn.experiments import verify
 
 
 @pytest.fixture(scope="module")

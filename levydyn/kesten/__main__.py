@@ -2,7 +2,7 @@
 
 Rows: the estimators (renormalised products, cloning, band-inverted root, escape slopes)
 next to the exact values of a scalar law (E a = 1, so alpha_K = 1), a diagonal law
-(Lambda(s) = max_j log E|a_j|^s) and Gaussian least squares (sgd_tails' quadrature,
+(Lambda(s) = max_j log E|a_j|^s) and Gaussian least squares (gaussian_ls' quadrature,
 paper 001). Seeds fixed; 95 % CIs.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scipy import optimize
 
 from levydyn import Ball
 from levydyn import kesten as kz
-from levydyn import sgd_tails as st
+from levydyn.kesten import gaussian_ls as st
 
 
 def _row(name, est, exact):

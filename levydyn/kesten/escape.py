@@ -44,7 +44,7 @@ from scipy import stats
 from levydyn.kesten import kernel as K
 from levydyn.kesten.models import MinibatchLaw, Recursion, check_count
 from levydyn.kesten.stability import lyapunov_exponent, tail_index
-from levydyn.noise import check_seed
+from levydyn.model.noise import check_seed
 from levydyn.results import Estimate, EscapeResult
 
 __all__ = ["EscapeLaw", "StationarySamples", "escape_law", "escape_scaling", "simulate",
@@ -82,10 +82,10 @@ def run_recursion(rec: Recursion, n_paths: int, max_steps: int, seed: int = 0,
     side = np.empty(n_paths, dtype=np.int64)
     points = np.empty((n_paths, P))
     t = time.perf_counter()
-    K.run_paths(*rec.law.encode(), rec.lr, kind, gamma, t0, ms, vs, rec.x0, exit_kind,
+    K.run_paths(*rec.law.encode(), rec.lr, kind, gamma, t0, ms, vs, rec.x0[None, :], exit_kind,
                 np.asarray(lower, float), np.asarray(upper, float), np.asarray(center, float),
-                float(radius), max_steps, burn_in, thin, rec_arr, avg, bool(polyak), seed,
-                times, exited, axis, side, points)
+                float(radius), max_steps, burn_in, thin, rec_arr, avg, bool(polyak), burn_in + 1,
+                max(n_records * thin, 1), seed, times, exited, axis, side, points)
     return {"times": times, "exited": exited, "axis": axis, "side": side, "points": points,
             "iterates": rec_arr, "averages": avg if polyak else None,
             "wall_time": time.perf_counter() - t}
@@ -176,8 +176,8 @@ class StationarySamples:
 
     def tail_estimates(self, groups: int = 10, level: float = 0.95) -> dict[str, Estimate]:
         """Hill and Mohammadi estimates with group CIs
-        (:func:`levydyn.sgd_tails.grouped_tail_estimates`)."""
-        from levydyn.sgd_tails import grouped_tail_estimates
+        (:func:`levydyn.kesten.tail_estimates.grouped_tail_estimates`)."""
+        from levydyn.kesten.tail_estimates import grouped_tail_estimates
         return grouped_tail_estimates(self.iterates, groups, level)
 
 
@@ -187,7 +187,7 @@ def sample_stationary(rec: Recursion, n_paths: int = 4096, n_records: int = 64,
     """Stationary samples of ``rec`` (its domain is ignored): ``n_records`` snapshots per path.
 
     ``burn_in`` should be many relaxation times ``1/|lambda_1|`` (see
-    :func:`levydyn.sgd_tails.simulate_sgd` for why about 15 suffice for the tail).
+    :func:`levydyn.experiments.sgd_tails.simulate_sgd` for why about 15 suffice for the tail).
     """
     if not isinstance(rec, Recursion):
         raise ValueError(f"rec must be a Recursion, got rec={rec!r}")

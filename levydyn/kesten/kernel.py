@@ -13,12 +13,12 @@ One draw of ``(H, u)`` per step and per path (:func:`step`):
   ``F`` is stored as ``(N, r, P)`` (row ``F[n, c]`` is factor column ``c`` of sample ``n``).
 - ``KIND_GAUSSIAN_LS``: ``b`` fresh samples ``a = sigma g``, ``y = noise xi`` with
   ``(g, xi)`` ``d + 1`` standard normals; ``x <- x - (lr/b) sum a (a^T x - y)``
-  (sgd_tails' online model, paper 001; ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``).
+  (the online model of paper 001, kesten.gaussian_ls; ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``).
 - ``KIND_SCALAR``: ``h = atoms[j]`` with ``P(j)`` from ``cdf`` (one uniform), ``u = u_scale z``,
   ``z ~ N(0, 1)``; ``x <- x - lr (h x + u)``, i.e. ``a = 1 - lr h``, ``b = -lr u``.
 
 Randomness: path ``p`` uses the counter-based stream ``(seed, p)`` of
-:mod:`levydyn.noise`; the counter advances by the uniforms consumed, so results are
+:mod:`levydyn.model.noise`; the counter advances by the uniforms consumed, so results are
 bit-identical for any thread count. Normals: Marsaglia's polar method (pairs).
 """
 from __future__ import annotations
@@ -28,8 +28,8 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.noise import stream_key, uniform
-from levydyn.schedules import KIND_CONSTANT, integrated_scale_power
+from levydyn.model.noise import stream_key, uniform
+from levydyn.model.schedules import KIND_CONSTANT, integrated_scale_power
 
 KIND_EMPIRICAL = 0
 KIND_GAUSSIAN_LS = 1
@@ -202,24 +202,26 @@ def _outside(exit_kind, x, lower, upper, center, radius):
 @nb.njit(parallel=True, cache=True)
 def run_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf,
               lr, sched_kind, gamma, t0, ms, vs,
-              x0, exit_kind, lower, upper, center, radius, max_steps,
-              burn_in, thin, rec, avg, do_avg, seed,
+              x0s, exit_kind, lower, upper, center, radius, max_steps,
+              burn_in, thin, rec, avg, do_avg, avg_from, avg_count, seed,
               times, exited, axis, side, points):
-    """All paths of the recursion from ``x0``: first exit (if ``exit_kind``) and records.
+    """All paths of the recursion: first exit (if ``exit_kind``), records and averages.
 
-    Path ``p`` (stream ``(seed, p)``) runs until it leaves the exit set or for
-    ``max_steps`` steps. ``times[p]`` = number of steps to the first outside point
-    (``max_steps`` if censored), ``points[p]`` the state then. Snapshots
-    ``rec[r, p] = x_{burn_in + (r + 1) thin}`` while the path runs (NaN after an exit);
-    ``avg[p]`` = mean of ``x_k`` over ``burn_in < k <= burn_in + n_rec thin`` if ``do_avg``.
+    Path ``p`` (stream ``(seed, p)``) starts at ``x0s[p]`` (``x0s[0]`` for every path when
+    ``x0s`` has one row) and runs until it leaves the exit set or for ``max_steps`` steps.
+    ``times[p]`` = number of steps to the first outside point (``max_steps`` if censored),
+    ``points[p]`` the state then. Snapshots ``rec[r, p] = x_{burn_in + (r + 1) thin}`` while
+    the path runs (NaN after an exit); if ``do_avg``, ``avg[p]`` = (sum of ``x_k`` over
+    ``k >= avg_from``, ``x_0`` included when ``avg_from <= 0``) / ``avg_count``.
     """
     n_paths = times.shape[0]
-    P = x0.shape[0]
+    P = x0s.shape[1]
     N = ints[I_N]
     n_rec = rec.shape[0]
+    one_start = x0s.shape[0] == 1
     for p in nb.prange(n_paths):
         key = stream_key(seed, p)
-        x = x0.copy()
+        x = x0s[0].copy() if one_start else x0s[p].copy()
         hx = np.empty(P)
         gu = np.empty(P)
         buf = np.empty(P + 1)
@@ -233,15 +235,18 @@ def run_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf,
         for r0 in range(n_rec):
             for j in range(P):
                 rec[r0, p, j] = math.nan
+        if do_avg and avg_from <= 0:
+            for j in range(P):
+                acc[j] += x[j]
         while k < max_steps:
             lr_k = step_lr(lr, sched_kind, gamma, t0, ms, vs, k)
             ctr = step(kind, ints, reals, F, G, R2, Rd, atoms, cdf, x, lr_k, True, key, ctr,
                        hx, gu, buf, perm)
             k += 1
+            if do_avg and k >= avg_from:
+                for j in range(P):
+                    acc[j] += x[j]
             if k > burn_in:
-                if do_avg:
-                    for j in range(P):
-                        acc[j] += x[j]
                 if r < n_rec and (k - burn_in) % thin == 0:
                     for j in range(P):
                         rec[r, p, j] = x[j]
@@ -258,17 +263,18 @@ def run_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf,
             points[p, j] = x[j]
         if do_avg:
             for j in range(P):
-                avg[p, j] = acc[j] / max(n_rec * thin, 1)
+                avg[p, j] = acc[j] / avg_count
 
 
 @nb.njit(parallel=True, cache=True)
 def lyapunov_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, n_burn, n_steps, seed,
-                   out):
+                   v0s, out):
     """``out[p] = (1/n) sum_{k > n_burn} log ||M_k v_{k-1}||`` with ``v_k = M_k v_{k-1} / ||.||``.
 
-    Renormalised products (Benettin et al. 1980): ``M_k = I - lr H_k``, ``v_0`` a uniform
-    random direction from the path's stream, ``n_burn`` steps to forget it. ``-inf`` if
-    some ``M_k v = 0``.
+    Renormalised products (Benettin et al. 1980): ``M_k = I - lr H_k``, ``v_0`` the direction
+    of ``v0s[p]`` if ``v0s`` has a row per path, else a uniform random direction from the
+    path's stream; ``n_burn`` steps to forget it. ``-inf`` if some ``M_k v = 0``, ``+inf`` if
+    ``||M_k v||`` overflows.
     """
     n_paths = out.shape[0]
     P = ints[I_P]
@@ -280,7 +286,12 @@ def lyapunov_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, n_burn, n_st
         gu = np.empty(P)
         buf = np.empty(P + 1)
         perm = np.arange(N if ints[I_REPLACE] == 0 else 0)
-        ctr = fill_normals(key, 0, v, P)
+        if v0s.shape[0] == n_paths:
+            ctr = 0
+            for j in range(P):
+                v[j] = v0s[p, j]
+        else:
+            ctr = fill_normals(key, 0, v, P)
         nv = 0.0
         for j in range(P):
             nv += v[j] * v[j]
@@ -294,8 +305,8 @@ def lyapunov_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, n_burn, n_st
             nv = 0.0
             for j in range(P):
                 nv += v[j] * v[j]
-            if not nv > 0.0:
-                acc = -math.inf
+            if not (nv > 0.0 and nv < math.inf):
+                acc = -math.inf if nv == 0.0 else math.inf
                 break
             nv = math.sqrt(nv)
             if k >= n_burn:

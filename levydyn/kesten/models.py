@@ -18,17 +18,17 @@ Laws (each a :class:`MinibatchLaw`; ``dim`` = P):
 
       H_B = (1/B) sum_{b} F_{n_b} F_{n_b}^T + R + wd I,      u_B = (1/B) sum_{b} G_{n_b}.
 
-- :class:`GaussianLeastSquares` -- paper 001's model (``levydyn.sgd_tails``): ``b`` fresh
+- :class:`GaussianLeastSquares` -- paper 001's model (``levydyn.experiments.sgd_tails``): ``b`` fresh
   ``a ~ N(0, sigma^2 I_d)``, ``y = noise xi``; ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``.
 - :class:`ScalarAffine` -- ``P = 1``: ``h`` from a finite law ``P(h = h_j) = p_j`` and
   ``u = u_scale z``, ``z ~ N(0, 1)`` independent; ``a = 1 - lr h``, ``b = -lr u``
   (:meth:`ScalarAffine.from_ab` takes the law of ``a`` with ``lr = 1``). Exact:
   ``lambda_1 = sum p_j log|a_j|``, ``Lambda(s) = log sum p_j |a_j|^s``.
 
-:class:`Recursion` ties a law to ``lr``, a :class:`~levydyn.schedules.Schedule` (step ``k``
+:class:`Recursion` ties a law to ``lr``, a :class:`~levydyn.model.schedules.Schedule` (step ``k``
 uses ``lr_k = lr int_k^{k+1} s_u du``, time in iterations: for a constant schedule
 ``lr_k = lr``; the integral keeps ``Power(gamma)`` with ``t0 = 0`` finite at ``k = 0``), an
-exit set (:class:`~levydyn.domains.Ball` or :class:`~levydyn.domains.Box`, in ``x``
+exit set (:class:`~levydyn.model.domains.Ball` or :class:`~levydyn.model.domains.Box`, in ``x``
 coordinates, i.e. around ``w*``) and ``x0``; it is the ``problem`` of an
 :class:`~levydyn.results.EscapeResult`.
 """
@@ -39,29 +39,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from levydyn.domains import Ball, Box
+from levydyn.model.domains import Ball, Box
 from levydyn.kesten import kernel as K
-from levydyn.problem import check_positive
-from levydyn.schedules import Constant, Schedule
-from levydyn.validation import NONNEGATIVE, as_float
+from levydyn.model.problem import check_positive
+from levydyn.model.schedules import Constant, Schedule
+from levydyn.model.validation import check_count, check_nonnegative
 
 __all__ = ["MinibatchLaw", "EmpiricalMinibatch", "GaussianLeastSquares", "ScalarAffine",
            "Recursion"]
-
-
-def check_count(name: str, value, minimum: int = 1) -> int:
-    """``value`` as an integer >= ``minimum`` or a one-line ValueError naming it."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value!r}")
-    return int(value)
-
-
-def check_nonnegative(name: str, value) -> float:
-    """``value`` as a non-negative finite float (the shared constraint of :mod:`levydyn.validation`)."""
-    return as_float(name, value, NONNEGATIVE)
 
 
 def _finite_array(name: str, value, ndim: tuple[int, ...]) -> np.ndarray:
@@ -208,12 +193,12 @@ class EmpiricalMinibatch(MinibatchLaw):
 
 @dataclass(frozen=True)
 class GaussianLeastSquares(MinibatchLaw):
-    """Paper 001's least squares with Gaussian data (:mod:`levydyn.sgd_tails`), ``x_* = 0``.
+    """Paper 001's least squares with Gaussian data (:mod:`levydyn.experiments.sgd_tails`), ``x_* = 0``.
 
     ``a ~ N(0, sigma^2 I_dim)``, ``y = noise xi``; per step ``batch`` fresh samples,
     ``H = (1/b) sum a a^T``, ``u = -(1/b) sum a y``. Exact (rotation invariance, GSZ 2021):
     ``lambda_1 = E log||M e_1||`` and ``Lambda(s) = log E||M e_1||^s``, by quadrature of
-    :func:`levydyn.sgd_tails.moment_growth`.
+    :func:`levydyn.kesten.gaussian_ls.moment_growth`.
     """
 
     dim: int
@@ -238,16 +223,16 @@ class GaussianLeastSquares(MinibatchLaw):
                 "sigma": self.sigma, "noise": self.noise}
 
     def exact_lyapunov(self, lr: float) -> float:
-        from levydyn import sgd_tails
-        return sgd_tails.lyapunov_exponent(lr, self.batch, self.dim, self.sigma)
+        from levydyn.kesten import gaussian_ls
+        return gaussian_ls.lyapunov_exponent(lr, self.batch, self.dim, self.sigma)
 
     def exact_growth(self, s: float, lr: float) -> float:
-        from levydyn import sgd_tails
-        return math.log(sgd_tails.moment_growth(s, lr, self.batch, self.dim, self.sigma))
+        from levydyn.kesten import gaussian_ls
+        return math.log(gaussian_ls.moment_growth(s, lr, self.batch, self.dim, self.sigma))
 
     def exact_tail_index(self, lr: float) -> float:
-        from levydyn import sgd_tails
-        return sgd_tails.tail_index(lr, self.batch, self.dim, self.sigma)
+        from levydyn.kesten import gaussian_ls
+        return gaussian_ls.tail_index(lr, self.batch, self.dim, self.sigma)
 
 
 @dataclass(frozen=True)

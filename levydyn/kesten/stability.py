@@ -54,13 +54,15 @@ from scipy import stats
 
 from levydyn.kesten import kernel as K
 from levydyn.kesten.models import MinibatchLaw, check_count
-from levydyn.noise import check_seed
-from levydyn.problem import check_positive
+from levydyn.model.noise import check_seed
+from levydyn.model.problem import check_positive
 from levydyn.results import Estimate, mean_with_ci
 
 __all__ = ["lyapunov_exponent", "generalized_lyapunov", "tail_index"]
 
 #: Coarse grid of s for bracketing the tail index.
+#: No start vectors: :func:`kernel.lyapunov_paths` draws a random direction per path.
+_NO_START = np.zeros((0, 0))
 S_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 
 
@@ -91,7 +93,8 @@ def lyapunov_exponent(law: MinibatchLaw, lr: float, n_paths: int = 256, n_steps:
     n_burn = n_steps // 10 if n_burn is None else check_count("n_burn", n_burn, 0)
     level = _level(level)
     out = np.empty(n_paths)
-    K.lyapunov_paths(*law.encode(), lr, n_burn, n_steps, check_seed(seed), out)
+    K.lyapunov_paths(*law.encode(), lr, n_burn, n_steps, check_seed(seed), _NO_START,
+                     out)
     est = mean_with_ci(out, level)
     return Estimate(est.value, est.low, est.high, level,
                     f"renormalised products, {n_paths} paths x {n_steps} steps (burn {n_burn}), "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from levydyn.domains import Ball, Box, WellPartition
-from levydyn.noise_laws import TruncatedStable
+from levydyn.model.domains import Ball, Box, WellPartition
+from levydyn.model.noise_laws import TruncatedStable
 from levydyn.solvers.euler import DOMAIN_BALL, DOMAIN_BOX, DOMAIN_NONE, DOMAIN_WELLS
 
 _EMPTY = np.zeros(0)

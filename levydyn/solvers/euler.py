@@ -20,7 +20,7 @@ One step of length ``dt`` from ``t_k = k dt``:
    variance, which removes the O(sqrt(dt)) bias of discrete monitoring
    (Baldi 1995; Gobet 2000). Jump axes need no correction: their exits are jumps.
 
-The noise law of step 2 is the Problem's (:mod:`levydyn.noise_laws`): stable (the draw
+The noise law of step 2 is the Problem's (:mod:`levydyn.model.noise_laws`): stable (the draw
 above), truncated (the stable increment conditioned on ``|inc| <= radius``, by rejection
 on sub-streams of the path's key), tempered (alpha < 1: difference of two positive
 tempered stable increments, exact rejection) or empirical (a resampled measured value
@@ -39,9 +39,9 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.noise import _mix64, random_word, sas_draw, stream_key, uniform
-from levydyn.noise_laws import LAW_EMPIRICAL, LAW_STABLE, LAW_TEMPERED, LAW_TRUNCATED
-from levydyn.schedules import integrated_scale_power
+from levydyn.model.noise import _mix64, random_word, sas_draw, stream_key, uniform
+from levydyn.model.noise_laws import LAW_EMPIRICAL, LAW_STABLE, LAW_TEMPERED, LAW_TRUNCATED
+from levydyn.model.schedules import integrated_scale_power
 from levydyn.solvers.compiled import (A1, A2, A3, BOOL, F64, I1, I2, I64, U64, GradFn,
                                       lazy_kernel)
 

@@ -9,7 +9,7 @@ Split each driving process at a displacement threshold ``delta_l`` (Asmussen & R
   ``lambda_l(t) = 2 c_alpha eps_l^alpha s_t^(alpha-1) delta_l^(-alpha) / alpha``,
   so the next jump time solves ``int_t^tau s_u^(alpha-1) du = E alpha delta^alpha /
   (2 c_alpha eps^alpha)``, ``E ~ Exp(1)`` (one clock per axis, inverted exactly by
-  :func:`levydyn.schedules.invert_integrated_scale_power`); the jump is
+  :func:`levydyn.model.schedules.invert_integrated_scale_power`); the jump is
   ``+- delta U^(-1/alpha)`` (Pareto tail of the Levy measure beyond delta).
 * **small jumps** ``|.| <= delta_l``: replaced by a Brownian motion of the same variance,
   ``2 c_alpha eps^alpha delta^(2-alpha) / (2-alpha) * int s^(alpha-1) du`` per step
@@ -38,8 +38,8 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.noise import random_word, sas_draw, stream_key, uniform
-from levydyn.schedules import integrated_scale_power, invert_integrated_scale_power
+from levydyn.model.noise import random_word, sas_draw, stream_key, uniform
+from levydyn.model.schedules import integrated_scale_power, invert_integrated_scale_power
 from levydyn.solvers.compiled import A1, A2, BOOL, F64, I1, I64, U64, GradFn, lazy_kernel
 from levydyn.solvers.euler import (DOMAIN_BOX, STATUS_CENSORED, STATUS_DIVERGED, STATUS_EXITED,
                                    _drift_flow, check_exit)

@@ -27,7 +27,7 @@ Every function reads ``f([point,] alpha, eps, geometry, *, <keywords>)``:
   ``minima, maxima`` or a :class:`~levydyn.WellPartition` (second slot omitted);
   ``gaussian``: the interval ends ``lower, upper`` or a 1-D Box;
 * keyword-only: the landscape (``grad``, ``potential``, ``curvature``, ``x0``, ``core``),
-  the ``schedule`` (a :mod:`levydyn.schedules` object; ``theory.schedules`` also takes the
+  the ``schedule`` (a :mod:`levydyn.model.schedules` object; ``theory.schedules`` also takes the
   plain ``gamma, t0, milestones, values``), and ``measure``.
 
 ``measure="sas"`` (default) gives rates for SaS(1) noise (Levy measure

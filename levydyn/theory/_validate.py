@@ -157,13 +157,13 @@ def faces(d_minus, d_plus):
     """The geometry ``(d_minus, d_plus)`` of an exit problem, from numbers or a domain.
 
     Either the distances from the attractor ``x*`` to the lower and upper faces (numbers,
-    per axis), or a :class:`~levydyn.domains.Box` / :class:`~levydyn.domains.Ball` in the
+    per axis), or a :class:`~levydyn.model.domains.Box` / :class:`~levydyn.model.domains.Ball` in the
     first slot and the attractor ``x*`` in the second. For a ball ``|x - c| < r`` the
     distances are those of a jump along axis l from ``x*`` to the sphere,
     ``d+-_l = sqrt(r^2 - |x* - c|^2 + (x*_l - c_l)^2) -+ (x*_l - c_l)`` (``r`` on every
     axis when ``x* = c``): the one-hot large jumps of the theory leave along an axis.
     """
-    from levydyn.domains import Ball, Box
+    from levydyn.model.domains import Ball, Box
 
     if isinstance(d_minus, (Box, Ball)):
         dom = d_minus
@@ -188,11 +188,11 @@ def faces(d_minus, d_plus):
 def wells(minima, maxima):
     """``(minima, maxima)`` of a 1-D landscape, from two sequences or a WellPartition.
 
-    A :class:`~levydyn.domains.WellPartition` goes in the first slot (the second is then
+    A :class:`~levydyn.model.domains.WellPartition` goes in the first slot (the second is then
     omitted); its minima and maxima are used (its core radius only where a function
     says so).
     """
-    from levydyn.domains import WellPartition
+    from levydyn.model.domains import WellPartition
 
     if isinstance(minima, WellPartition):
         if maxima is not None:

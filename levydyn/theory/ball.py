@@ -35,7 +35,7 @@ import numpy as np
 
 from levydyn.theory._validate import check_measure
 from levydyn.theory.levy_measure import measure_constants
-from levydyn.validation import POSITIVE, as_float, as_vector
+from levydyn.model.validation import POSITIVE, as_float, as_vector
 
 
 def _tail(a, e, C, x):

@@ -4,7 +4,7 @@
 attractor ``x*`` of x0's basin (:func:`attractor`), domain (Box, Ball or WellPartition), schedule,
 start point -- and returns every closed form of :mod:`levydyn.theory` whose statement
 covers it, each with its regime, its assumptions, its Levy-measure convention and its
-source. The CLI, :func:`levydyn.sweep.theory_columns` and :mod:`levydyn.verify` all ask
+source. The CLI, :func:`levydyn.experiments.sweep.theory_columns` and :mod:`levydyn.experiments.verify` all ask
 here, so one problem gets one answer everywhere.
 
 What applies (``alpha`` per axis):
@@ -184,7 +184,7 @@ _LAW = [("mean_exit_time", "mean_exit_time", False), ("survival", "survival", Tr
 
 
 def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
-    from levydyn.domains import Ball
+    from levydyn.model.domains import Ball
     from levydyn.theory import box, exit_interval, schedules
 
     pot, dom, sched = problem.potential, problem.domain, problem.schedule
@@ -249,7 +249,7 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
 def _ball_labels(F: _Forms, problem, alpha, eps, xstar, measure, regime, assume) -> None:
     """For a Ball: the exit side/axis probabilities of the label the simulator records
     (largest displacement from the centre), :mod:`levydyn.theory.ball`."""
-    from levydyn.domains import Ball
+    from levydyn.model.domains import Ball
     from levydyn.theory import ball
 
     dom = problem.domain
@@ -275,7 +275,7 @@ def attractor(problem) -> np.ndarray:
     (:func:`closed_forms` turns it into ``reason``). Other potentials declare their one
     attractor as ``potential.minimum``.
     """
-    from levydyn.potentials import MultiWell1D
+    from levydyn.model.potentials import MultiWell1D
 
     pot, dom = problem.potential, problem.domain
     if not isinstance(pot, MultiWell1D):
@@ -312,7 +312,7 @@ def _box_first_order(alpha, eps, dm, dp, h, measure) -> np.ndarray:
 
 def _diagonal_curvature(potential) -> np.ndarray | None:
     """Diagonal Hessian of a Quadratic (None for other potentials or a full Hessian)."""
-    from levydyn.potentials import Quadratic
+    from levydyn.model.potentials import Quadratic
 
     if not isinstance(potential, Quadratic):
         return None
@@ -331,7 +331,7 @@ def _interval_first_order(problem, args, dom, xstar, measure) -> dict:
 
 
 def _brownian_exit(F: _Forms, problem, eps) -> str:
-    from levydyn.potentials import Quadratic
+    from levydyn.model.potentials import Quadratic
     from levydyn.theory import gaussian
 
     pot, dom = problem.potential, problem.domain
@@ -448,7 +448,7 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
     assumptions, convention, source), with ``model`` (which theory applies) and ``reason``
     (why nothing applies, when nothing does). See the module docstring for the table.
     """
-    from levydyn.problem import Problem
+    from levydyn.model.problem import Problem
 
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a levydyn.Problem, got problem={problem!r}")
@@ -468,7 +468,7 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
 
 
 def _dispatch(F: _Forms, problem, alpha, eps, measure) -> tuple[str, str]:
-    from levydyn.domains import WellPartition
+    from levydyn.model.domains import WellPartition
 
     levy, brownian = bool(np.all(alpha < 2.0)), bool(np.all(alpha == 2.0))
     constant = problem.schedule.is_constant

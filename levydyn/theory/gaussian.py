@@ -53,8 +53,8 @@ def _potential_args(potential, lower, upper, x0):
     ``lower, upper``: the interval ends, or a 1-D Box (``upper`` omitted). ``potential``:
     a function ``U(x)`` or a 1-D levydyn potential (``x0`` then defaults to its minimum).
     """
-    from levydyn.domains import Box
-    from levydyn.potentials import Potential
+    from levydyn.model.domains import Box
+    from levydyn.model.potentials import Potential
 
     if isinstance(lower, Box):
         if upper is not None or lower.dim != 1:
@@ -271,7 +271,7 @@ def laplace_mean_exit_time(eps: float, lower, upper=None, *, potential, measure:
     """
     _check_sas(measure)
     e = check_positive(eps, "eps")
-    from levydyn.potentials import Potential
+    from levydyn.model.potentials import Potential
 
     if not isinstance(potential, Potential):
         raise ValueError(f"potential must be a 1-D levydyn potential, got potential={potential!r}")
@@ -308,7 +308,7 @@ def eyring_kramers_generator(eps: float, minima, maxima=None, *, potential,
     1-D levydyn potential (its ``value`` and ``gradient``; curvatures by central differences).
     ``measure`` must be "sas" (noise eps * N(0, 2) per unit time).
     """
-    from levydyn.potentials import Potential
+    from levydyn.model.potentials import Potential
     from levydyn.theory.markov_chain import _check_landscape
 
     _check_sas(measure)

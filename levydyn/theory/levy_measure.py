@@ -39,7 +39,7 @@ import functools
 
 import numpy as np
 
-from levydyn.noise import c_alpha  # the one numeric implementation (re-exported here)
+from levydyn.model.noise import c_alpha  # the one numeric implementation (re-exported here)
 from levydyn.theory._validate import check_alpha, check_measure
 
 
@@ -50,7 +50,7 @@ def derive_c_alpha():
     The expression is the one sympy produces from the Mellin transform of ``sin``
     (see the module docstring); :func:`c_alpha_textbook` is the usual closed form and
     the tests check that sympy simplifies their ratio to 1, and that the numeric
-    :func:`levydyn.noise.c_alpha` (re-exported here as :func:`c_alpha`) matches it.
+    :func:`levydyn.model.noise.c_alpha` (re-exported here as :func:`c_alpha`) matches it.
     """
     import sympy as sp
 

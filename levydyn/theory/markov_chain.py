@@ -64,7 +64,7 @@ def generator(alpha: float, eps: float, minima, maxima=None, *, measure: str = "
     ``Q_ij = (C / alpha) | |s_{j-1} - m_i|^-alpha - |s_j - m_i|^-alpha |`` for ``j != i``,
     rows summing to zero; ``C = c_alpha`` for ``measure="sas"``, 1 for ``"unit"``.
     ``eps=1`` gives the paper's rescaled-time generator, other eps the natural time.
-    The landscape is ``minima, maxima`` or a :class:`~levydyn.domains.WellPartition`.
+    The landscape is ``minima, maxima`` or a :class:`~levydyn.model.domains.WellPartition`.
     """
     check_measure(measure)
     a = check_alpha(alpha)

@@ -23,7 +23,7 @@ The law is the eps -> 0 limit when the schedule varies on the exit time scale (f
 MultiStep: milestones proportional to ``eps^-alpha``); the relaxation to x* between jumps
 takes ``O(log 1/eps)``.
 
-Schedules (plain parameters, matching :mod:`levydyn.schedules`):
+Schedules (plain parameters, matching :mod:`levydyn.model.schedules`):
 
 * constant (no schedule keywords): ``s = 1``, the law of :mod:`levydyn.theory.box`;
 * ``gamma=, t0=``: ``s_t = (t + t0)^(gamma - 1)`` (paper 004's ``t^(gamma-1)`` is t0 = 0).
@@ -315,12 +315,12 @@ class _Law:
 
 
 def schedule_kwargs(schedule) -> dict:
-    """The plain schedule parameters of this module for a :mod:`levydyn.schedules` object.
+    """The plain schedule parameters of this module for a :mod:`levydyn.model.schedules` object.
 
     ``Constant()`` -> ``{}``, ``Power(gamma, t0)`` -> ``{"gamma", "t0"}``,
     ``MultiStep(milestones, values)`` -> ``{"milestones", "values"}`` (lists).
     """
-    from levydyn.schedules import Constant, MultiStep, Power
+    from levydyn.model.schedules import Constant, MultiStep, Power
 
     if isinstance(schedule, Power):
         return {"gamma": schedule.gamma, "t0": schedule.t0}

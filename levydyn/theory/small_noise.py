@@ -11,7 +11,7 @@ jump per transition, deterministic relaxation ``dx/dt = -U'(x)``):
   probability ``c_il(y) = int_{y -> m_i} [lambda_l(x) - lambda_l(m_i)] dx / |U'(x)|``
   (the base rate from ``m_i`` is already counted by the chain);
 * landing in another basin ``B_k`` outside its core (milestoning, see
-  :class:`levydyn.domains.WellPartition`): a jump before the core is reached re-routes the
+  :class:`levydyn.model.domains.WellPartition`): a jump before the core is reached re-routes the
   transition, ``c_kl(y) = int_{y -> core_k} lambda_l(x) dx / |U'(x)|``, and the relaxation
   time ``tau(y)`` is counted as time in ``B_i``;
 * landing in an absorbing region (the outside of an exit interval): no correction,
@@ -33,7 +33,7 @@ kept exact and differences of ``|.|^-alpha`` taken through ``expm1``/``log1p``.
 
 Quadratic wells reduce the correction to about ``alpha (alpha+1) C eps^alpha / (2 (2-alpha) h d^alpha)``
 (the spread of the path around the minimum); flat saddles make it larger. This expansion is
-not in the papers; :mod:`levydyn.verify` uses it as the stated bias of each comparison,
+not in the papers; :mod:`levydyn.experiments.verify` uses it as the stated bias of each comparison,
 and it matches Euler simulations within their CIs (see ``tests/test_theory_small_noise.py``).
 Conventions: ``measure="sas"`` (default, C = c_alpha) or ``"unit"`` (C = 1).
 """
@@ -214,7 +214,7 @@ class _Landscape:
 
 def _derivative(grad, shift: float = 0.0) -> Callable[[float], float]:
     """``x -> U'(x + shift)`` from a plain function or a 1-D levydyn potential."""
-    from levydyn.potentials import Potential
+    from levydyn.model.potentials import Potential
 
     if isinstance(grad, Potential):
         if grad.dim != 1:
@@ -238,7 +238,7 @@ def interval_rates(alpha: float, eps: float, d_minus, d_plus, *,
     total rate, limit and first-order ``P(exit through +)``, and ``rate_1 / rate - 1``.
     ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
-    from levydyn.domains import Ball, Box
+    from levydyn.model.domains import Ball, Box
 
     check_measure(measure)
     a = check_alpha(alpha)
@@ -261,13 +261,13 @@ def well_generator(alpha: float, eps: float, minima, maxima=None, *,
                    measure: str = "sas") -> tuple[np.ndarray, np.ndarray]:
     """``(Q, Q_1)``: the limiting generator (paper 000, eq. 13, natural time) and its first-order
     correction for a 1-D multi-well ``U'`` with milestoning cores of radius
-    ``core * min(distances to the neighbouring maxima)`` (as :class:`levydyn.domains.WellPartition`).
+    ``core * min(distances to the neighbouring maxima)`` (as :class:`levydyn.model.domains.WellPartition`).
 
     The landscape is ``minima, maxima`` or a WellPartition (whose ``core`` is then the
     default); ``grad`` is ``U'(x)`` as a function or a 1-D levydyn potential; ``core``
     defaults to 0.5. ``measure``: "sas" (C = c_alpha) or "unit" (C = 1).
     """
-    from levydyn.domains import WellPartition
+    from levydyn.model.domains import WellPartition
     from levydyn.theory.markov_chain import _check_landscape
 
     check_measure(measure)

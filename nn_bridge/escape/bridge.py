@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from levydyn.domains import Ball
-from levydyn.potentials import Custom
-from levydyn.problem import Problem
+from levydyn.model.domains import Ball
+from levydyn.model.potentials import Custom
+from levydyn.model.problem import Problem
 from levydyn.theory import box as box_theory
 from levydyn.theory import gaussian as gauss_theory
 from nn_bridge.curvature.per_sample import Curvature

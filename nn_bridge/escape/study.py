@@ -59,7 +59,7 @@ from nn_bridge.escape.cells import (Cell, cell_stability, escape_ratio, plain, r
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
-from nn_bridge.escape import verdict
+from nn_bridge.escape.verdict import targets as verdict_targets
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
 from nn_bridge.training.checkpoint import config_key, json_safe
 
@@ -119,7 +119,7 @@ class Study:
         not, the first rung of the ladder (from the network down) that misses by more than
         2x. ``by_regime`` splits the count by the sign of the cell's top Lyapunov exponent
         lambda_1 (cells without a stability estimate are left out of the split)."""
-        return verdict.targets([plain(c.summary(level)) for c in self.cells])
+        return verdict_targets([plain(c.summary(level)) for c in self.cells])
 
 
 def part_keys(cfg: StudyConfig, basin: Basin) -> tuple[dict, dict]:

@@ -28,6 +28,12 @@ MUTATE[theory_ball]="levydyn/theory/ball.py levydyn/theory/closed_form.py"
 TESTS[theory_ball]="tests/test_theory_attractor_ball.py tests/test_theory_closed_form.py"
 MUTATE[theory_box]="levydyn/theory/box.py levydyn/theory/exit_interval.py"
 TESTS[theory_box]="tests/test_theory_box.py tests/test_theory_exit_interval.py"
+MUTATE[stability]="levydyn/kesten/stability.py"
+TESTS[stability]="tests/test_kesten_first_root.py tests/test_kesten_cloning_range.py tests/test_kesten.py"
+MUTATE[hill]="levydyn/estimators/hill.py"
+TESTS[hill]="tests/test_estimators_hill.py"
+MUTATE[verdict]="nn_bridge/escape/verdict.py"
+TESTS[verdict]="tests/nn_bridge/test_escape_verdict.py"
 
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && { echo "usage: $0 TARGET... | all  (targets: ${!MUTATE[*]})" >&2; exit 2; }
@@ -40,12 +46,12 @@ for t in "${targets[@]}"; do
   cp -r "$REPO"/{levydyn,cli,nn_bridge,tests} "$dir"/
   {
     echo "[mutmut]"
-    echo "source_paths = levydyn/"
+    echo "source_paths ="; echo "    levydyn/"; echo "    nn_bridge/"
     echo "only_mutate ="; for m in ${MUTATE[$t]}; do echo "    $m"; done
     echo "pytest_add_cli_args_test_selection ="; for f in ${TESTS[$t]}; do echo "    $f"; done
     echo "pytest_add_cli_args = -p no:cacheprovider -x -q"
     echo "timeout_multiplier = 50.0"
-    echo "also_copy ="; echo "    cli/"; echo "    nn_bridge/"
+    echo "also_copy ="; echo "    cli/"
   } > "$dir/setup.cfg"
   (
     cd "$dir"

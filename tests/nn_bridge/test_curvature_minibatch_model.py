@@ -48,7 +48,7 @@ def test_kesten_recursion_matches_torch_exact_hvp_in_law():
     same recursion on a softmax regression (GN exact). 600 paths each; the mean exit iteration
     (~15-30) has relative standard error ~4 % per side: the means must agree within 4 combined
     standard errors (false alarm ~6e-5), and the two-sample KS test must not reject at 1e-3."""
-    from levydyn.domains import Ball
+    from levydyn.model.domains import Ball
     from levydyn.kesten import Recursion
     from levydyn.kesten import simulate as ksim
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from levydyn.noise import c_alpha  # noqa: E402
+from levydyn.model.noise import c_alpha  # noqa: E402
 from nn_bridge.escape.bridge import build_bridge, gaussian_eps, lowrank_potential  # noqa: E402
 from nn_bridge.curvature.per_sample import Curvature  # noqa: E402
 from nn_bridge.noise.profile import NoiseProfile  # noqa: E402

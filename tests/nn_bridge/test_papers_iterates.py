@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from levydyn.noise import sas_rvs  # noqa: E402
+from levydyn.model.noise import sas_rvs  # noqa: E402
 from nn_bridge.papers.iterates import (IterateConfig, layer_tail_index, run_iterates, time_tail_indices)
 from nn_bridge.noise.per_sample import ParameterLayout  # noqa: E402
 
