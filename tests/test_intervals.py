@@ -106,3 +106,47 @@ def test_exponential_hand_value_and_no_events():
 def test_estimate_bound_flag():
     assert Estimate(1.0, 0.5, math.inf, 0.95, "bound: mean >= x").is_bound
     assert not Estimate(1.0, 0.5, 2.0, 0.95, "wilson").is_bound
+
+
+# ------------------------------------------------------------------ edges (from mutation runs)
+
+
+def _same(e: Estimate, value, low, high, level, method):
+    for got, want in ((e.value, value), (e.low, low), (e.high, high)):
+        assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want), (e, value, low, high)
+    assert e.level == level and e.method == method
+
+
+def test_contains_is_closed_and_slack_widens_both_ends():
+    e = Estimate(2.5, 2.0, 3.0)
+    assert e.contains(2.0) and e.contains(3.0) and not e.contains(3.0001)
+    assert e.contains(1.5, slack=0.5) and e.contains(3.5, slack=0.5)
+    assert not e.contains(1.4, slack=0.5) and not e.contains(3.6, slack=0.5)
+    assert e.half_width == 0.5 and str(e) == "2.5 [2, 3]"
+    assert str(Estimate(3.0, 2.0, math.inf, 0.95, "bound: x")) == ">= 2 (bound)"
+
+
+def test_degenerate_samples_return_their_documented_estimates():
+    _same(wilson(0, 0, 0.9), math.nan, 0.0, 1.0, 0.9, "wilson (no trials)")
+    lo, hi = wilson_bounds(1.0, 1.0, 0.9)
+    _same(wilson(1, 1, 0.9), 1.0, float(lo), 1.0, 0.9, "wilson")
+    _same(mean_with_ci([], 0.9), math.nan, math.nan, math.nan, 0.9, "mean (empty)")
+    _same(mean_with_ci([2.0], 0.9), 2.0, -math.inf, math.inf, 0.9, "mean (n=1)")
+    e = mean_with_ci([1.0, 3.0], 0.9)      # t_{1, 0.95} = 6.313752, sd sqrt(2)
+    _same(e, 2.0, 2.0 - 6.313752, 2.0 + 6.313752, 0.9, "sample mean, t interval")
+    # exponential: no events, T = 0.5: one-sided bound 2T / chi^2_{2, 0.95} = 1 / 5.991465
+    _same(exponential_mean(0.5, 0, 0.9), math.inf, 1.0 / 5.991465, math.inf, 0.9,
+          "exponential MLE (no events)")
+    _same(exponential_mean(0.0, 0), math.inf, 0.0, math.inf, 0.95, "exponential MLE (no events)")
+    _same(exponential_mean(10.0, 5, 0.9), 2.0, 20 / 18.307038, 20 / 3.940299, 0.9,
+          "exponential MLE, chi2 interval")
+
+
+def test_bad_arguments_name_the_field():
+    for call, msg in [(lambda: wilson(3, 2), r"^k must"), (lambda: wilson(-1, 2), r"^k must"),
+                      (lambda: wilson(1, -2), r"^n must"), (lambda: wilson(1, 2, 1.5), r"^level must"),
+                      (lambda: exponential_mean(-1.0, 2), r"^total_time must"),
+                      (lambda: exponential_mean(1.0, -2), r"^events must"),
+                      (lambda: mean_with_ci([1.0, 2.0], 0.0), r"^level must lie in \(0, 1\), got level=0.0$")]:
+        with pytest.raises(ValueError, match=msg):
+            call()
