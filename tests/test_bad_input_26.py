@@ -8,3 +8,46 @@ from levydyn.theory import closed_forms
 def test_closed_forms_of_not_a_problem():
     with pytest.raises(ValueError, match="problem must be a levydyn.Problem, got problem=None"):
         closed_forms(None)
+
+
+def test_sas_rvs_checks_memory_and_streams_before_allocating():
+    from levydyn import sas_rvs
+    with pytest.raises(ValueError, match=r"^size must fit in memory: the draws need 7.28 TiB, "
+                                         r"this machine has .*, got size=1000000000000$"):
+        sas_rvs(1.5, 10**12)
+    with pytest.raises(ValueError, match=r"^streams must be an integer >= 1, got streams=0$"):
+        sas_rvs(1.5, 10, streams=0)
+    with pytest.raises(ValueError, match=r"^size must be a non-negative integer"):
+        sas_rvs(1.5, (3, -1))
+    assert sas_rvs(1.5, (2, 3), streams=1).shape == (2, 3)
+
+
+def test_memory_check_is_shared_with_simulate():
+    from levydyn.model.validation import check_memory
+    with pytest.raises(ValueError, match=r"^n_paths must fit in memory: the results need 2 KiB, "
+                                         r"this machine has 1 KiB, got n_paths=7$"):
+        check_memory("n_paths", 7, 2048, "the results", memory=1024)
+    check_memory("n_paths", 7, 1024, "the results", memory=1024)
+
+
+def test_sweep_plan_of_not_a_spec():
+    from levydyn.experiments import sweep
+    with pytest.raises(ValueError, match=r"^spec must be a mapping or a .yaml/.yml/.toml path, got spec=5$"):
+        sweep.plan(5)
+
+
+def test_simulate_checks_progress_before_running():
+    from levydyn import Box, Problem, Quadratic, simulate
+    p = Problem(Quadratic([1.0]), alpha=1.5, eps=0.5, domain=Box([-1.0], [1.0]))
+    with pytest.raises(ValueError, match=r"^progress must be None or a function"):
+        simulate(p, n_paths=10**5, t_max=1e9, progress="x")      # refused before any work
+
+
+def test_theory_schedule_gamma_has_powers_constraint():
+    from levydyn import Power
+    from levydyn.theory import schedules as ts
+    for bad in (1.5, 0.0, float("nan")):
+        with pytest.raises(ValueError, match=r"^gamma must lie in \(0, 1\]"):
+            ts.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=bad)
+        with pytest.raises(ValueError, match=r"^gamma must lie in \(0, 1\]"):
+            Power(bad)
