@@ -12,7 +12,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
-from cli.types import (ALPHA_T, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
+from cli.types import (ALPHA_T, WIDTHS, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import ALPHA, POSITIVE
@@ -53,7 +53,7 @@ def _broadcast(name, values, n):
               help="Tail index per axis [quadratic; default 1.2,1.8].")
 @click.option("--eps", type=FloatList(POSITIVE, "eps"), default="0.1", show_default=True,
               help="Noise level (one, or one per axis for quadratic).")
-@click.option("--widths", type=FLOATS, default="1", show_default=True,
+@click.option("--widths", type=WIDTHS, default="1", show_default=True,
               help="Half-width of the box per axis, d-_l = d+_l (one, or one per axis) [quadratic].")
 @click.option("--curvature", type=FloatList(POSITIVE, "curvature"), default="1", show_default=True,
               help="Diagonal Hessian h_l (one, or one per axis) [quadratic].")

@@ -14,7 +14,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est
-from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, run_controls, run_outputs)
+from cli.types import (ALPHA_T, WIDTHS, FLOATS, NONNEGATIVE_T, POSITIVE_T, run_controls, run_outputs)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
@@ -60,7 +60,7 @@ def _parse_schedules(gamma, t0, extra):
 @schema_option(JSON_SCHEMA)
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True, help="Tail index in (0, 2).")
 @click.option("--eps", type=POSITIVE_T, default=0.1, show_default=True, help="Noise level eps.")
-@click.option("--widths", type=FLOATS, default="1,2", show_default=True,
+@click.option("--widths", type=WIDTHS, default="1,2", show_default=True,
               help="Distances d-,d+ from the minimum of U = h x^2/2 to the exit points.")
 @click.option("--curvature", type=POSITIVE_T, default=1.0, show_default=True,
               help="h in U = h x^2 / 2.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
+from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
 __all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
@@ -205,6 +205,8 @@ NONNEGATIVE_T = Number(NONNEGATIVE)
 UNIT_OPEN_T = Number(UNIT_OPEN)
 SEED = Seed()
 FLOATS = FloatList()
+#: Distances from the attractor to the faces: positive, inf allowed (a one-sided box).
+WIDTHS = FloatList(POSITIVE_OR_INF)
 GRID = Grid()
 
 

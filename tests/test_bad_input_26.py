@@ -51,3 +51,29 @@ def test_theory_schedule_gamma_has_powers_constraint():
             ts.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=bad)
         with pytest.raises(ValueError, match=r"^gamma must lie in \(0, 1\]"):
             Power(bad)
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from cli.main import main
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("cmd", ["escape", "schedule", "exit-axis"])
+def test_widths_errors_name_the_option(cmd):
+    from tests.conftest import assert_one_line_error
+    res = _cli(cmd, "--widths", "0,1", "--paths", "5")
+    assert_one_line_error(res, "'--widths'")
+    assert "widths must be positive (inf allowed), got widths=0.0" in res.output
+    assert "d_minus" not in res.output
+
+
+def test_tiny_eps_gives_an_infinite_theory_not_a_traceback():
+    # eps^alpha underflows: the small-noise mean overflows to inf; side probabilities do not
+    # depend on eps (d^-alpha ratios): 1 / (1 + 2^1.5) = 0.2612 for widths 1, 2
+    from levydyn.theory import exit_interval
+    assert exit_interval.mean_exit_time(1.5, 1e-320, 1.0, 2.0) == float("inf")
+    assert exit_interval.side_probability(1, 1.5, 1e-320, 1.0, 2.0) == pytest.approx(1 / (1 + 2 ** 1.5))
+    res = _cli("escape", "--eps", "1e-320", "--paths", "10", "--t-max", "20")
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
