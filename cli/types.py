@@ -199,6 +199,8 @@ def json_file() -> OutputFile:
 
 
 ALPHA_T = Number(ALPHA)
+#: alpha of a jump process only (commands whose theory has no Brownian case)
+ALPHA_JUMPS_T = Number(Constraint("lie in (0, 2)", lambda v: (v > 0.0) & (v < 2.0)))
 FINITE_T = Number(FINITE)
 POSITIVE_T = Number(POSITIVE)
 NONNEGATIVE_T = Number(NONNEGATIVE)

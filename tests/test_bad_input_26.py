@@ -77,3 +77,11 @@ def test_tiny_eps_gives_an_infinite_theory_not_a_traceback():
     assert exit_interval.side_probability(1, 1.5, 1e-320, 1.0, 2.0) == pytest.approx(1 / (1 + 2 ** 1.5))
     res = _cli("escape", "--eps", "1e-320", "--paths", "10", "--t-max", "20")
     assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+
+
+def test_schedule_alpha_2_refused_and_default_u_follows_t_max():
+    from tests.conftest import assert_one_line_error
+    assert_one_line_error(_cli("schedule", "--alpha", "2", "--paths", "10", "--t-max", "20"),
+                          "alpha must lie in (0, 2), got alpha=2.0")
+    res = _cli("schedule", "--paths", "10", "--t-max", "20")
+    assert res.exit_code == 0 and "--u must" not in res.output, res.output
