@@ -85,3 +85,42 @@ def test_schedule_alpha_2_refused_and_default_u_follows_t_max():
                           "alpha must lie in (0, 2), got alpha=2.0")
     res = _cli("schedule", "--paths", "10", "--t-max", "20")
     assert res.exit_code == 0 and "--u must" not in res.output, res.output
+
+
+def test_tail_index_unreadable_files(tmp_path):
+    from tests.conftest import assert_one_line_error
+    (tmp_path / "garbage.npz").write_bytes(b"garbage")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    assert_one_line_error(_cli("tail-index", str(tmp_path / "garbage.npz")), "not a numpy .npz file")
+    res = _cli("tail-index", str(tmp_path / "empty.npy"))
+    assert_one_line_error(res, "not a numpy .npy file (empty)")
+    assert "Aborted" not in res.output
+
+
+def test_ci_level_nan_names_the_option(tmp_path):
+    import numpy as np
+
+    from tests.conftest import assert_one_line_error
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_cauchy(200))
+    assert_one_line_error(_cli("tail-index", "--ci-level", "nan", str(tmp_path / "x.npy")),
+                          "'--ci-level': ci_level must lie in (0, 1), got ci_level=nan")
+
+
+def test_outputs_only_replace_regular_files(tmp_path):
+    import os
+
+    from levydyn.output_files import atomic_write_text, check_output_path
+    from tests.conftest import assert_one_line_error
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="json must name a regular file"):
+        check_output_path("json", fifo)
+    with pytest.raises(ValueError, match="path must name a regular file"):
+        atomic_write_text(fifo, "{}")
+    assert not fifo.is_file() and fifo.exists()          # still the pipe
+    assert_one_line_error(_cli("escape", "--paths", "5", "--json", str(fifo)),
+                          "json must name a regular file")
+    reg = tmp_path / "ok.json"
+    reg.write_text("old")
+    atomic_write_text(reg, "new")
+    assert reg.read_text() == "new"
