@@ -88,3 +88,36 @@ def test_escape_ratio_by_hand_and_with_bounds():
     rm = escape_ratio(p, mb, 0.95)
     assert math.isnan(rm.value) and rm.high == pytest.approx(5.0) and rm.value != 0
     assert ratio_verdict(plain(rm)) is None
+
+
+def test_verdict_bound_edges_and_factor():
+    assert ratio_verdict(_ratio("nan", 2.0, "inf")) is None       # r >= 2 may be exactly 2
+    assert ratio_verdict(_ratio("nan", 0.0, 0.5)) is None         # r <= 1/2 likewise
+    assert ratio_verdict(_ratio("nan", 0.0, 1.5)) is None
+    assert ratio_verdict(_ratio(2.5), factor=3.0) is True
+    assert ratio_verdict(_ratio("nan", 2.5, "inf"), factor=3.0) is None
+
+
+def test_targets_rows_factor_and_empty():
+    cells = [_cell(4, 0.5, 0.0, "stable", multiplicative=_ratio(2.5), lin_minibatch=_ratio(2.5)),
+             _cell(8, 0.5, 0.5, "stable", multiplicative=_ratio(1.0)),       # 50 %: not counted
+             {"batch_size": 16, "lr": 0.1, "regime": None, "measured": {"censored": 0.0}}]
+    t2, t3 = targets(cells), targets(cells, factor=3.0)
+    assert t2["cells"][0] == {"batch_size": 4, "lr": 0.5, "censored": 0.0, "f_ratio": 2.5,
+                              "f_within_2x": False, "first_rung_off_by_2x": "multiplicative",
+                              "counted": True, "regime": "stable"}
+    assert t3["cells"][0]["f_within_2x"] is True and t3["cells"][0]["first_rung_off_by_2x"] is None
+    assert t2["cells"][1]["counted"] is False
+    assert "f_within_2x" not in t2["cells"][2] and t2["cells"][2]["counted"] is False
+    assert t2["n_counted"] == 1 and t3["n_f_within_2x"] == 1
+    empty = targets([])
+    assert empty["f_within_2x_in_every_counted_cell"] is None and empty["n_counted"] == 0
+
+
+def test_by_regime_counts_are_per_regime():
+    cells = [_cell(4, 0.5, 0.0, "stable", multiplicative=_ratio(1.0)),
+             _cell(8, 0.5, 0.0, "stable", multiplicative=_ratio(1.2)),
+             _cell(16, 0.5, 0.0, "unstable", multiplicative=_ratio(5.0))]
+    t = targets(cells)
+    assert t["by_regime"] == {"unstable": {"n_counted": 1, "n_f_within_2x": 0},
+                              "stable": {"n_counted": 2, "n_f_within_2x": 2}}
