@@ -190,6 +190,14 @@ def _run_chunks(run, n_paths: int, chunk: int, progress, first_path: int = 0):
                 progress(done, n_paths)
     except KeyboardInterrupt:
         return done, True
+    except SystemError as err:
+        # an exception raised inside a compiled gradient (Custom) surfaces from numba as
+        # "returned a result with an exception set", the original chained as the cause
+        cause = err.__cause__ or err.__context__
+        if cause is None:
+            raise
+        raise ValueError(f"the potential's gradient raised inside the simulation: "
+                         f"{type(cause).__name__}: {' '.join(str(cause).split())}") from None
     return done, False
 
 

@@ -124,3 +124,26 @@ def test_outputs_only_replace_regular_files(tmp_path):
     reg.write_text("old")
     atomic_write_text(reg, "new")
     assert reg.read_text() == "new"
+
+
+def test_a_custom_gradient_that_raises_is_one_line_error():
+    import numba
+
+    from levydyn import Box, Custom, Problem, simulate
+
+    @numba.njit
+    def grad(x, p, out):
+        if x[0] > 0.5:
+            raise ValueError("boom")
+        out[0] = x[0]
+
+    p = Problem(Custom(grad, 1), alpha=1.5, eps=0.5, domain=Box([-1.0], [1.0]))
+    with pytest.raises(ValueError, match=r"^the potential's gradient raised inside the "
+                                         r"simulation: ValueError: boom$"):
+        simulate(p, n_paths=20, t_max=50)
+
+
+def test_exit_axis_radius_must_be_positive():
+    from tests.conftest import assert_one_line_error
+    assert_one_line_error(_cli("exit-axis", "--radius", "0", "--paths", "5"),
+                          "radius must be a positive finite number, got radius=0.0")
