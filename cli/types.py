@@ -116,6 +116,10 @@ class FloatList(click.ParamType):
         return out
 
 
+#: Most points a START:STOP:COUNT grid may have (each point is a run).
+MAX_GRID = 10_000
+
+
 class Grid(click.ParamType):
     """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
 
@@ -136,6 +140,9 @@ class Grid(click.ParamType):
                           param, ctx)
             if count < 1:
                 self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
+            if count > MAX_GRID:
+                self.fail(f"COUNT must be at most {MAX_GRID} (one run per point), got {value!r}",
+                          param, ctx)
             return np.linspace(start, stop, count).tolist()
         return FloatList().convert(value, param, ctx)
 

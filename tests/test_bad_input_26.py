@@ -147,3 +147,12 @@ def test_exit_axis_radius_must_be_positive():
     from tests.conftest import assert_one_line_error
     assert_one_line_error(_cli("exit-axis", "--radius", "0", "--paths", "5"),
                           "radius must be a positive finite number, got radius=0.0")
+
+
+def test_sgd_tails_huge_grid_and_synthetic_data_refused_before_work():
+    from tests.conftest import assert_one_line_error
+    assert_one_line_error(_cli("sgd-tails", "--eta", "0.01:0.1:100000000", "--batch", "1", "--dim", "1",
+                               "--chains", "64", "--records", "8", "--mc-samples", "0"),
+                          "'--eta': COUNT must be at most 10000")
+    assert_one_line_error(_cli("sgd-tails", "--synthetic", "1000000000,1000", "--eta", "0.05",
+                               "--chains", "16"), "n must fit in memory: the data need 14.6 TiB")
