@@ -295,3 +295,15 @@ def test_sample_errors_name_the_field_and_value():
     with pytest.raises(ValueError, match=r"^times must be finite and non-negative, got times=\[-2.0, nan\]$"):
         censored_mean([1.0, -2.0, 3.0, math.nan], [True] * 4)
     assert censored_mean([0.0, 1.0], [False, True]).is_bound       # a time 0 is allowed
+
+
+def test_messages_show_only_the_bad_values_and_boundaries():
+    with pytest.raises(ValueError, match=r"got times=\[-1.0, -2.0, -3.0\]$"):
+        censored_mean([0.5, -1.0, -2.0, -3.0, -4.0], [True] * 5)
+    with pytest.raises(ValueError, match=r"got exited=\[1, 0, 1\]$"):
+        censored_mean([1.0, 2.0, 3.0, 4.0], np.array([1, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"^horizon must be a finite number, got horizon=nan$"):
+        restricted_mean(T_HAND, E_HAND, horizon=math.nan)
+    assert restricted_mean(T_HAND, E_HAND, horizon=5.0).value == restricted_mean(T_HAND, E_HAND).value
+    t = np.array([1.0, 2.0, 10.0, 10.0])
+    assert "too few" not in censored_mean(t, np.array([1, 1, 0, 0], bool), min_exits=1).method
