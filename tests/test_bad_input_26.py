@@ -156,3 +156,20 @@ def test_sgd_tails_huge_grid_and_synthetic_data_refused_before_work():
                           "'--eta': COUNT must be at most 10000")
     assert_one_line_error(_cli("sgd-tails", "--synthetic", "1000000000,1000", "--eta", "0.05",
                                "--chains", "16"), "n must fit in memory: the data need 14.6 TiB")
+
+
+def test_sweep_on_a_full_disk_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    import cli.sweep as cs
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cs, "run_sweep", full)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("alpha: 1.5\neps: 0.5\n")
+    res = _cli("sweep", str(spec), "--serial", "--out", str(tmp_path / "s.csv"))
+    assert res.exit_code == 1, res.output
+    assert "No space left on device" in res.output and "Traceback" not in res.output
+    assert len([line for line in res.output.splitlines() if line.startswith("Error")]) == 1
