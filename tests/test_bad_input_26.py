@@ -62,7 +62,7 @@ def _cli(*args):
 
 @pytest.mark.parametrize("cmd", ["escape", "schedule", "exit-axis"])
 def test_widths_errors_name_the_option(cmd):
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     res = _cli(cmd, "--widths", "0,1", "--paths", "5")
     assert_one_line_error(res, "'--widths'")
     assert "widths must be positive (inf allowed), got widths=0.0" in res.output
@@ -80,7 +80,7 @@ def test_tiny_eps_gives_an_infinite_theory_not_a_traceback():
 
 
 def test_schedule_alpha_2_refused_and_default_u_follows_t_max():
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     assert_one_line_error(_cli("schedule", "--alpha", "2", "--paths", "10", "--t-max", "20"),
                           "alpha must lie in (0, 2), got alpha=2.0")
     res = _cli("schedule", "--paths", "10", "--t-max", "20")
@@ -88,7 +88,7 @@ def test_schedule_alpha_2_refused_and_default_u_follows_t_max():
 
 
 def test_tail_index_unreadable_files(tmp_path):
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     (tmp_path / "garbage.npz").write_bytes(b"garbage")
     (tmp_path / "empty.npy").write_bytes(b"")
     assert_one_line_error(_cli("tail-index", str(tmp_path / "garbage.npz")), "not a numpy .npz file")
@@ -100,7 +100,7 @@ def test_tail_index_unreadable_files(tmp_path):
 def test_ci_level_nan_names_the_option(tmp_path):
     import numpy as np
 
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_cauchy(200))
     assert_one_line_error(_cli("tail-index", "--ci-level", "nan", str(tmp_path / "x.npy")),
                           "'--ci-level': ci_level must lie in (0, 1), got ci_level=nan")
@@ -110,7 +110,7 @@ def test_outputs_only_replace_regular_files(tmp_path):
     import os
 
     from levydyn.output_files import atomic_write_text, check_output_path
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="json must name a regular file"):
@@ -144,13 +144,13 @@ def test_a_custom_gradient_that_raises_is_one_line_error():
 
 
 def test_exit_axis_radius_must_be_positive():
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     assert_one_line_error(_cli("exit-axis", "--radius", "0", "--paths", "5"),
                           "radius must be a positive finite number, got radius=0.0")
 
 
 def test_sgd_tails_huge_grid_and_synthetic_data_refused_before_work():
-    from tests.conftest import assert_one_line_error
+    from tests.cli_checks import assert_one_line_error
     assert_one_line_error(_cli("sgd-tails", "--eta", "0.01:0.1:100000000", "--batch", "1", "--dim", "1",
                                "--chains", "64", "--records", "8", "--mc-samples", "0"),
                           "'--eta': COUNT must be at most 10000")
