@@ -15,7 +15,7 @@ from cli.common import (CliError, array_of, exit_if_interrupted, format_table, l
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
 from cli.splitting import run_splitting, splitting_options
-from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, potential_option, run_controls,
+from cli.types import (ALPHA_T, WIDTHS, FloatList, FLOATS, POSITIVE_T, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import POSITIVE
@@ -64,7 +64,7 @@ def _brownian_mean(problem):
                   "(-d-, d+)^2 around its global minimum.")
 @click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True,
               help="Tail index in (0, 2]; 2 is Brownian noise.")
-@click.option("--widths", type=FLOATS, default=None,
+@click.option("--widths", type=WIDTHS, default=None,
               help="Distances d-,d+ from the minimum to the boundary [default 1,2; ackley 0.5,0.5].")
 @click.option("--eps", "eps_list", type=FloatList(POSITIVE, "eps"), default="0.5,0.2,0.1,0.05",
               show_default=True,

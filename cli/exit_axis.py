@@ -13,7 +13,7 @@ from cli.common import (CliError, array_of, exit_if_interrupted, format_table, l
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
 from cli.splitting import run_splitting, splitting_options
-from cli.types import (ALPHA_T, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
+from cli.types import (ALPHA_T, POSITIVE_T, WIDTHS, FloatList, FLOATS, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
 from levydyn.model.validation import ALPHA, POSITIVE
@@ -54,7 +54,7 @@ def _broadcast(name, values, n):
               help="Tail index per axis [quadratic; default 1.2,1.8].")
 @click.option("--eps", type=FloatList(POSITIVE, "eps"), default="0.1", show_default=True,
               help="Noise level (one, or one per axis for quadratic).")
-@click.option("--widths", type=FLOATS, default="1", show_default=True,
+@click.option("--widths", type=WIDTHS, default="1", show_default=True,
               help="Half-width of the box per axis, d-_l = d+_l (one, or one per axis) [quadratic].")
 @click.option("--curvature", type=FloatList(POSITIVE, "curvature"), default="1", show_default=True,
               help="Diagonal Hessian h_l (one, or one per axis) [quadratic].")
@@ -62,7 +62,7 @@ def _broadcast(name, values, n):
               help="alpha_2 of the Ackley experiment [ackley].")
 @click.option("--deltas", type=FLOATS, default=None,
               help="delta = alpha_2 - alpha_1 values [ackley; default 0,0.1,...,0.6].")
-@click.option("--radius", type=FINITE_T, default=0.5, show_default=True,
+@click.option("--radius", type=POSITIVE_T, default=0.5, show_default=True,
               help="Half-width of the exit box (-r, r)^2 around the Ackley minimum [ackley].")
 @click.option("--schedule", default="constant", show_default=True,
               help="constant | power:GAMMA[:T0] | multistep:T1,T2:F1,F2")

@@ -14,7 +14,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est
-from cli.types import (ALPHA_T, FLOATS, NONNEGATIVE_T, POSITIVE_T, run_controls, run_outputs)
+from cli.types import (ALPHA_JUMPS_T, WIDTHS, FLOATS, NONNEGATIVE_T, POSITIVE_T, run_controls, run_outputs)
 from levydyn import Box, Constant, Power, Problem, Quadratic, parse_schedule
 from levydyn.results import to_jsonable
 from levydyn.theory import closed_forms
@@ -58,9 +58,10 @@ def _parse_schedules(gamma, t0, extra):
 
 @click.command("schedule")
 @schema_option(JSON_SCHEMA)
-@click.option("--alpha", type=ALPHA_T, default=1.5, show_default=True, help="Tail index in (0, 2).")
+@click.option("--alpha", type=ALPHA_JUMPS_T, default=1.5, show_default=True,
+              help="Tail index in (0, 2) (the schedules' exit law has no Brownian case).")
 @click.option("--eps", type=POSITIVE_T, default=0.1, show_default=True, help="Noise level eps.")
-@click.option("--widths", type=FLOATS, default="1,2", show_default=True,
+@click.option("--widths", type=WIDTHS, default="1,2", show_default=True,
               help="Distances d-,d+ from the minimum of U = h x^2/2 to the exit points.")
 @click.option("--curvature", type=POSITIVE_T, default=1.0, show_default=True,
               help="h in U = h x^2 / 2.")
@@ -115,8 +116,9 @@ def schedule(alpha, eps, widths, curvature, gamma, t0, extra, u_list, paths, dt,
         q = [v for v in q if v is not None and math.isfinite(v)]
         t_max = 1.5 * max(q) if q else 1e4
         t_max = float(f"{t_max:.2g}")
-    if u_list is None:
-        u_list = [float(f"{means[0]:.3g}")] if means[0] is not None else [t_max / 10]
+    if u_list is None:      # the default follows the horizon: never beyond a given --t-max
+        u_list = ([float(f"{means[0]:.3g}")] if means[0] is not None and means[0] <= t_max
+                  else [t_max / 10])
     if any(not (u >= 0) or u > t_max for u in u_list):
         raise CliError(f"--u must lie in [0, t_max={t_max:g}], got u={u_list}")
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=seed, method=method))

@@ -5,7 +5,7 @@ import math
 
 import click
 
-from cli.common import CliError, format_table, library_errors
+from cli.common import CliError, format_table, library_errors, output_errors
 from cli.types import Int, OutputFile
 from levydyn.experiments.sweep import CellError, check_scheduler_address, sweep as run_sweep
 
@@ -97,7 +97,7 @@ def sweep(spec, out, scheduler, workers, serial):
         last[0] = done
 
     try:
-        with library_errors():
+        with library_errors(), output_errors(out):      # a full disk: one line, not a traceback
             try:
                 report = run_sweep(spec, out, scheduler=scheduler, workers=workers, serial=serial,
                                    progress=step)

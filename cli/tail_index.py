@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
+import zipfile
 from pathlib import Path
 
 import click
 import numpy as np
 
 from cli.common import library_errors, save_figure, write_json
-from cli.types import SEED, image_file, json_file
+from cli.types import SEED, UNIT_OPEN_T, image_file, json_file
 from levydyn import estimators as est
 
 METHODS = ("cf", "mcculloch", "mohammadi", "mohammadi-median", "mohammadi-order", "hill")
@@ -45,8 +46,12 @@ def _load(path: str, key: str | None, transpose: bool) -> np.ndarray:
                                      ".npz or .csv", param_hint="FILE")
     except click.BadParameter:
         raise
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        # np.load reads a file that is neither .npy nor a zip as a pickle and refuses it;
+        # an empty file raises EOFError (which click would turn into a bare "Aborted!")
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if "pickled" in msg or isinstance(err, (EOFError, zipfile.BadZipFile)):
+            msg = f"not a numpy {suffix} file" + (" (empty)" if isinstance(err, EOFError) else "")
         raise click.BadParameter(f"cannot read {path}: {msg}", param_hint="FILE") from None
     if arr.dtype.kind not in "biuf":
         raise click.BadParameter(f"{path} is not numeric (dtype {arr.dtype})", param_hint="FILE")
@@ -102,7 +107,7 @@ def _ci_text(r, j=None) -> str:
               show_default=True, help="Block lengths of --method mohammadi-median.")
 @click.option("--clip/--no-clip", default=True, show_default=True,
               help="Clip the block-sum estimators (and the pooled alphas) at alpha <= 2.")
-@click.option("--ci-level", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+@click.option("--ci-level", type=UNIT_OPEN_T,
               default=0.95, show_default=True, help="Confidence level of the intervals.")
 @click.option("--n-boot", type=click.IntRange(min=20), default=200, show_default=True,
               help="Bootstrap resamples, where an interval is bootstrapped.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, UNIT_OPEN, Constraint,
+from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
 __all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
@@ -116,6 +116,10 @@ class FloatList(click.ParamType):
         return out
 
 
+#: Most points a START:STOP:COUNT grid may have (each point is a run).
+MAX_GRID = 10_000
+
+
 class Grid(click.ParamType):
     """``START:STOP:COUNT`` (inclusive linear grid) or comma-separated numbers."""
 
@@ -136,6 +140,9 @@ class Grid(click.ParamType):
                           param, ctx)
             if count < 1:
                 self.fail(f"COUNT must be at least 1, got {value!r}", param, ctx)
+            if count > MAX_GRID:
+                self.fail(f"COUNT must be at most {MAX_GRID} (one run per point), got {value!r}",
+                          param, ctx)
             return np.linspace(start, stop, count).tolist()
         return FloatList().convert(value, param, ctx)
 
@@ -199,12 +206,16 @@ def json_file() -> OutputFile:
 
 
 ALPHA_T = Number(ALPHA)
+#: alpha of a jump process only (commands whose theory has no Brownian case)
+ALPHA_JUMPS_T = Number(Constraint("lie in (0, 2)", lambda v: (v > 0.0) & (v < 2.0)))
 FINITE_T = Number(FINITE)
 POSITIVE_T = Number(POSITIVE)
 NONNEGATIVE_T = Number(NONNEGATIVE)
 UNIT_OPEN_T = Number(UNIT_OPEN)
 SEED = Seed()
 FLOATS = FloatList()
+#: Distances from the attractor to the faces: positive, inf allowed (a one-sided box).
+WIDTHS = FloatList(POSITIVE_OR_INF)
 GRID = Grid()
 
 

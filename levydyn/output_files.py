@@ -47,14 +47,21 @@ def check_output_path(field: str, path, suffixes: tuple[str, ...] | None = None)
                      str(path))
     if p.is_dir():
         raise reject(field, "name a file, not a directory", str(path))
+    if p.exists() and not p.is_file():
+        raise reject(field, "name a regular file (an output never replaces a device, pipe or "
+                     "socket)", str(path))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise reject(field, f"be in a writable directory ({str(parent)!r} is not)", str(path))
     return p
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary sibling, fsync, ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically (temporary sibling, fsync, ``os.replace``);
+    an existing ``path`` that is not a regular file is refused, never replaced."""
     path = Path(os.fspath(path))
+    if path.exists() and not path.is_file():
+        raise reject("path", "name a regular file (an output never replaces a device, pipe or "
+                     "socket)", str(path))
     parent = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
     try:

@@ -1,8 +1,11 @@
 """Results of simulations, with confidence intervals that respect censoring.
 
-Every summary is an :class:`Estimate` (value, CI bounds, level, method). Censoring is
-type I: a path that has not exited by ``t_max`` is censored at ``t_max``; it is never
-dropped, and the censored fraction is always reported.
+Every summary is an :class:`Estimate` (value, CI bounds, level, method; intervals in
+:mod:`levydyn.intervals`). Censoring is type I: a path that has not exited by ``t_max`` is
+censored at ``t_max`` (a diverged path at the time it diverged); it is never dropped, the
+censored fraction is always reported, and censored means follow the rule of
+:mod:`levydyn.censoring` (extrapolated only where the sample supports an exponential tail,
+else reported as a bound).
 """
 from __future__ import annotations
 
@@ -11,92 +14,12 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import special
 
+from levydyn.censoring import censored_mean, kaplan_meier
+from levydyn.intervals import (Estimate, _chi2_ppf, _level, exponential_mean,  # noqa: F401
+                               mean_with_ci, wilson, wilson_bounds)
 from levydyn.output_files import atomic_write_text
-from levydyn.model.validation import NONNEGATIVE, PROBABILITY_LEVEL, as_float, as_int, check_index, reject
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A point estimate with a two-sided confidence interval."""
-
-    value: float
-    low: float
-    high: float
-    level: float = 0.95
-    method: str = ""
-
-    def contains(self, x: float, slack: float = 0.0) -> bool:
-        """``x`` inside ``[low - slack, high + slack]``."""
-        return self.low - slack <= x <= self.high + slack
-
-    @property
-    def half_width(self) -> float:
-        return 0.5 * (self.high - self.low)
-
-    def __str__(self) -> str:
-        return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
-
-
-def _chi2_ppf(q, k):
-    """Chi-square quantile (``scipy.stats.chi2.ppf``) from ``scipy.special`` directly:
-    the same numbers without importing ``scipy.stats`` (0.3-1 s of start-up)."""
-    return 2.0 * special.gammaincinv(np.asarray(k) / 2.0, q)
-
-
-def _level(level) -> float:
-    """A confidence level in (0, 1)."""
-    return as_float("level", level, PROBABILITY_LEVEL)
-
-
-def _z(level: float) -> float:
-    return float(special.ndtri(0.5 + _level(level) / 2))
-
-
-def wilson(k: int, n: int, level: float = 0.95) -> Estimate:
-    """Binomial proportion ``k/n`` with the Wilson score interval."""
-    level = _level(level)
-    n = as_int("n", n, 0)
-    k = as_int("k", k, 0, n)
-    if n == 0:
-        return Estimate(math.nan, 0.0, 1.0, level, "wilson (no trials)")
-    z = _z(level)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), level, "wilson")
-
-
-def mean_with_ci(x, level: float = 0.95) -> Estimate:
-    """Sample mean with a Student-t interval (CLT; needs finite variance)."""
-    level = _level(level)
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, level, "mean (empty)")
-    m = float(x.mean())
-    if n == 1:
-        return Estimate(m, -math.inf, math.inf, level, "mean (n=1)")
-    half = float(special.stdtrit(n - 1, 0.5 + level / 2) * x.std(ddof=1) / math.sqrt(n))
-    return Estimate(m, m - half, m + half, level, "sample mean, t interval")
-
-
-def exponential_mean(total_time: float, events: int, level: float = 0.95) -> Estimate:
-    """Mean ``total_time / events`` of an exponential law from censored data, with the exact
-    chi-square interval ``[2T / chi2_{1-a/2}(2k), 2T / chi2_{a/2}(2k)]`` (events Poisson
-    given the time at risk)."""
-    level = _level(level)
-    total_time = as_float("total_time", total_time, NONNEGATIVE)
-    events = as_int("events", events, 0)
-    if events == 0:
-        lo = 2 * total_time / _chi2_ppf(0.5 + level / 2, 2) if total_time > 0 else 0.0
-        return Estimate(math.inf, lo, math.inf, level, "exponential MLE (no events)")
-    a = 1 - level
-    lo = 2 * total_time / _chi2_ppf(1 - a / 2, 2 * events)
-    hi = 2 * total_time / _chi2_ppf(a / 2, 2 * events)
-    return Estimate(total_time / events, float(lo), float(hi), level, "exponential MLE, chi2 interval")
+from levydyn.model.validation import check_index, reject
 
 
 def dump_json(payload: dict, path=None) -> str:
@@ -110,10 +33,11 @@ def dump_json(payload: dict, path=None) -> str:
 
 @dataclass
 class SurvivalCurve:
-    """Survival ``P(sigma > t)`` with pointwise Wilson bands.
+    """Survival ``P(sigma > t)`` (Kaplan-Meier) with pointwise Wilson bands.
 
     With type-I censoring at a single ``t_max`` the Kaplan-Meier product-limit estimate
-    equals the empirical survival fraction for ``t < t_max``, so that is what is computed.
+    equals the empirical survival fraction for ``t < t_max``; paths censored earlier
+    (diverged) are handled by the product limit (:meth:`EscapeResult.survival`).
     """
 
     t: np.ndarray
@@ -204,18 +128,17 @@ class EscapeResult:
         return 1.0 - self.n_exited / self.n_paths if self.n_paths else math.nan
 
     def mean_exit_time(self, level: float = 0.95) -> Estimate:
-        """Mean first-exit time.
+        """Mean first-exit time (:func:`levydyn.censoring.censored_mean`).
 
-        Without censoring: the sample mean with a t interval. With censoring, the mean is
-        not identified without a model; the exponential maximum-likelihood estimate
-        ``(sum of all times) / (number of exits)`` is returned, with its exact chi-square
-        interval. It is exact when the exit time is exponential, which is what Theorem 1
-        (paper 000) predicts in the small-noise limit; ``method`` says which was used.
+        Without censoring: the sample mean with a t interval. With censoring the mean is
+        not identified without a model: the exponential MLE ``(sum of all times) / exits``
+        with its exact chi-square interval is used only when the sample's own exits do not
+        reject an exponential law (Weibull likelihood-ratio test; the law Theorem 1 of
+        paper 000 predicts in the small-noise limit); otherwise the Kaplan-Meier restricted
+        mean up to ``t_max`` is returned as a lower bound (``method`` starts ``"bound: "``,
+        ``high = inf``). ``method`` says which, and why.
         """
-        level = _level(level)
-        if self.n_exited == self.n_paths:
-            return mean_with_ci(self.times, level)
-        return exponential_mean(float(self.times.sum()), self.n_exited, level)
+        return censored_mean(self.times, self.exited, level)
 
     def median_exit_time(self) -> float:
         """Median exit time (``inf`` if at least half the paths are censored)."""
@@ -241,7 +164,11 @@ class EscapeResult:
         return wilson(int(((self.axis == axis) & self.exited).sum()), self.n_exited, level)
 
     def survival(self, t=None, level: float = 0.95) -> SurvivalCurve:
-        """``P(sigma > t)`` on a grid (default: 200 points up to ``t_max``)."""
+        """Kaplan-Meier ``P(sigma > t)`` on a grid (default: 200 points up to ``t_max``);
+        an exit at exactly ``t`` does not survive ``t``. Bands: Wilson at the effective
+        sample size ``S (1 - S) / Var_Greenwood S`` (Anderson, Bernstein & Pike 1982), which
+        is ``n`` itself when every censored path is censored after ``t`` (then the bands
+        are the exact-binomial Wilson ones); ``n`` where ``S`` is 0 or 1."""
         level = _level(level)
         if t is None:
             hi = float(self.times.max()) if self.n_paths else self.t_max
@@ -251,11 +178,15 @@ class EscapeResult:
             raise reject("t", "be non-negative times", t)
         if np.any(t > self.t_max):
             raise ValueError(f"survival is only identified up to t_max={self.t_max}, got t={t.max()}")
-        srt = np.sort(np.where(self.exited, self.times, np.inf))
-        alive = self.n_paths - np.searchsorted(srt, t, side="right")
-        est = [wilson(int(a), self.n_paths, level) for a in alive]
-        return SurvivalCurve(t, np.array([e.value for e in est]), np.array([e.low for e in est]),
-                             np.array([e.high for e in est]), self.n_paths)
+        if self.n_paths == 0:
+            nan = np.full(t.shape, math.nan)
+            return SurvivalCurve(t, nan, np.zeros(t.shape), np.ones(t.shape), 0)
+        km = kaplan_meier(self.times, self.exited)
+        s, var = km(t), km.greenwood(t)
+        inner = (s > 0) & (s < 1) & (var > 0)
+        n_eff = np.where(inner, s * (1 - s) / np.where(inner, var, 1.0), self.n_paths)
+        low, high = wilson_bounds(s, n_eff, level)
+        return SurvivalCurve(t, s, low, high, self.n_paths)
 
     def summary(self, level: float = 0.95) -> dict:
         d = {
@@ -371,11 +302,13 @@ class TransitionResult:
         return q, lo, hi
 
     def mean_sojourn(self, well: int, level: float = 0.95) -> Estimate:
-        """Mean time in ``well`` before leaving (exponential MLE with censoring)."""
+        """Mean time in ``well`` before leaving; the last sojourn of each path is censored
+        (:func:`levydyn.censoring.censored_mean`: exponential MLE only where the sojourns
+        do not reject an exponential law, else a bound)."""
         well = check_index("well", well, self.n_wells, "well")
         w, d, c = self._sojourns()
         m = w == well
-        return exponential_mean(float(d[m].sum()), int(c[m].sum()), level)
+        return censored_mean(d[m], c[m], level)
 
     def occupation(self, level: float = 0.95) -> list[Estimate]:
         """Fraction of time spent in each well region, with a t interval over paths."""

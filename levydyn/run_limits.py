@@ -19,7 +19,8 @@ import math
 import os
 from dataclasses import dataclass
 
-from levydyn.model.validation import POSITIVE, as_float, as_int, check_choice, check_seed, reject
+from levydyn.model.validation import (POSITIVE, as_float, as_int, check_choice, check_memory,
+                                      check_seed, physical_memory, reject)  # noqa: F401
 
 MAX_STEPS = 2**53
 
@@ -37,22 +38,6 @@ class RunPlan:
     max_visits: int
     chunk: int | None
     result_bytes: int
-
-
-def physical_memory() -> int:
-    """Bytes of physical memory (``0`` where the platform does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):   # pragma: no cover - non-POSIX
-        return 0
-
-
-def _bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n:.3g} PiB"       # pragma: no cover
 
 
 def result_bytes(problem, n_paths: int, max_visits: int) -> int:
@@ -106,8 +91,5 @@ def check_run(problem, n_paths=1000, dt=1e-2, t_max=1e4, seed=0, method="euler",
             raise reject("method", "be euler when every alpha is 2 (jump_adapted needs an axis "
                          "with alpha < 2: Brownian exits have no large jumps)", method.name)
     need = result_bytes(problem, n_paths, max_visits)
-    have = physical_memory() if memory is None else int(memory)
-    if have and need > have:
-        raise reject("n_paths", f"fit in memory: the results need {_bytes(need)}, this machine "
-                     f"has {_bytes(have)}", n_paths)
+    check_memory("n_paths", n_paths, need, "the results", memory)
     return RunPlan(n_paths, dt, t_max, seed, method, n_steps, max_visits, chunk, need)

@@ -10,7 +10,7 @@ import numpy as np
 from levydyn.model.domains import Ball, Box
 from levydyn.model.noise import c_alpha, check_seed
 from levydyn.run_limits import check_run
-from levydyn.model.validation import as_int
+from levydyn.model.validation import as_int, reject
 from levydyn.model.problem import Problem
 from levydyn.results import EscapeResult, TransitionResult
 from levydyn.solvers import Euler, JumpAdapted, euler, jump_adapted
@@ -58,6 +58,8 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     method, n_paths, dt, t_max, seed = plan.method, plan.n_paths, plan.dt, plan.t_max, plan.seed
     n_steps, max_visits, chunk = plan.n_steps, plan.max_visits, plan.chunk
     first_path = as_int("first_path", first_path, 0)
+    if progress is not None and not callable(progress):
+        raise reject("progress", "be None or a function progress(done, total)", progress)
     chunk_given = chunk is not None
     chunk = max(1, int(chunk) if chunk else max(256, -(-n_paths // 8)))
     if problem.is_transition and not chunk_given:
@@ -188,6 +190,14 @@ def _run_chunks(run, n_paths: int, chunk: int, progress, first_path: int = 0):
                 progress(done, n_paths)
     except KeyboardInterrupt:
         return done, True
+    except SystemError as err:
+        # an exception raised inside a compiled gradient (Custom) surfaces from numba as
+        # "returned a result with an exception set", the original chained as the cause
+        cause = err.__cause__ or err.__context__
+        if cause is None:
+            raise
+        raise ValueError(f"the potential's gradient raised inside the simulation: "
+                         f"{type(cause).__name__}: {' '.join(str(cause).split())}") from None
     return done, False
 
 

@@ -80,7 +80,7 @@ CLI_CASES = [
     (["escape", "--widths", "1,,2"], ["widths='1,,2'"]),
     (["escape", "--widths", "1,2,"], ["widths='1,2,'"]),
     (["escape", "--widths", "1,2,3"], ["widths=[1.0, 2.0, 3.0]"]),
-    (["escape", "--widths", "0,2"], ["d_minus", "0.0"]),
+    (["escape", "--widths", "0,2"], ["--widths", "widths must be positive", "0.0"]),   # the option, not d_minus
     (["escape", "--paths", "0"], ["n_paths=0"]),
     (["escape", "--paths", "2.5"], ["n_paths='2.5'"]),
     (["escape", "--paths", "1000000000000"], ["n_paths=1000000000000", "memory"]),

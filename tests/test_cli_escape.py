@@ -21,8 +21,8 @@ def test_escape_table_and_json(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--alpha", "2.5"], "alpha=2.5"),
     (["--alpha", "0"], "alpha=0.0"),
-    (["--widths", "1,-2"], "d_plus"),
-    (["--widths", "0,2"], "d_minus"),
+    (["--widths", "1,-2"], "widths must be positive"),     # the option (issue 26), not d_plus
+    (["--widths", "0,2"], "widths must be positive"),
     (["--widths", "nan,2"], "nan"),
     (["--widths", "1,2,3"], "widths"),
     (["--eps", "nan"], "eps=nan"),

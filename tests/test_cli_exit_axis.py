@@ -50,11 +50,11 @@ def test_ackley_delta_sweep(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--alphas", "1.2,2.5"], "alpha=2.5"),
     (["--alphas", "1.2,1.8", "--eps", "0.1,0.1,0.1"], "--eps"),
-    (["--widths", "-1"], "d_minus"),
+    (["--widths", "-1"], "widths must be positive"),        # the option (issue 26), not d_minus
     (["--potential", "ackley", "--alphas", "1.2,1.8"], "--alphas"),
     (["--deltas", "0,0.1"], "--deltas"),
     (["--potential", "ackley", "--method", "jump_adapted"], "--method euler"),
-    (["--potential", "ackley", "--radius", "0"], "d_minus"),
+    (["--potential", "ackley", "--radius", "0"], "radius must be a positive"),
     (["--schedule", "power:2"], "gamma"),
 ])
 def test_bad_input_is_one_line_exit_2(args, needle):

@@ -43,6 +43,7 @@ from levydyn.kesten import EmpiricalMinibatch
 from levydyn.kesten import kernel as K
 from levydyn.model.noise import check_seed, sas_rvs
 from levydyn.model.schedules import Constant
+from levydyn.model.validation import check_memory
 
 __all__ = ["MEMORY_MAX", "SPREAD_TOLERANCE", "SAMPLINGS", "authors_synthetic_data",
            "check_dataset", "load_npz", "FixedKResult", "run_fixed_k", "dataset_lyapunov", "TailReport",
@@ -118,6 +119,8 @@ def authors_synthetic_data(n: int = 10000, d: int = 100, sig_a: float = 1.0, sig
     n, d = _count("n", n, 2), _count("d", d)
     sig_a, sig_x, sig_y = (_positive(k, v) for k, v in
                            (("sig_a", sig_a), ("sig_x", sig_x), ("sig_y", sig_y)))
+    # the draws, A and y: about twice (n + 1)(d + 1) doubles at the peak
+    check_memory("n", f"{n} (d={d})", 16.0 * (n + 1) * (d + 1), "the data")
     z = sas_rvs(2.0, (n + 1, d + 1), seed=check_seed(seed)) / math.sqrt(2.0)
     A = sig_a * z[:n, :d]
     x_true = sig_x * z[n, :d]

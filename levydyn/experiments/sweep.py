@@ -231,6 +231,8 @@ def load_spec(spec) -> dict:
     """A spec mapping from a ``.yaml``/``.yml``/``.toml`` path, or the mapping itself."""
     if isinstance(spec, Mapping):
         return dict(spec)
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ValueError(f"spec must be a mapping or a .yaml/.yml/.toml path, got spec={spec!r}")
     path = Path(spec)
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".toml"):

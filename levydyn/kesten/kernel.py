@@ -318,7 +318,7 @@ def lyapunov_paths(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, n_burn, n_st
 
 @nb.njit(parallel=True, cache=True)
 def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particles,
-            n_burn, n_steps, seed, out):
+            n_burn, n_steps, seed, out, spread):
     """Population-dynamics (cloning) estimate of ``Lambda(s)`` for each ``s`` and replica.
 
     ``out[i, q]`` for ``s = s_values[i]`` and replica ``q``: a population of ``K`` unit
@@ -327,6 +327,8 @@ def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particl
     resampled with probabilities ``w / sum w`` (systematic resampling). Particle slot ``k``
     of replica ``q`` draws its matrices from stream ``(seed, q K + k)`` and the resampling
     uniforms from stream ``(seed, Q K + q)``, the same for every ``s`` (common random numbers).
+    ``spread[i, q]``: the mean over the counted steps of ``Var(w) / (K mean(w)^2)``, the
+    relative size of the delta-method correction (a diagnostic of the population size).
     """
     n_s, n_rep = out.shape
     P = ints[I_P]
@@ -358,6 +360,7 @@ def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particl
                 V[i, j] = buf[j] / nv
         rkey = stream_key(seed, n_rep * K + q)
         acc = 0.0
+        spr = 0.0
         for k in range(n_burn + n_steps):
             top = -math.inf
             for i in range(K):
@@ -392,6 +395,7 @@ def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particl
                     var += (logn[i] - mw) * (logn[i] - mw)
                 var /= K - 1
                 acc += top + math.log(mw) + var / (2.0 * K * mw * mw)
+                spr += var / (K * mw * mw)
             # systematic resampling: slot i takes the particle whose cumulative weight
             # interval contains (i + U) / K
             u0 = uniform(rkey, k)
@@ -406,3 +410,4 @@ def cloning(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, s_values, n_particl
                     W[i, j] = V[m, j]
             V, W = W, V
         out[si, q] = acc / n_steps
+        spread[si, q] = spr / n_steps

@@ -46,7 +46,8 @@ import math
 import numba as nb
 import numpy as np
 
-from levydyn.model.validation import ALPHA, as_float, check_seed  # noqa: F401  (check_seed re-exported)
+from levydyn.model.validation import (ALPHA, as_float, as_int, check_memory,  # noqa: F401
+                                      check_seed, reject)  # (check_seed re-exported)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -182,11 +183,15 @@ def sas_rvs(alpha: float, size, seed: int = 0, *, streams: int = 64) -> np.ndarr
     """
     a = as_float("alpha", alpha, ALPHA)
     seed = check_seed(seed)
+    streams = as_int("streams", streams, 1)
     shape = (size,) if np.isscalar(size) else tuple(size)
-    n = int(np.prod(shape, dtype=np.int64))
+    if not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0 for k in shape):
+        raise reject("size", "be a non-negative integer or a tuple of them", size)
+    n = math.prod(int(k) for k in shape)
+    check_memory("size", size, 8.0 * n, "the draws")
     if n == 0:
         return np.empty(shape)
-    n_streams = max(1, min(int(streams), n))
+    n_streams = min(streams, n)
     n_per = -(-n // n_streams)
     buf = np.empty((n_streams, n_per))
     _sas_fill(a, seed, buf)

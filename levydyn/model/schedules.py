@@ -81,6 +81,9 @@ def invert_integrated_scale_power(kind, gamma, t0, milestones, values, alpha, a,
     return math.inf
 
 
+#: The exponent of :class:`Power`, gamma in (0, 1] (shared with levydyn.theory.schedules).
+POWER_GAMMA = half_open(0.0, 1.0)
+
 @dataclass(frozen=True)
 class Schedule:
     """Base class: ``s_t`` and its encoding for the kernels."""
@@ -130,7 +133,7 @@ class Power(Schedule):
     t0: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "gamma", as_float("gamma", self.gamma, half_open(0.0, 1.0)))
+        object.__setattr__(self, "gamma", as_float("gamma", self.gamma, POWER_GAMMA))
         object.__setattr__(self, "t0", as_float("t0", self.t0, NONNEGATIVE))
 
     def rate(self, t):

@@ -17,6 +17,7 @@ rejected, not coerced (``float(True)`` is 1.0, a silent wrong answer).
 from __future__ import annotations
 
 import numbers
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,8 +26,8 @@ import numpy as np
 __all__ = [
     "ALPHA", "ANY", "Constraint", "FINITE", "NONNEGATIVE", "POSITIVE", "POSITIVE_OR_INF",
     "PROBABILITY_LEVEL", "UNIT_OPEN", "as_array", "as_float", "as_int", "as_vector",
-    "check_choice", "check_count", "check_index", "check_level", "check_nonnegative",
-    "check_seed", "interleaved_extrema", "half_open", "per_axis", "reject",
+    "check_choice", "check_count", "check_index", "check_level", "check_memory", "check_nonnegative",
+    "check_seed", "interleaved_extrema", "half_open", "per_axis", "physical_memory", "reject",
 ]
 
 
@@ -236,3 +237,28 @@ def interleaved_extrema(minima, maxima, min_minima: int = 1
     if np.any(np.diff(r) <= 0):
         raise reject("maxima", f"interleave minima={m.tolist()} (m1 < s1 < m2 < ...)", s.tolist())
     return m, s, r
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory (``0`` where the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):   # pragma: no cover - non-POSIX
+        return 0
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"       # pragma: no cover
+
+
+def check_memory(field: str, value, need: float, what: str, memory: int | None = None) -> None:
+    """Refuse, before allocating, ``need`` bytes (``what``) that exceed physical memory
+    (``memory`` overrides it, for tests): one ``ValueError`` naming ``field`` and ``value``."""
+    have = physical_memory() if memory is None else int(memory)
+    if have and need > have:
+        raise reject(field, f"fit in memory: {what} need {_bytes(need)}, this machine has "
+                     f"{_bytes(have)}", value)

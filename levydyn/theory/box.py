@@ -65,7 +65,8 @@ def total_rate(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> float:
 
 def mean_exit_time(alpha, eps, d_minus, d_plus, *, measure: str = "sas") -> float:
     """``E sigma ~ 1 / lambda`` (small-noise limit; ``measure`` as in :func:`side_rates`)."""
-    return 1.0 / total_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    rate = total_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    return np.inf if rate == 0.0 else 1.0 / rate        # rate underflows: E sigma overflows
 
 
 def survival(t, alpha, eps, d_minus, d_plus, *, measure: str = "sas"):

@@ -1,7 +1,7 @@
 """The one door from a :class:`~levydyn.Problem` to the closed forms that apply to it.
 
-:func:`closed_forms` reads the problem -- noise (alpha_l, eps_l), potential and its
-attractor ``x* = potential.minimum``, domain (Box, Ball or WellPartition), schedule,
+:func:`closed_forms` reads the problem -- noise (alpha_l, eps_l), potential and the
+attractor ``x*`` of x0's basin (:func:`attractor`), domain (Box, Ball or WellPartition), schedule,
 start point -- and returns every closed form of :mod:`levydyn.theory` whose statement
 covers it, each with its regime, its assumptions, its Levy-measure convention and its
 source. The CLI, :func:`levydyn.experiments.sweep.theory_columns` and :mod:`levydyn.experiments.verify` all ask
@@ -63,6 +63,8 @@ _EXIT = ("x* = potential.minimum is the only attractor of -grad U in the domain,
          "leaves invariant; start in its basin; exit by one large jump from near x*")
 _AXES = "independent one-hot noise per axis (jumps of different axes never coincide)"
 _BALL = "ball faces: distance from x* to the sphere along each axis (one-hot jumps)"
+_BALL_LABEL = ("recorded exit axis = coordinate of the largest displacement from the ball's "
+               "centre at exit (not the jump's axis when x* is off-centre), side = its sign")
 _SCHED = "the schedule varies on the exit time scale (MultiStep: milestones ~ eps^-alpha)"
 _WELLS = ("1-D landscape, non-degenerate minima separated by the maxima; natural time "
           "(generator eps^alpha Q); start in the well of x0")
@@ -186,9 +188,10 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
     from levydyn.theory import box, exit_interval, schedules
 
     pot, dom, sched = problem.potential, problem.domain, problem.schedule
-    xstar = np.asarray(pot.minimum, dtype=float)
+    xstar = attractor(problem)
     dm, dp = (np.asarray(v, dtype=float) for v in faces(dom, xstar))
-    assume = _EXIT + ("; " + _BALL if isinstance(dom, Ball) else "")
+    assume = _EXIT.replace("x* = potential.minimum", f"x* = {xstar.tolist()} (x0's attractor)")
+    assume += "; " + _BALL if isinstance(dom, Ball) else ""
     kw = {"measure": measure}
     if not sched.is_constant:
         _add_law(F, schedules, (alpha, eps, dm, dp), {**kw, "schedule": sched},
@@ -199,6 +202,7 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
                          ("exit_axis_probabilities", "exit_axis_probabilities", False)],
                  SMALL_NOISE, assume + "; " + _AXES + "; " + _SCHED,
                  "paper 004, Thms 4.1, 4.3, 4.5 / Cors 4.2, 4.6 (exact small-noise law, eqs. 12-13)")
+        _ball_labels(F, problem, alpha, eps, xstar, measure, SMALL_NOISE, assume)
         return "schedules small-noise limit"
     if problem.dim == 1:
         args = (float(alpha[0]), float(eps[0]), float(dm[0]), float(dp[0]))
@@ -232,6 +236,7 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
              SMALL_NOISE, a, src)
     F.add("median_exit_time", lambda: box.exit_time_quantile(0.5, *args, **kw), SMALL_NOISE, a, src,
           "levydyn.theory.box.exit_time_quantile")
+    _ball_labels(F, problem, alpha, eps, xstar, measure, SMALL_NOISE, a)
     h = _diagonal_curvature(pot)
     if h is not None and not isinstance(dom, Ball):
         F.add("exit_side_rates_first_order", lambda: _box_first_order(alpha, eps, dm, dp, h, measure),
@@ -239,6 +244,58 @@ def _levy_exit(F: _Forms, problem, alpha, eps, measure) -> str:
               "levydyn.theory.small_noise (first-order expansion, per axis)",
               "levydyn.theory.small_noise.interval_rates")
     return "box small-noise limit"
+
+
+def _ball_labels(F: _Forms, problem, alpha, eps, xstar, measure, regime, assume) -> None:
+    """For a Ball: the exit side/axis probabilities of the label the simulator records
+    (largest displacement from the centre), :mod:`levydyn.theory.ball`."""
+    from levydyn.model.domains import Ball
+    from levydyn.theory import ball
+
+    dom = problem.domain
+    if not isinstance(dom, Ball) or problem.dim == 1:
+        return
+    args = (alpha, eps, dom.center, dom.radius, xstar)
+    src = ("paper 004, eqs. 12-13, jump intensities relabelled to the recorded axis "
+           "(levydyn.theory.ball docstring)")
+    a = assume + "; " + _BALL_LABEL
+    F.add("exit_side_probabilities", lambda: ball.exit_side_probabilities(*args, measure=measure),
+          regime, a, src, "levydyn.theory.ball.exit_side_probabilities")
+    F.add("exit_axis_probabilities", lambda: ball.exit_axis_probabilities(*args, measure=measure),
+          regime, a, src, "levydyn.theory.ball.exit_axis_probabilities")
+
+
+def attractor(problem) -> np.ndarray:
+    """The attractor ``x*`` of ``-grad U`` whose basin holds ``problem.x0``.
+
+    A :class:`~levydyn.potentials.MultiWell1D` has one attractor per minimum ``m_i``, basin
+    ``(s_{i-1}, s_i)`` between its maxima: ``x* = m_i`` for ``x0`` in that basin. The exit
+    theorems need the domain to hold exactly that attractor and to be invariant under the
+    flow, so a domain holding two minima, or a maximum, raises a ``ValueError`` saying so
+    (:func:`closed_forms` turns it into ``reason``). Other potentials declare their one
+    attractor as ``potential.minimum``.
+    """
+    from levydyn.model.potentials import MultiWell1D
+
+    pot, dom = problem.potential, problem.domain
+    if not isinstance(pot, MultiWell1D):
+        return np.asarray(pot.minimum, dtype=float)
+    m, s = np.array(pot.minima), np.array(pot.maxima)
+    x0 = float(np.asarray(problem.x0, dtype=float).reshape(-1)[0])
+    if np.any(s == x0):
+        raise ValueError(f"x0={x0:g} is a maximum of U, in no attractor's basin: no exit law applies")
+    own = float(m[np.searchsorted(s, x0)])
+    held = [float(v) for v in m if dom.contains([v])]
+    if len(held) > 1:
+        raise ValueError(f"the domain {dom.describe()} holds {len(held)} attractors {held} of "
+                         f"-grad U (x0={x0:g} is in the basin of {own:g}); the exit theorems need "
+                         "exactly one, so no exit law applies")
+    tops = [float(v) for v in s if dom.contains([v])]
+    if tops:
+        raise ValueError(f"the domain {dom.describe()} contains the maximum {tops} of U, so the "
+                         f"flow leaves it without a jump; the exit theorems need it inside the "
+                         f"basin of x0's attractor {own:g}")
+    return np.array([own])
 
 
 def _box_first_order(alpha, eps, dm, dp, h, measure) -> np.ndarray:
@@ -391,6 +448,10 @@ def closed_forms(problem, *, measure: str = "sas") -> ClosedForms:
     assumptions, convention, source), with ``model`` (which theory applies) and ``reason``
     (why nothing applies, when nothing does). See the module docstring for the table.
     """
+    from levydyn.model.problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a levydyn.Problem, got problem={problem!r}")
     check_measure(measure)
     F = _Forms(CONVENTIONS[measure])
     law = getattr(problem, "noise", None)
@@ -432,4 +493,4 @@ def _dispatch(F: _Forms, problem, alpha, eps, measure) -> tuple[str, str]:
     return model, reason
 
 
-__all__ = ["ClosedForm", "ClosedForms", "closed_forms", "SMALL_NOISE", "FIRST_ORDER", "EXACT", "LAPLACE"]
+__all__ = ["ClosedForm", "ClosedForms", "attractor", "closed_forms", "SMALL_NOISE", "FIRST_ORDER", "EXACT", "LAPLACE"]

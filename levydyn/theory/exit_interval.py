@@ -72,7 +72,8 @@ def mean_exit_time(alpha: float, eps: float, d_minus: float, d_plus: float, *,
 
     Small-noise limit (paper 000, Thm 1); ``C`` per ``measure`` ("sas": c_alpha, "unit": 1).
     """
-    return 1.0 / exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    rate = exit_rate(alpha, eps, d_minus, d_plus, measure=measure)
+    return math.inf if rate == 0.0 else 1.0 / rate      # rate underflows (eps ~ 1e-320): E sigma overflows
 
 
 def exit_time_quantile(p, alpha: float, eps: float, d_minus: float, d_plus: float, *,
@@ -105,7 +106,8 @@ def side_probability(side: int, alpha: float, eps: float, d_minus: float, d_plus
     Source: paper 000, eq. 11 (``q_ij / q_i``).
     """
     s = check_side(side)
-    lm, lp = side_rates(alpha, eps, d_minus, d_plus, measure=measure)
+    side_rates(alpha, eps, d_minus, d_plus, measure=measure)           # validates the inputs
+    lm, lp = side_rates(alpha, 1.0, d_minus, d_plus, measure=measure)  # eps cancels (and may underflow)
     return (lp if s == 1 else lm) / (lm + lp)
 
 

@@ -56,6 +56,8 @@ from levydyn.theory import box as _box
 from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_nonnegative,
                                       check_positive, check_probability, check_rho, check_times)
 from levydyn.theory.levy_measure import measure_constant, measure_constants
+from levydyn.model.schedules import POWER_GAMMA
+from levydyn.model.validation import as_float
 
 # --------------------------------------------------------------------------- sympy derivations
 
@@ -169,19 +171,11 @@ class _Law:
                              f"got gamma={gamma!r} milestones={milestones!r}")
         if gamma is not None:
             self.kind = "power"
-            try:
-                self.gamma = float(gamma)
-            except (TypeError, ValueError):
-                raise ValueError(f"gamma must be a number, got gamma={gamma!r}") from None
-            if not math.isfinite(self.gamma):
-                raise ValueError(f"gamma must be finite, got gamma={gamma!r}")
+            # the constraint of levydyn.model.schedules.Power (one declaration): gamma in
+            # (0, 1], where g = 1 + (gamma - 1)(alpha - 1) > 0 for every alpha in (0, 2]
+            self.gamma = as_float("gamma", gamma, POWER_GAMMA)
             self.t0 = check_nonnegative(t0, "t0")
             self.g = 1.0 + (self.gamma - 1.0) * (a - 1.0)
-            bad = np.flatnonzero(~(self.g > 0))
-            if bad.size:
-                raise ValueError(f"gamma={gamma!r} with alpha={a[bad[0]]!r} gives "
-                                 f"1 + (gamma-1)(alpha-1) = {self.g[bad[0]]!r} <= 0 "
-                                 "(non-integrable intensity, the box is never left)")
         elif milestones is not None or values is not None:
             self.kind = "multistep"
             ms = np.atleast_1d(np.asarray([] if milestones is None else milestones, dtype=float))

@@ -161,9 +161,23 @@ class Cell:
 
 
 def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
-    """``p / m`` with a log-normal CI from both CIs (null CI where either side is censored)."""
+    """``p / m`` with a log-normal CI from both CIs.
+
+    A side that is only a lower bound (a censored mean the data cannot extrapolate,
+    :meth:`Estimate.is_bound`) gives no ratio (value nan) but a bound on it: predicted
+    bounded, measured a number -> ``r >= p.low / m.high``; measured bounded, predicted a
+    number -> ``r <= p.high / m.low``; both bounded -> nothing (``[0, inf]``). Never 0.
+    """
     from scipy import stats
 
+    if p.is_bound or m.is_bound:
+        if p.is_bound and not m.is_bound:
+            return Estimate(math.nan, p.low / m.high if m.high > 0 else 0.0, math.inf, level,
+                            "bound: ratio >= (predicted lower bound) / (measured upper limit)")
+        if m.is_bound and not p.is_bound and m.low > 0:
+            return Estimate(math.nan, 0.0, p.high / m.low, level,
+                            "bound: ratio <= (predicted upper limit) / (measured lower bound)")
+        return Estimate(math.nan, 0.0, math.inf, level, "ratio (both sides bounds: no ratio)")
     if not (math.isfinite(p.value) and math.isfinite(m.value)) or m.value <= 0 or p.value <= 0:
         return Estimate(p.value / m.value if m.value else math.nan, math.nan, math.nan, level,
                         "ratio (censored: no CI)")

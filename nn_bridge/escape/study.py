@@ -54,12 +54,13 @@ import numpy as np
 from nn_bridge.data.models import weights_checksum
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
-from nn_bridge.escape.cells import (Cell, cell_stability, plain, run_cell,
+from nn_bridge.escape.cells import (Cell, cell_stability, escape_ratio, plain, run_cell,
                                     stability_from_json)
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
-from nn_bridge.escape.ladder import LADDER, MODEL_LABELS, SECOND_ORDER
+from nn_bridge.escape.verdict import targets as verdict_targets
+from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
 from nn_bridge.training.checkpoint import config_key, json_safe
 
 __all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
@@ -112,40 +113,13 @@ class Study:
                                  "targets": self.targets(level)}))
 
     def targets(self, level: float = 0.95) -> dict:
-        """The issue's checks on this study: per cell whose measurement is < 50 % censored,
-        is rung (f) within a factor 2 of the measured mean; where not, the first rung of the
-        ladder (from the network down) that misses by more than 2x. ``by_regime`` splits the
-        count by the sign of the cell's top Lyapunov exponent lambda_1 (cells without a
-        stability estimate are left out of the split)."""
-        rows = []
-        for c in self.cells:
-            cens = 1.0 - float(c.measured.dist_exited.mean())
-            row = {"batch_size": c.batch_size, "lr": c.lr, "censored": cens}
-            if "multiplicative" in c.predicted:
-                r = c.ratio("multiplicative", level).value
-                row["f_ratio"] = r
-                row["f_within_2x"] = bool(math.isfinite(r) and 0.5 <= r <= 2.0)
-            first = None
-            for m in LADDER:
-                if m in c.predicted:
-                    r = c.ratio(m, level).value
-                    if not (math.isfinite(r) and 0.5 <= r <= 2.0):
-                        first = m
-                        break
-            row["first_rung_off_by_2x"] = first
-            row["counted"] = cens < 0.5
-            row["regime"] = c.stability.get("regime") if c.stability else None
-            rows.append(row)
-        counted = [r for r in rows if r["counted"] and "f_within_2x" in r]
-        by_regime = {reg: {"n_counted": sum(r["regime"] == reg for r in counted),
-                           "n_f_within_2x": sum(r["f_within_2x"] for r in counted
-                                                if r["regime"] == reg)}
-                     for reg in ("unstable", "stable")}
-        return {"cells": rows, "f_within_2x_in_every_counted_cell":
-                all(r["f_within_2x"] for r in counted) if counted else None,
-                "n_counted": len(counted),
-                "n_f_within_2x": sum(r["f_within_2x"] for r in counted),
-                "by_regime": by_regime}
+        """The issue's checks on this study (:func:`nn_bridge.escape.verdict.targets` on the
+        cells' summaries): per cell whose measurement is < 50 % censored, is rung (f) within
+        a factor 2 of the measured mean (undecided where a side is only a bound); where
+        not, the first rung of the ladder (from the network down) that misses by more than
+        2x. ``by_regime`` splits the count by the sign of the cell's top Lyapunov exponent
+        lambda_1 (cells without a stability estimate are left out of the split)."""
+        return verdict_targets([plain(c.summary(level)) for c in self.cells])
 
 
 def part_keys(cfg: StudyConfig, basin: Basin) -> tuple[dict, dict]:
@@ -230,9 +204,8 @@ class _CellLog:
         if e is None:
             self.log(f"    {MODEL_LABELS[model]:>24}: not run yet (left out)")
             return
-        pm, m = e.mean_iterations(), self.mean
-        self.log(f"    {MODEL_LABELS[model]:>24}: {pm}  ratio "
-                 f"{pm.value / m.value if math.isfinite(m.value) else float('nan'):.3g}")
+        pm = e.mean_iterations()
+        self.log(f"    {MODEL_LABELS[model]:>24}: {pm}  ratio {escape_ratio(pm, self.mean, pm.level)}")
 
 
 def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: StudyConfig,

@@ -1,0 +1,74 @@
+"""The study's verdicts: is a model within a factor of the measured mean escape, and how many
+cells say so (issue 19's targets), computed from the cells' JSON summaries.
+
+Rule (one place): the ratio ``r = predicted / measured`` mean escape iterations
+(:func:`nn_bridge.escape.cells.escape_ratio`) is *within* a factor ``f`` (2) when it is a
+number in ``[1/f, f]``, *off* when it is a number outside, or when it is only bounded
+(a side censored, its mean a lower bound: :func:`levydyn.censoring.censored_mean`) and the
+bound already lies outside (``r >= low > f`` or ``r <= high < 1/f``), and *undecided*
+(``None``) otherwise: a ratio nobody can compute is never counted as a hit or a miss.
+A cell is *counted* when its measurement is < 50 % censored and its verdict is decided.
+
+:func:`targets` reads the cell summaries of a study (``Study.report()["cells"]``, or the
+same dicts read back from the JSON file, where non-finite numbers are the strings
+``"inf"``/``"nan"``), so the counts can be recomputed from a report alone.
+"""
+from __future__ import annotations
+
+import math
+
+from nn_bridge.escape.ladder import LADDER
+
+__all__ = ["FACTOR", "ratio_verdict", "targets"]
+
+#: A model is "within" when predicted / measured lies in [1/FACTOR, FACTOR].
+FACTOR = 2.0
+
+
+def _num(x) -> float:
+    """A JSON number, the strings "inf"/"-inf"/"nan", or null (nan)."""
+    return math.nan if x is None else float(x)
+
+
+def ratio_verdict(ratio: dict, factor: float = FACTOR) -> bool | None:
+    """Within ``factor`` (True), off (False) or undecided (None); ``ratio`` is an Estimate's
+    dict (``value``, ``low``, ``high``)."""
+    v, lo, hi = (_num(ratio.get(k)) for k in ("value", "low", "high"))
+    if math.isfinite(v):
+        return 1.0 / factor <= v <= factor
+    if v == math.inf or (lo > factor) or (hi < 1.0 / factor):
+        return False
+    return None
+
+
+def targets(cells: list[dict], factor: float = FACTOR) -> dict:
+    """Per cell: ``f_ratio`` (value of the multiplicative model's ratio, nan if none),
+    ``f_within_2x`` (:func:`ratio_verdict`, None if undecided), the first rung of the ladder
+    (from the network down) that is off, ``counted``, ``regime``; and the counts over the
+    counted cells, in total and by the sign of lambda_1."""
+    rows = []
+    for c in cells:
+        cens = _num(c["measured"]["censored"])
+        models = c.get("models", {})
+        row = {"batch_size": c["batch_size"], "lr": c["lr"], "censored": cens}
+        if "multiplicative" in models:
+            r = models["multiplicative"]["ratio"]
+            row["f_ratio"] = _num(r.get("value"))
+            row["f_within_2x"] = ratio_verdict(r, factor)
+        row["first_rung_off_by_2x"] = next(
+            (m for m in LADDER if m in models and ratio_verdict(models[m]["ratio"], factor) is False),
+            None)
+        row["counted"] = bool(cens < 0.5 and row.get("f_within_2x") is not None)
+        row["regime"] = c.get("regime")
+        rows.append(row)
+    counted = [r for r in rows if r["counted"]]
+    by_regime = {reg: {"n_counted": sum(r["regime"] == reg for r in counted),
+                       "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted
+                                            if r["regime"] == reg)}
+                 for reg in ("unstable", "stable")}
+    return {"cells": rows,
+            "f_within_2x_in_every_counted_cell":
+                all(r["f_within_2x"] for r in counted) if counted else None,
+            "n_counted": len(counted),
+            "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted),
+            "by_regime": by_regime}
