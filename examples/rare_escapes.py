@@ -1,35 +1,36 @@
-"""Demo -- Rare escapes: brute force, jump-adapted and splitting as the noise falls.
+# %% [markdown]
+# # Rare escapes: brute force, jump-adapted and splitting as the noise falls
+#
+# The mean time to leave the interval (-1, 1) under dX = -X dt + eps dL
+# (alpha = 1.5) grows like eps^-alpha: at eps = 0.01 one exit takes ~2.5e3 time units, i.e.
+# ~2.5e5 Euler steps per path, and brute force soon cannot follow. Two ways out. The
+# *jump-adapted* scheme (levydyn's jump_adapted method) skips the quiet time between large
+# jumps: its cost per path does not grow as eps falls, but it is a small-noise approximation
+# for stable noise in boxes. *Adaptive multilevel splitting* (levydyn.rare.split,
+# generalised AMS of Brehier et al. 2016) is exact for the Euler chain and works for any
+# noise and any exit set: it runs short excursions from a small set A around the minimum,
+# keeps cloning the excursions that got farthest (measured by a reaction coordinate, here
+# the distance to the minimum relative to the interval), and multiplies the survival
+# fractions into p = P(reach the boundary before returning to A); the mean exit time follows
+# from the cycle decomposition E tau = E[T_loop] (1 - p)/p + E[T_reac]. Heavy-tailed jumps
+# overshoot many levels at once; killing every replica at or below the level keeps the
+# estimate unbiased. The figure shows the three estimates (95 % CIs) against the small-noise
+# law alpha / (2 c_alpha eps^alpha), and what each cost in wall-clock seconds. Read it with
+# care: all three agree, but splitting's interval widens as eps falls. Here the exit is one
+# large jump from near the minimum, and no reaction coordinate of the state can split a
+# single jump into intermediate levels; the per-run estimates become heavy-tailed (runs end
+# with every replica tied at one level). For such exits the jump-adapted scheme is the tool;
+# splitting is the tool where the exit is a climb (alpha = 2, see benchmarks/
+# bench_splitting.py: ~4e3 times less work than brute force at p = 1e-6), for noise laws and
+# exit sets the jump-adapted scheme does not cover (wells, truncated or empirical noise), and
+# for the SGD recursion (levydyn.rare.split_recursion).
+#
+# Run as a script: `python examples/rare_escapes.py [--quick] [--outdir DIR]` (the figure
+# goes to a new temporary directory unless `--outdir` is given). In Jupyter (with
+# jupytext), open this file as a notebook and run the cells top to bottom.
 
-Lecture note. The mean time to leave the interval (-1, 1) under dX = -X dt + eps dL
-(alpha = 1.5) grows like eps^-alpha: at eps = 0.01 one exit takes ~1e3 time units, i.e.
-~1e5 Euler steps per path, and brute force soon cannot follow. Two ways out. The
-*jump-adapted* scheme (levydyn's jump_adapted method) skips the quiet time between large
-jumps: its cost per path does not grow as eps falls, but it is a small-noise approximation
-for stable noise in boxes. *Adaptive multilevel splitting* (levydyn.rare.split,
-generalised AMS of Brehier et al. 2016) is exact for the Euler chain and works for any
-noise and any exit set: it runs short excursions from a small set A around the minimum,
-keeps cloning the excursions that got farthest (measured by a reaction coordinate, here
-the distance to the minimum relative to the interval), and multiplies the survival
-fractions into p = P(reach the boundary before returning to A); the mean exit time follows
-from the cycle decomposition E tau = E[T_loop] (1 - p)/p + E[T_reac]. Heavy-tailed jumps
-overshoot many levels at once; killing every replica at or below the level keeps the
-estimate unbiased. The figure shows the three estimates (95 % CIs) against the small-noise
-law alpha / (2 c_alpha eps^alpha), and what each cost in wall-clock seconds. Read it with
-care: all three agree, but splitting's interval widens as eps falls. Here the exit is one
-large jump from near the minimum, and no reaction coordinate of the state can split a
-single jump into intermediate levels; the per-run estimates become heavy-tailed (runs end
-with every replica tied at one level). For such exits the jump-adapted scheme is the tool;
-splitting is the tool where the exit is a climb (alpha = 2, see benchmarks/
-bench_splitting.py: ~4e3 times less work than brute force at p = 1e-6), for noise laws and
-exit sets the jump-adapted scheme does not cover (wells, truncated or empirical noise), and
-for the SGD recursion (levydyn.rare.split_recursion).
-
-Run: ``python examples/rare_escapes.py [--quick] [--outdir DIR]`` (default: a new
-temporary directory; the path of the PNG is printed).
-"""
-from __future__ import annotations
-
-import argparse
+# %%
+"""Rare escapes: brute force, jump-adapted and splitting as the noise falls (a levydyn tutorial; the lecture note is the first cell)."""
 import math
 import tempfile
 import time
@@ -38,8 +39,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from _tutorial import QUICK, in_notebook, interactive, run_script, save_figure, show_files
 from levydyn import Box, Problem, Quadratic, c_alpha, simulate
-from levydyn.output_files import atomic_savefig
 from levydyn.plots import COLORS, draw_estimates
 from levydyn.rare import split
 
@@ -53,8 +54,16 @@ def small_noise_mean(eps: float) -> float:
     return ALPHA / (2 * c_alpha(ALPHA) * eps**ALPHA)
 
 
+# %% [markdown]
+# ## The experiment
+#
+# `main` runs the three estimators at each eps and writes the figure; it returns the
+# paths it wrote. Brute force runs only where its cost stays under `BRUTE_BUDGET`
+# Euler path-steps.
+
+# %%
 def main(outdir=None, quick: bool = False) -> list[Path]:
-    out = Path(tempfile.mkdtemp(prefix="levydyn_rare_") if outdir is None else outdir)
+    out = Path(outdir) if outdir is not None else Path(tempfile.mkdtemp(prefix="levydyn-"))
     out.mkdir(parents=True, exist_ok=True)
     eps_list = [0.3, 0.1, 0.03] if quick else [0.3, 0.1, 0.03, 0.01, 0.003, 0.001]
     paths = 200 if quick else 1000
@@ -94,16 +103,38 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
            title="cost (brute force only where affordable)")
     ax.legend(fontsize=8)
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    png = out / "rare_escapes.png"
-    atomic_savefig(fig, png, dpi=120)
-    return [png]
+    return save_figure(fig, out, "rare_escapes.png")
 
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--outdir", default=None, help="where to write the PNG [a temporary dir]")
-    a = ap.parse_args()
-    for p in main(a.outdir, a.quick):
-        print(p)
+# %% [markdown]
+# ## Run it
+#
+# In a notebook the next cell runs the experiment and shows the figure. As a script
+# (`python examples/rare_escapes.py`) the last cell parses `--quick` and `--outdir`.
+
+# %%
+if in_notebook():
+    show_files(main(quick=QUICK))
+
+# %% [markdown]
+# ## Explore
+#
+# What brute force would cost: the small-noise mean exit time and the Euler steps one
+# path needs at `dt`, for the eps and alpha you choose. Lower eps by a factor 10 and the
+# cost of one path grows by 10^alpha; splitting's cost grows only like log(1/p) when the
+# exit is a climb, but not when it is one jump (the lecture note).
+
+# %%
+def explore(log10_eps=-2.0, alpha=1.5):
+    """E tau ~ alpha / (2 c_alpha eps^alpha) on (-1, 1) and the Euler steps of one path."""
+    eps = 10.0**log10_eps
+    mean = alpha / (2 * c_alpha(alpha) * eps**alpha)
+    print(f"eps = {eps:.3g}, alpha = {alpha:g}: E tau ~ {mean:.3g} time units, "
+          f"~{mean / DT:.2g} Euler steps per path at dt = {DT:g}")
+
+
+interactive(explore, log10_eps=(-3.0, -0.5, 0.25), alpha=(1.1, 1.9, 0.1))
+
+# %%
+if __name__ == "__main__" and not in_notebook():
+    run_script(main, 'Rare escapes: brute force, jump-adapted and splitting as the noise falls')

@@ -56,7 +56,9 @@ def _public_table(dotted: str) -> str:
         link = Path("../" * len(here.parts)) / f"{target}.md"
         if (ROOT / Path(*where.split(".")) / "__init__.py").exists():
             link = Path("../" * len(here.parts)) / target / "index.md"
-        rows.append(f"| [`{dotted}.{name}`]({link.as_posix()}#{where}.{name}) | `{where}` |")
+        # mkdocstrings renders (and anchors) only members with a docstring
+        anchor = f"#{where}.{name}" if (getattr(obj, "__doc__", None) or "").strip() else ""
+        rows.append(f"| [`{dotted}.{name}`]({link.as_posix()}{anchor}) | `{where}` |")
     return ("Public names (import them from here: `from " + dotted + " import ...`):\n\n"
             + "\n".join(rows) + "\n")
 

@@ -14,7 +14,7 @@ import mkdocs_gen_files
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = ["sample_paths", "jumps_vs_climbing", "wide_valley", "which_axis_escapes",
-         "lr_decay_traps", "multiplicative_noise"]
+         "lr_decay_traps", "multiplicative_noise", "rare_escapes"]
 
 
 def _title(text: str, stem: str) -> str:
