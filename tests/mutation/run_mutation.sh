@@ -17,7 +17,7 @@ REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 
 declare -A MUTATE TESTS
 MUTATE[results]="levydyn/results.py"
-TESTS[results]="tests/test_results_survival.py tests/test_censoring.py tests/test_solver.py tests/test_output_files.py"
+TESTS[results]="tests/test_results_survival.py tests/test_results_transitions.py tests/test_censoring.py tests/test_output_files.py"
 MUTATE[intervals]="levydyn/intervals.py"
 TESTS[intervals]="tests/test_intervals.py tests/test_censoring.py"
 MUTATE[censoring]="levydyn/censoring.py"
