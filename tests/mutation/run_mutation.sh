@@ -32,6 +32,10 @@ MUTATE[levy_measure]="levydyn/theory/levy_measure.py"
 TESTS[levy_measure]="tests/test_theory_levy_measure.py tests/test_theory_levy_measure_values.py"
 MUTATE[stability]="levydyn/kesten/stability.py"
 TESTS[stability]="tests/test_kesten_first_root.py tests/test_kesten_cloning_range.py tests/test_kesten.py"
+# the same module against its fast tests only (test_kesten.py and the cloning-range test
+# run Monte Carlo for minutes on a loaded 2-core machine)
+MUTATE[stability_fast]="levydyn/kesten/stability.py"
+TESTS[stability_fast]="tests/test_kesten_first_root.py"
 MUTATE[hill]="levydyn/estimators/hill.py"
 TESTS[hill]="tests/test_estimators_hill.py"
 MUTATE[verdict]="nn_bridge/escape/verdict.py"
