@@ -118,3 +118,69 @@ def test_escape_result_json_with_and_without_paths(tmp_path):
     sd = s.to_dict()
     assert sd["t"] == [0.0, 1.5, 3.0] and sd["survival"] == [1.0, 0.75, 0.5] and sd["n"] == 4
     assert isinstance(sd["low"], list) and isinstance(sd["high"], list)
+
+
+def _wilson(k, n, level):
+    """Wilson score interval written out (Wilson 1927)."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    centre = (k + z * z / 2) / (n + z * z)
+    half = z / (n + z * z) * np.sqrt(k * (n - k) / n + z * z / 4)
+    return k / n, centre - half, centre + half
+
+
+def _escape_2d():
+    """6 paths in 2-D, 5 exited: (axis, side) = (0,+), (1,+), (0,-), (1,-), (1,+); the
+    censored path carries axis 1, side +1 to show that only exits are counted."""
+    p = Problem(Quadratic([1.0, 1.0]), alpha=1.5, eps=0.5,
+                domain=Box.around([0.0, 0.0], [1.0, 1.0], [1.0, 1.0]))
+    return EscapeResult(p, np.array([1.0, 4.0, 2.0, 3.0, 0.5, 9.0]),
+                        np.array([True, True, True, True, True, False]),
+                        np.array([0, 1, 0, 1, 1, 1]), np.array([1, 1, -1, -1, 1, 1]),
+                        np.zeros((6, 2)), 0.01, 9.0, 0)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_side_and_axis_probabilities_count_exits_only(level):
+    r = _escape_2d()
+    for (side, axis), k in {(1, None): 3, (-1, None): 2, (1, 1): 2, (-1, 0): 1, (1, 0): 1,
+                            (-1, 1): 1}.items():
+        e = r.side_probability(side, axis, level)
+        assert (e.value, e.low, e.high) == pytest.approx(_wilson(k, 5, level), rel=1e-9), (side, axis)
+    for axis, k in ((0, 2), (1, 3)):
+        e = r.axis_probability(axis, level)
+        assert (e.value, e.low, e.high) == pytest.approx(_wilson(k, 5, level), rel=1e-9), axis
+    e = r.side_probability()                 # defaults: side +1, all axes, level 0.95
+    assert (e.value, e.low, e.high) == pytest.approx(_wilson(3, 5, 0.95), rel=1e-9)
+
+
+@pytest.mark.parametrize("call,names", [
+    (lambda r: r.side_probability(0), "side=0"), (lambda r: r.side_probability(True), "side=True"),
+    (lambda r: r.side_probability(2), "side=2"), (lambda r: r.side_probability(1, 2), "axis=2"),
+    (lambda r: r.axis_probability(-1), "axis=-1"),
+    (lambda r: r.side_probability(1, None, 1.5), "level=1.5")])
+def test_bad_side_axis_level_name_the_argument(call, names):
+    with pytest.raises(ValueError, match=names):
+        call(_escape_2d())
+
+
+def test_median_and_summary_by_hand():
+    r = _escape_2d()
+    # exits 0.5 1 2 3 4 and one censored (inf): median of 6 values = (2 + 3) / 2
+    assert r.median_exit_time() == 2.5
+    s = r.summary(0.9)
+    assert s["n_paths"] == 6 and s["censored_fraction"] == pytest.approx(1 / 6)
+    assert s["n_diverged"] == 0 and "p_exit_upper" not in s
+    assert [(e.value, e.low) for e in s["p_axis"]] == pytest.approx(
+        [_wilson(2, 5, 0.9)[:2], _wilson(3, 5, 0.9)[:2]], rel=1e-9)
+    ref = censored_mean(r.times, r.exited, 0.9)
+    assert s["mean_exit_time"].value == ref.value and s["mean_exit_time"].low == ref.low
+    assert s["median_exit_time"] == r.median_exit_time()
+    p1 = Problem(Quadratic([1.0]), alpha=1.5, eps=0.5, domain=Box.around([0.0], [1.0], [1.0]))
+    few = EscapeResult(p1, np.array([1.0, 5.0, 5.0]), np.array([True, False, False]),
+                       np.array([0, -1, -1]), np.array([1, 0, 0]), np.zeros((3, 1)), 0.01, 5.0, 0)
+    assert few.median_exit_time() == np.inf     # 2 of 3 censored
+    s1 = few.summary()
+    assert "p_axis" not in s1 and s1["p_exit_upper"].value == 1.0
+    all_out = EscapeResult(p1, np.array([1.0, 2.0, 3.0, 10.0]), np.ones(4, bool),
+                           np.zeros(4, int), np.ones(4, int), np.zeros((4, 1)), 0.01, 20.0, 0)
+    assert all_out.median_exit_time() == 2.5
