@@ -170,8 +170,8 @@ def test_median_and_summary_by_hand():
     s = r.summary(0.9)
     assert s["n_paths"] == 6 and s["censored_fraction"] == pytest.approx(1 / 6)
     assert s["n_diverged"] == 0 and "p_exit_upper" not in s
-    assert [(e.value, e.low) for e in s["p_axis"]] == pytest.approx(
-        [_wilson(2, 5, 0.9)[:2], _wilson(3, 5, 0.9)[:2]], rel=1e-9)
+    got = [v for e in s["p_axis"] for v in (e.value, e.low, e.high)]
+    assert got == pytest.approx([*_wilson(2, 5, 0.9), *_wilson(3, 5, 0.9)], rel=1e-9)
     ref = censored_mean(r.times, r.exited, 0.9)
     assert s["mean_exit_time"].value == ref.value and s["mean_exit_time"].low == ref.low
     assert s["median_exit_time"] == r.median_exit_time()
