@@ -115,3 +115,9 @@ def test_interval_one_sided_well():
     assert iv.side_rates(a, e, math.inf, 0.7) == pytest.approx((0.0, lam), rel=1e-12)
     assert iv.side_probability(1, a, e, math.inf, 0.7) == 1.0
     assert iv.mean_exit_time(a, 1e-300, 0.7, math.inf) == math.inf     # eps^a underflows
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.1, float("nan")])
+def test_interval_bad_eps_names_eps(eps):
+    with pytest.raises(ValueError, match=r"\beps\b"):
+        iv.side_rates(1.5, eps, 1.0, 1.0)
