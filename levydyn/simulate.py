@@ -5,8 +5,11 @@ import time
 import warnings
 from typing import Callable
 
+import numba
 import numpy as np
 
+from levydyn import chunk_plan
+from levydyn.chunk_plan import ChunkPlan
 from levydyn.model.domains import Ball, Box
 from levydyn.model.noise import c_alpha, check_seed
 from levydyn.run_limits import check_run
@@ -36,7 +39,9 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
         ``"jump_adapted"`` / :class:`~levydyn.solvers.JumpAdapted` (small-noise scheme that
         skips the quiet time between large jumps; box domains).
     max_visits : size of the per-path visit table for well transitions.
-    chunk : paths per kernel call (default: at most 8 calls); results do not depend on it.
+    chunk : most paths per kernel call (default: an eighth of the paths). Calls are sized
+        to take about :data:`levydyn.chunk_plan.CHUNK_SECONDS` of wall time each, so
+        Ctrl-C is noticed within about that long; results do not depend on it.
     progress : called as ``progress(done, total)`` after each chunk.
     first_path : simulate paths ``first_path .. first_path + n_paths - 1`` of ``seed``'s
         ensemble (to split one ensemble over several calls or machines).
@@ -48,8 +53,9 @@ def simulate(problem: Problem, n_paths: int = 1000, dt: float = 1e-2, t_max: flo
     Returns
     -------
     :class:`~levydyn.results.EscapeResult` for a Box or Ball domain,
-    :class:`~levydyn.results.TransitionResult` for a WellPartition. Ctrl-C between
-    chunks returns the finished paths with ``interrupted=True``. A path whose state
+    :class:`~levydyn.results.TransitionResult` for a WellPartition. Ctrl-C (noticed when
+    the running kernel call returns, about ``CHUNK_SECONDS`` at most) returns the finished
+    paths with ``interrupted=True``. A path whose state
     became non-finite is *diverged*: never an exit, censored at that time, counted in
     ``n_diverged`` and warned about.
     """
@@ -178,13 +184,17 @@ def _visit_arrays(n: int, max_visits: int, n_wells: int):
 
 
 def _run_chunks(run, n_paths: int, chunk: int, progress, first_path: int = 0):
-    """Call ``run(slice, stream index of its first path)`` chunk by chunk; Ctrl-C keeps
-    the finished chunks. Returns ``(paths done, interrupted)``."""
+    """Call ``run(slice, stream index of its first path)`` chunk by chunk, at most ``chunk``
+    paths and about ``chunk_plan.CHUNK_SECONDS`` of wall time per call (:class:`ChunkPlan`);
+    Ctrl-C keeps the finished chunks. Returns ``(paths done, interrupted)``."""
+    plan = ChunkPlan(chunk, chunk_plan.CHUNK_SECONDS, first=numba.get_num_threads())
     done = 0
     try:
         while done < n_paths:
-            hi = min(n_paths, done + chunk)
+            hi = done + plan.size(n_paths - done)
+            tic = time.perf_counter()
             run(slice(done, hi), first_path + done)
+            plan.record(hi - done, time.perf_counter() - tic)
             done = hi
             if progress is not None:
                 progress(done, n_paths)

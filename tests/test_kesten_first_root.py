@@ -34,3 +34,9 @@ def test_zero_on_a_grid_point_and_edge_cases():
     assert _first_root([1.0, 2.0], np.array([0.5, 1.0])) == 0.0          # f(s_0) >= 0
     assert _first_root([1.0, 2.0], np.array([0.0, 1.0])) == 0.0
     assert _first_root([1.0, 2.0, 3.0], np.array([-3.0, -2.0, -1.0])) is None
+
+
+def test_zero_on_the_last_grid_point_is_the_root():
+    # f reaches 0 exactly at the end of the grid: the root is s = 2, not "no root"
+    # (a strict f > 0 test would miss it; at an inner grid point it would not matter)
+    assert _first_root([1.0, 2.0], np.array([-1.0, 0.0])) == 2.0

@@ -152,10 +152,18 @@ def fit_escape_table(rows, alpha_measured: dict | None = None, level: float = 0.
     Returns ``{"vs_lr": {B: {"levy_free", "levy_measured_alpha", "gaussian", ...}},
     "vs_batch": {lr: {"levy", "gaussian"}}}``; a fit that cannot be made (too few
     uncensored points) is replaced by its error message. ``alpha_measured[B]`` fixes alpha
-    in ``levy_measured_alpha`` (capped at 2).
+    in ``levy_measured_alpha`` (capped at 2). A cell whose estimate is a bound (finite
+    value, ``high = inf``: :attr:`levydyn.intervals.Estimate.is_bound`) is no mean: it is
+    left out of every fit and listed, with the reason, under ``"bounds_left_out"`` of its
+    curve.
     """
     rows = [tuple(float(v) for v in r) for r in rows]
     alpha_measured = alpha_measured or {}
+    bounds = [r for r in rows if _is_bound(r)]
+    # a bound (levydyn.intervals.Estimate.is_bound: value = restricted mean, high = inf) says
+    # only mean >= value: never fitted as a mean, listed with the reason
+    rows = [(B, lr, math.nan, lo, hi) if _is_bound((B, lr, v, lo, hi)) else (B, lr, v, lo, hi)
+            for B, lr, v, lo, hi in rows]
 
     def attempt(fn):
         try:
@@ -174,6 +182,7 @@ def fit_escape_table(rows, alpha_measured: dict | None = None, level: float = 0.
         if a is not None and np.isfinite(a):
             f["alpha_measured_median"] = float(a)
             f["levy_measured_alpha"] = attempt(lambda: fit_levy(lr, tau, se, alpha=min(a, 2.0)))
+        f.update(_bounds_left_out([r for r in bounds if r[0] == B], "lr"))
         out["vs_lr"][int(B)] = f
     for lr in sorted({r[1] for r in rows}):
         sel = np.array([r for r in rows if r[1] == lr])
@@ -182,5 +191,24 @@ def fit_escape_table(rows, alpha_measured: dict | None = None, level: float = 0.
         se = log_se(sel[:, 2], sel[:, 3], sel[:, 4], level)
         out["vs_batch"][lr] = {"levy": attempt(lambda: fit_levy_batch(sel[:, 0], sel[:, 2], se)),
                                "gaussian": attempt(lambda: fit_gaussian_batch(sel[:, 0],
-                                                                              sel[:, 2], se))}
+                                                                              sel[:, 2], se)),
+                             **_bounds_left_out([r for r in bounds if r[1] == lr],
+                                                "batch_size")}
     return out
+
+
+def _is_bound(row) -> bool:
+    """A cell whose estimate is a one-sided bound (finite value, ``high = inf``)."""
+    _, _, value, _, high = row
+    return math.isfinite(value) and high == math.inf
+
+
+def _bounds_left_out(bounds, x_name: str) -> dict:
+    """``{"bounds_left_out": [...]}`` for the bound cells of one curve (empty dict if none)."""
+    if not bounds:
+        return {}
+    return {"bounds_left_out": [
+        {x_name: (r[1] if x_name == "lr" else int(r[0])), "mean_at_least": r[2],
+         "reason": "the estimate is a lower bound (mean >= value: too few exits to "
+                   "extrapolate the censored mean), not a mean: left out of the fit"}
+        for r in bounds]}

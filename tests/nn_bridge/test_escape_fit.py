@@ -46,3 +46,27 @@ def test_fit_gaussian_recovers_kramers_constant_and_skips_censored():
         fit_gaussian(lr[:1], tau[:1], 0.05)
     with pytest.raises(ValueError, match="positive"):
         fit_levy([-0.1, 0.2], [1.0, 2.0], 0.1)
+
+
+def test_bounds_are_left_out_of_the_fits_and_listed_with_the_reason():
+    """Hand-made table: exact Levy curve log tau = 2 - 1.5 log lr at 4 lrs, plus a 5th cell
+    whose estimate is a bound (value = restricted mean 10, high = inf, far below the
+    curve's e^2 0.005^-1.5 = 2.1e4): fitting it as a mean would pull alpha away from 1.5;
+    it must be left out, the fit exact, and the bound listed with its reason."""
+    lrs = [0.01, 0.02, 0.04, 0.08]
+    tau = [float(np.exp(2.0 - 1.5 * np.log(lr))) for lr in lrs]
+    rows = [(8, lr, t, t * 0.9, t / 0.9) for lr, t in zip(lrs, tau)]
+    rows.append((8, 0.005, 10.0, 10.0, np.inf))
+    f = fit_escape_table(rows)["vs_lr"][8]
+    assert f["levy_free"].params["alpha"] == pytest.approx(1.5, abs=1e-9)
+    assert f["levy_free"].n == 4
+    (b,) = f["bounds_left_out"]
+    assert b["lr"] == 0.005 and b["mean_at_least"] == 10.0 and "lower bound" in b["reason"]
+    # a censored cell (no estimate) is not a bound
+    g = fit_escape_table(rows[:4] + [(8, 0.005, np.inf, np.inf, np.inf)])["vs_lr"][8]
+    assert "bounds_left_out" not in g
+    # across batch sizes at one lr
+    rows_b = [(B, 0.01, 100.0 * B ** 0.5, 90.0 * B ** 0.5, 110.0 * B ** 0.5) for B in (2, 4, 8)]
+    vb = fit_escape_table(rows_b + [(16, 0.01, 5.0, 5.0, np.inf)])["vs_batch"][0.01]
+    assert vb["bounds_left_out"][0]["batch_size"] == 16
+    assert vb["levy"].n == 3
