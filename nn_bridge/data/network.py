@@ -6,8 +6,8 @@ A network is
   user's own ``torch.nn.Module`` (in Python the module itself; on the command line a model
   file ``FILE.py:FUNC`` whose ``FUNC()`` returns a module or ``(module, loss_fn)``);
 - a **loss** ``l(outputs, targets)``, the *mean* over the minibatch: ``"cross_entropy"``
-  (default, integer class labels), ``"mse"`` (real targets; ``torch``'s ``mse_loss``, the
-  mean over samples and outputs) or any callable with that contract;
+  (default, integer class labels), ``"mse"`` (real targets; ``mean((f - y)^2)`` over samples
+  and outputs, as ``torch``'s ``mse_loss``) or any callable with that contract;
 - **data**: a :class:`~nn_bridge.data.datasets.Dataset` (built-in name, ``.npz``/``.csv``
   file, arrays, tensors or a ``torch.utils.data.Dataset`` of ``(x, y)`` pairs).
 
@@ -53,10 +53,18 @@ from nn_bridge.data.datasets import Dataset, dataset_from_arrays, load_dataset
 from nn_bridge.data.flat import FlatModel
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
 
-__all__ = ["LOSSES", "InputShape", "Network", "check_module", "weights_identity_error"]
+__all__ = ["LOSSES", "InputShape", "Network", "check_module", "mean_squared_error",
+           "weights_identity_error"]
+
+def mean_squared_error(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``mean((outputs - targets)^2)`` over samples and outputs: ``torch``'s ``mse_loss``
+    (reduction ``"mean"``) written out, because ``mse_loss``'s backward fails under
+    forward-over-reverse differentiation (``jvp`` of ``grad``: the Hessian-vector products)."""
+    return ((outputs - targets) ** 2).mean()
+
 
 LOSSES: dict[str, Callable] = {"cross_entropy": nn.functional.cross_entropy,
-                               "mse": nn.functional.mse_loss}
+                               "mse": mean_squared_error}
 #: Samples of the forward / loss check.
 _CHECK_SAMPLES = 4
 
@@ -83,6 +91,8 @@ def _loss(loss) -> tuple[str, Callable]:
         return name, LOSSES[name]
     if not callable(loss):
         raise ValueError(f"loss={loss!r}: must be one of {', '.join(LOSSES)} or a callable")
+    if loss is nn.functional.mse_loss:
+        return "mse", mean_squared_error
     for name, fn in LOSSES.items():
         if loss is fn:
             return name, fn
