@@ -37,7 +37,7 @@ from levydyn.results import Estimate, mean_with_ci
 from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "MatrixFreeRecursion", "factor_bytes", "use_matrix_free",
-           "lyapunov_matrix_free", "stability_cell_matrix_free"]
+           "lyapunov_matrix_free", "stability_cell_matrix_free", "stability_diagram_matrix_free"]
 
 #: Bytes above which the stored per-sample factors are replaced by on-the-fly products.
 DEFAULT_MEMORY_LIMIT = 2 * 1024 ** 3
@@ -168,3 +168,27 @@ def stability_cell_matrix_free(rec: MatrixFreeRecursion, lr: float, **kw) -> dic
     return {"lambda_1": lam, "alpha_K": None, "regime": regime,
             "wall_time_s": time.perf_counter() - t0}
 
+
+
+def stability_diagram_matrix_free(flat: FlatModel, X: torch.Tensor, y: torch.Tensor, w_star,
+                                  weight_decay: float, lrs, batch_sizes, *,
+                                  log=lambda s: None, meta: dict | None = None, **kw):
+    """:class:`~nn_bridge.curvature.stability.StabilityDiagram` over ``batch_sizes x lrs``
+    from matrix-free products (``lambda_1`` and regime; ``kw`` go to
+    :func:`lyapunov_matrix_free`)."""
+    from nn_bridge.curvature.stability import StabilityDiagram
+
+    t0 = time.perf_counter()
+    cells = {}
+    for B in batch_sizes:
+        rec = MatrixFreeRecursion(flat, X, y, w_star, int(B), weight_decay)
+        for lr in lrs:
+            c = stability_cell_matrix_free(rec, float(lr), **kw)
+            cells[(int(B), float(lr))] = c
+            log(f"B={B} lr={lr:g}: lambda_1 = {c['lambda_1']} ({c['regime']}, matrix-free)  "
+                f"[{c['wall_time_s']:.1f}s]")
+    info = {"n_samples": int(X.shape[0]), "n_params": flat.n_params,
+            "curvature": "Gauss-Newton vector products, matrix-free (no stored factors)",
+            "weight_decay": weight_decay, **(meta or {})}
+    return StabilityDiagram(tuple(float(v) for v in lrs), tuple(int(b) for b in batch_sizes),
+                            cells, info, time.perf_counter() - t0)

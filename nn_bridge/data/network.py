@@ -219,14 +219,21 @@ class Network:
     def n_params(self) -> int:
         return sum(p.numel() for p in self._initial.parameters() if p.requires_grad)
 
+    @property
+    def factor_rank(self) -> int:
+        """Columns of a per-sample Gauss-Newton factor: ``C - 1`` for cross-entropy
+        (``Lambda_n 1 = 0``), ``C`` outputs otherwise."""
+        C = self.data.n_outputs
+        return C - 1 if self.loss_name == "cross_entropy" else C
+
     def build(self) -> nn.Module:
         """A fresh copy of the model at its initial weights (CPU, float32)."""
         return copy.deepcopy(self._initial)
 
-    def flat(self, w=None, dtype: torch.dtype = torch.float64) -> FlatModel:
+    def flat(self, w=None, dtype: torch.dtype = torch.float64, device=None) -> FlatModel:
         """The model as a function of one flat vector (``FlatModel`` with this loss), at
-        ``w`` (default: the initial weights), in ``dtype``."""
-        fm = FlatModel(self.build().to(dtype), self.loss_fn)
+        ``w`` (default: the initial weights), in ``dtype``, on ``device`` (default CPU)."""
+        fm = FlatModel(self.build().to(device or "cpu", dtype), self.loss_fn)
         if w is not None:
             fm.load(w)
         return fm

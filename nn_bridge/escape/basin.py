@@ -38,7 +38,8 @@ from nn_bridge.training.checkpoint import (PartStore, atomic_save_npz, config_ke
 from nn_bridge.training.train import load_weights, train_network
 
 __all__ = ["Basin", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
-           "load_basin_curvature", "network_minibatch_model", "study_network"]
+           "load_basin_curvature", "network_minibatch_model", "network_minimum", "network_stability",
+           "study_network"]
 
 
 @dataclass
@@ -218,12 +219,12 @@ def study_network(cfg: StudyConfig) -> Network:
     return Network.builtin(data, spec, device="cpu")
 
 
-def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = None,
-                            workdir: str | Path = ".levydyn-nn",
-                            log: Callable[[str], None] = lambda s: None) -> MinibatchModel:
-    """Trained network (``weights`` from ``levydyn nn train``, else ``cfg``'s network --
-    ``cfg.network`` or the built-in MLP -- trained here) -> ``w*`` -> the minibatch model
-    over ``cfg``'s grid (all cached in ``workdir``)."""
+def network_minimum(cfg: StudyConfig, *, weights: str | Path | None = None,
+                    workdir: str | Path = ".levydyn-nn",
+                    log: Callable[[str], None] = lambda s: None):
+    """``(network, model, trained_sha256, minimum)``: ``cfg``'s network (``cfg.network`` or
+    the built-in MLP) at ``weights`` (from ``levydyn nn train``) or trained here, and the
+    minimum ``w*`` of ``U = loss + (wd/2)||w||^2`` from there (all cached in ``workdir``)."""
     network = study_network(cfg)
     data = network.data
     if weights is not None:
@@ -239,14 +240,63 @@ def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = No
         res = train_network(network, tcfg, checkpoint=ckpt)
         model, trained = res.model, res.weights_sha256
         log(f"trained: {res.epochs} epochs ({res.reason})")
-    store = part_store(workdir)
-    mn = cached_minimum(store, model, data, trained, cfg.weight_decay, network.loss_fn)
+    mn = cached_minimum(part_store(workdir), model, data, trained, cfg.weight_decay,
+                        network.loss_fn)
     log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
         f"{mn.train_acc:.3f}")
-    flat, X, y, G = basin_at(network, data, mn.w)
+    return network, model, trained, mn
+
+
+def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = None,
+                            workdir: str | Path = ".levydyn-nn",
+                            log: Callable[[str], None] = lambda s: None) -> MinibatchModel:
+    """Trained network (``weights`` from ``levydyn nn train``, else ``cfg``'s network --
+    ``cfg.network`` or the built-in MLP -- trained here) -> ``w*`` -> the minibatch model
+    over ``cfg``'s grid (all cached in ``workdir``)."""
+    network, _, trained, mn = network_minimum(cfg, weights=weights, workdir=workdir, log=log)
+    flat, X, y, G = basin_at(network, network.data, mn.w)
     mbm, _ = measure_minibatch_model(flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes,
-                                     dataset=data, spec=network.model_dict(),
-                                     trained_sha256=trained,
-                                     store=store, factor_probes=cfg.factor_probes,
-                                     seed=cfg.seed, log=log)
+                                     dataset=network.data, spec=network.model_dict(),
+                                     trained_sha256=trained, store=part_store(workdir),
+                                     factor_probes=cfg.factor_probes, seed=cfg.seed, log=log)
     return mbm
+
+
+def network_stability(cfg: StudyConfig, *, weights: str | Path | None = None,
+                      workdir: str | Path = ".levydyn-nn", matrix_free: bool | None = None,
+                      memory_limit: float | None = None,
+                      log: Callable[[str], None] = lambda s: None, **kw):
+    """Stability diagram of ``cfg``'s network over ``cfg``'s grid: ``(diagram, model)``.
+
+    The switch: when the stored path (per-sample factors, deviations and the dense Hessian,
+    :func:`~nn_bridge.curvature.matrix_free.factor_bytes`) would exceed ``memory_limit``
+    bytes (default 2 GiB), or with ``matrix_free=True``, ``lambda_1`` comes from matrix-free
+    Gauss-Newton products on ``network.device`` and ``model`` is ``None`` (no factors, no
+    ``alpha_K``); otherwise from the stored :class:`MinibatchModel` (returned).
+    ``kw``: ``lyap_paths``, ``lyap_steps``, ``seed`` and, on the stored path, the other
+    arguments of :func:`~nn_bridge.curvature.stability.stability_diagram`."""
+    from nn_bridge.curvature.matrix_free import (DEFAULT_MEMORY_LIMIT, factor_bytes,
+                                                 stability_diagram_matrix_free, use_matrix_free)
+    from nn_bridge.curvature.stability import stability_diagram
+
+    limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
+    network = study_network(cfg)
+    N, P, r = network.data.n_train, network.n_params, network.factor_rank
+    free = use_matrix_free(N, P, r, limit) if matrix_free is None else bool(matrix_free)
+    log(f"stored path would hold {factor_bytes(N, P, r) / 2 ** 30:.3g} GiB (N={N}, P={P}, "
+        f"r={r}; limit {limit / 2 ** 30:.3g} GiB): "
+        f"{'matrix-free products' if free else 'stored per-sample factors'}")
+    if not free:
+        mbm = network_minibatch_model(cfg, weights=weights, workdir=workdir, log=log)
+        return stability_diagram(mbm, cfg.lrs, cfg.batch_sizes, log=log, **kw), mbm
+    network, _, trained, mn = network_minimum(cfg, weights=weights, workdir=workdir, log=log)
+    dev = network.device
+    flat = network.flat(mn.w, torch.float64, dev)
+    X, y = network.tensors(torch.float64, dev)
+    lyap = {k: kw[k] for k in ("seed",) if k in kw}
+    lyap.update(n_paths=kw.get("lyap_paths", 16), n_steps=kw.get("lyap_steps", 500))
+    diag = stability_diagram_matrix_free(
+        flat, X, y, mn.w, cfg.weight_decay, cfg.lrs, cfg.batch_sizes, log=log,
+        meta={"dataset": network.data.name, "weights_sha256": trained, "device": str(dev),
+              "model": network.model_dict()}, **lyap)
+    return diag, None

@@ -266,8 +266,8 @@ def stability_blocks(diag) -> list:
             for (B, lr), c in sorted(diag.cells.items())]
     m = diag.model
     return [f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
-            f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']} (rank "
-            f"{m['factor_rank']} per sample)",
+            f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']}"
+            + (f" (rank {m['factor_rank']} per sample)" if "factor_rank" in m else ""),
             Table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
                    "alpha_K [95% CI]"], rows)]
 
