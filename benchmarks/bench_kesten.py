@@ -26,7 +26,6 @@ huge radius (nobody exits), best of 3. Law: escape times from a ball of radius `
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numba
@@ -44,6 +43,7 @@ from nn_bridge.data.models import ModelSpec, build_model
 from nn_bridge.noise.per_sample import per_sample_gradients
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.training.train import train
+from timing import best_of
 
 
 def basin(cfg: StudyConfig):
@@ -107,15 +107,6 @@ class TorchRecursion:
         return times.numpy(), (~alive).numpy()
 
 
-def best_of(fn, repeat=3):
-    best = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="short training, fewer paths")
@@ -159,9 +150,10 @@ def main() -> None:
     S_t, steps_t = 256, (10 if args.quick else 30)
     far = kz.Recursion(law, args.lr, domain=Ball(np.zeros(law.dim), 1e100))
     kz.simulate(far, n_paths=2, max_steps=2, classify=False)                     # compile
-    t_nb = best_of(lambda: kz.simulate(far, n_paths=S_nb, max_steps=steps_nb, classify=False))
+    t_nb = best_of(lambda: kz.simulate(far, n_paths=S_nb, max_steps=steps_nb,
+                                       classify=False), repeat=3)
     tor.run(4, 2, 1e100)                                                        # warm-up
-    t_t = best_of(lambda: tor.run(S_t, steps_t, 1e100))
+    t_t = best_of(lambda: tor.run(S_t, steps_t, 1e100), repeat=3)
     rate_nb, rate_t = S_nb * steps_nb / t_nb, S_t * steps_t / t_t
     print(f"levydyn kesten kernel : {rate_nb:12,.0f} path-steps/s ({S_nb} paths x {steps_nb})")
     print(f"torch vmap jvp/vjp    : {rate_t:12,.0f} path-steps/s ({S_t} paths x {steps_t})")

@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numba as nb
 import numpy as np
 from scipy import stats
 
 from levydyn import Box, Problem, Quadratic, sas_rvs, simulate
+from timing import best_of
 
 ALPHA = 1.5
-
-
-def best_of(fn, repeat=5):
-    best = math.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 @nb.njit(parallel=True, cache=True)

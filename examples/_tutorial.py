@@ -63,3 +63,12 @@ def run_script(main, description: str, **int_options) -> None:
     extra = {name: getattr(args, name) for name in int_options}
     for path in main(args.outdir, args.quick, **extra):
         print(f"wrote {path}")
+
+
+def save_figure(fig, outdir, name: str, dpi: int = 120) -> list:
+    """Lay out ``fig`` and write it to ``outdir / name``; the one-element list of written
+    paths that a tutorial's ``main`` returns."""
+    fig.tight_layout()
+    path = outdir / name
+    fig.savefig(path, dpi=dpi)
+    return [path]

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
+from _tutorial import QUICK, in_notebook, interactive, run_script, save_figure, show_files
 from levydyn import Box, Problem, Quadratic, simulate
 from levydyn.plots import COLORS, draw_estimates
 from levydyn.theory import exit_interval, gaussian
@@ -97,10 +97,7 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
     ax.set_title(f"eps = {EPS:g}: Brownian noise climbs, Levy noise jumps", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    path = out / "jumps_vs_climbing.png"
-    fig.savefig(path, dpi=120)
-    return [path]
+    return save_figure(fig, out, "jumps_vs_climbing.png")
 
 # %% [markdown]
 # ## Run it

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _tutorial import QUICK, in_notebook, interactive, run_script, show_files
+from _tutorial import QUICK, in_notebook, interactive, run_script, save_figure, show_files
 from levydyn import MultiWell1D, Problem, WellPartition, simulate
 from levydyn.plots import COLORS, probability_curves
 from levydyn.theory import markov_chain
@@ -85,10 +85,7 @@ def main(outdir=None, quick: bool = False) -> list[Path]:
     ax.axvline(1.0, color="0.6", lw=0.8, ls=":")
     ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path = out / "wide_valley.png"
-    fig.savefig(path, dpi=120)
-    return [path]
+    return save_figure(fig, out, "wide_valley.png")
 
 # %% [markdown]
 # ## Run it

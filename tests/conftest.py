@@ -8,12 +8,3 @@ def threads():
     before = numba.get_num_threads()
     yield numba.set_num_threads
     numba.set_num_threads(before)
-
-
-def assert_one_line_error(res, needle: str) -> None:
-    """A CLI run rejected bad input as the project promises: exit status 2, the bad value
-    named, no traceback, exactly one ``Error`` line."""
-    assert res.exit_code == 2, res.output
-    assert needle in res.output
-    assert "Traceback" not in res.output
-    assert len([l for l in res.output.splitlines() if l.startswith("Error")]) == 1

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.escape import JSON_SCHEMA, escape
 from levydyn.theory import exit_interval
-from conftest import assert_one_line_error
+from cli_checks import assert_help_has_examples, assert_one_line_error
 
 
 def _run(*args):
@@ -72,5 +72,4 @@ def test_bad_input_is_one_line_exit_2(args, needle):
 
 
 def test_help_has_examples():
-    res = CliRunner().invoke(escape, ["--help"])
-    assert res.exit_code == 0 and "Examples:" in res.output and "--json" in res.output
+    assert_help_has_examples(escape)

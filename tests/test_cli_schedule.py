@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from cli.schedule import JSON_SCHEMA, schedule, schedule_theory_kwargs
 from levydyn import Constant, MultiStep, Power
 from levydyn.theory import schedules as theory
-from conftest import assert_one_line_error
+from cli_checks import assert_help_has_examples, assert_one_line_error
 
 
 def _run(*args):
@@ -54,5 +54,4 @@ def test_bad_input_is_one_line_exit_2(args, needle):
 
 
 def test_help_has_examples():
-    res = CliRunner().invoke(schedule, ["--help"])
-    assert res.exit_code == 0 and "Examples:" in res.output and "--json" in res.output
+    assert_help_has_examples(schedule)

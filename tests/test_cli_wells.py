@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from cli.wells import JSON_SCHEMA, theory_generator, wells
 from levydyn import MultiWell1D
 from levydyn.theory import gaussian, markov_chain
-from conftest import assert_one_line_error
+from cli_checks import assert_help_has_examples, assert_one_line_error
 
 
 def _run(*args):
@@ -53,5 +53,4 @@ def test_bad_input_is_one_line_exit_2(args, needle):
 
 
 def test_help_has_examples():
-    res = CliRunner().invoke(wells, ["--help"])
-    assert res.exit_code == 0 and "Examples:" in res.output and "--json" in res.output
+    assert_help_has_examples(wells)

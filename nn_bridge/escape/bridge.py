@@ -27,7 +27,7 @@ The Problem (``build_bridge``)
 - drift: ``-H x`` with ``H`` the top-``k`` Hessian eigenpairs plus a diagonal remainder
   (:mod:`nn_bridge.curvature.per_sample`), restricted to the kept axes, as a numba ``Custom``
   potential (cost ``O(P k)`` per step, not ``O(P^2)``);
-- exit set: ``levydyn.domains.Ball(0, radius)`` -- the experiment's ``||w - w*|| > radius``;
+- exit set: ``levydyn.model.domains.Ball(0, radius)`` -- the experiment's ``||w - w*|| > radius``;
   levydyn's exit axis (largest displacement) maps to the exit layer as in the experiment;
 - the Gaussian twin: the same Problem with ``alpha_i = 2`` and the measured per-parameter
   variance (``noise_std``; for i.i.d. minibatches exactly ``per-sample std / sqrt(B)``).

@@ -19,7 +19,7 @@ Nguyen et al. 2019's exit-time experiments):
 3. Exit criteria, both recorded on the same trajectories:
 
    - **distance**: the first iteration ``k`` with ``||w_k - w*||_2 > radius`` (checked
-     every iteration) -- the ball exit set of ``levydyn.domains.Ball``; the exit
+     every iteration) -- the ball exit set of ``levydyn.model.domains.Ball``; the exit
      coordinate is the one with the largest ``|w_k - w*|`` (levydyn's exit axis), its
      layer is the "exit layer", and each layer's share of ``||w_k - w*||^2`` is kept;
    - **loss**: the first checked iteration with ``U(w_k) - U(w*) > loss_rise`` (the

@@ -1,40 +1,19 @@
 """Tests of ``levydyn nn measure model file`` (cli/).
 
-From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
-
-The recovery tests use a model whose per-sample gradients are SaS by construction (as in
-``test_nn_noise``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
-and the minibatch noise of parameter j is (up to the finite-sample centre) a mean of B
-i.i.d. SaS(alpha_j) draws: SaS(alpha_j) with scale ``B^(1/alpha_j - 1)``."""
+From the former tests/test_nn_stream.py: ``--model-file`` and ``--data`` on the command line,
+resume from a finished checkpoint, bad input."""
 import json
-import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 from click.testing import CliRunner  # noqa: E402
 from cli.nn import nn as nn_cli  # noqa: E402
-from tests.conftest import assert_one_line_error  # noqa: E402
+from cli_checks import assert_one_line_error  # noqa: E402
 torch.set_num_threads(1)
 
 
-def _write_user_files(tmp_path):
-    (tmp_path / "net.py").write_text(
-        "import torch\n"
-        "def build():\n"
-        "    torch.manual_seed(0)\n"
-        "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8),\n"
-        "                               torch.nn.ReLU(), torch.nn.Linear(8, 3))\n"
-        "def build_mse():\n"
-        "    return build(), lambda out, t: ((out.sum(1) - t) ** 2).mean()\n")
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "d.npz", X=rng.standard_normal((200, 3, 4)).astype("f4"),
-             y=rng.integers(0, 3, 200))
-    np.savez(tmp_path / "r.npz", X=rng.standard_normal((200, 3, 4)), y=rng.standard_normal(200))
-    np.savez(tmp_path / "wide.npz", X=rng.standard_normal((200, 5)), y=rng.integers(0, 3, 200))
-
-
-def test_cli_model_file(tmp_path):
-    _write_user_files(tmp_path)
+def test_cli_model_file(tmp_path, write_user_files):
+    write_user_files(tmp_path)
     args = ["measure", "--model-file", f"{tmp_path}/net.py:build", "--data",
             str(tmp_path / "d.npz"), "--batch-size", "8", "--minibatches", "40", "--n-fit", "3",
             "--sampled", "10", "--device", "cpu", "--workdir", str(tmp_path / "wd"),
@@ -55,16 +34,16 @@ def test_cli_model_file(tmp_path):
     (["--model-file", "{d}/net.py", "--data", "{d}/none.npz"], "none.npz"),
     (["--model-file", "{d}/net.py"], "--data"),
 ])
-def test_cli_model_file_bad_input(tmp_path, args, needle):
-    _write_user_files(tmp_path)
+def test_cli_model_file_bad_input(tmp_path, args, needle, write_user_files):
+    write_user_files(tmp_path)
     r = CliRunner().invoke(nn_cli, ["measure", "--device", "cpu", "--minibatches", "16",
                                     "--workdir", str(tmp_path / "wd")]
                            + [a.format(d=tmp_path) for a in args])
     assert_one_line_error(r, needle)
 
 
-def test_cli_non_scalar_loss(tmp_path):
-    _write_user_files(tmp_path)
+def test_cli_non_scalar_loss(tmp_path, write_user_files):
+    write_user_files(tmp_path)
     (tmp_path / "vec.py").write_text(
         "import torch\n"
         "def build():\n"

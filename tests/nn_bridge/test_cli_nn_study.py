@@ -1,13 +1,6 @@
 """Tests of ``levydyn nn study`` (cli/).
 
-From the former tests/test_nn_escape.py: nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input.
-
-The conversion test is the end-to-end check of ``dt = lr``, ``eps_i = lr^(1-1/alpha_i)
-sigma_i``: a linear model with squared loss (so ``grad U`` is exactly linear) and injected
-SaS noise is run through the *network* escape machinery (``run_escape``: torch.func, per
-replica streams), and the same model through levydyn (``simulate``, Euler, ``dt = lr``). The
-two are the same recursion in law, so their escape iterations must agree within sampling
-error; tolerances are stated at each assertion."""
+From the former tests/test_nn_escape.py: nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input."""
 import json
 import pytest
 torch = pytest.importorskip("torch")

@@ -5,27 +5,16 @@ import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from nn_bridge.curvature.per_sample import Curvature  # noqa: E402
 from nn_bridge.curvature.linearized import LinearizedGradient  # noqa: E402
 
 
-def _curv(P=6, k=2, seed=0):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((P, P))
-    H = A @ A.T / P + 0.1 * np.eye(P)
-    ev, V = np.linalg.eigh(H)
-    top = np.argsort(ev)[::-1][:k]
-    return H, Curvature(eigvals=ev[top], eigvecs=V[:, top], diag=np.diag(H).copy(),
-                        trace=float(np.trace(H)), method="exact", weight_decay=0.0)
-
-
-def test_linearized_gaussian_noise_has_the_minibatch_covariance():
+def test_linearized_gaussian_noise_has_the_minibatch_covariance(top_curvature):
     """u = xi^T F with F from the SVD of the centred per-sample gradients: Cov(u) = G^T G / (N B).
     20000 draws: entries of the sample covariance have relative error ~ sqrt(2/20000) = 1 %."""
     rng = np.random.default_rng(0)
     G = rng.standard_normal((30, 4)) * np.array([1.0, 0.5, 2.0, 0.1])
     G = torch.as_tensor(G - G.mean(0))
-    _, curv = _curv(P=4, k=1)
+    _, curv = top_curvature(P=4, k=1)
     orc = LinearizedGradient(curv, G, 5, "gaussian", np.zeros(4, int), ["a"])
     draws = torch.as_tensor(orc.draw(rng, 20000))
     U = orc._noise(draws).numpy()

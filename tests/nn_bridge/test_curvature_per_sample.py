@@ -6,35 +6,18 @@ Per-sample curvature, the minibatch-model profile, the torch rungs and the stabi
 
 Exact checks (float64 round-off tolerances): Gauss-Newton factors against an explicit
 ``J^T Lambda J``; factors + remainder against exact minibatch Hessian-vector products on a
-softmax regression (logits linear in ``w``: Gauss-Newton is the Hessian); the rungs (g), (h)
-and (f') against their formulas on a least-squares model (exactly quadratic). One test in
-law: levydyn's recursion (rung f) against torch's exact-HVP recursion (rung f') on the same
-model, same minibatch law; tolerances from the sample size at each assertion."""
+softmax regression (logits linear in ``w``: Gauss-Newton is the Hessian)."""
 import math
 import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from nn_bridge.curvature.per_sample import hessian_curvature  # noqa: E402
-from nn_bridge.data.datasets import load_dataset  # noqa: E402
-from nn_bridge.data.flat import FlatModel  # noqa: E402
-from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
-from nn_bridge.curvature.per_sample import (exact_hessian, factor_error, gn_mean, minibatch_hvp, per_sample_gn_factors)
-from nn_bridge.escape.experiment import find_minimum  # noqa: E402
+from nn_bridge.curvature.per_sample import (exact_hessian, factor_error, gn_mean,  # noqa: E402
+                                            hessian_curvature, minibatch_hvp, per_sample_gn_factors)
 
 
-@pytest.fixture(scope="module")
-def net():
-    data = load_dataset("breast_cancer")
-    spec = ModelSpec("mlp", data.n_features, data.n_classes, width=4, depth=3, seed=1)
-    flat = FlatModel(build_model(spec).double())
-    X = torch.as_tensor(data.X_train, dtype=torch.float64)
-    y = torch.as_tensor(data.y_train)
-    return flat, X, y
-
-
-def test_exact_curvature_with_all_eigenpairs_is_the_hessian(net):
-    flat, X, y = net
+def test_exact_curvature_with_all_eigenpairs_is_the_hessian(breast_cancer_mlp):
+    flat, X, y = breast_cancer_mlp
     w = flat.flat(torch.float64).numpy()
     P = flat.n_params
     full = hessian_curvature(flat, X, y, w, weight_decay=1e-2, k=P)
@@ -48,10 +31,10 @@ def test_exact_curvature_with_all_eigenpairs_is_the_hessian(net):
     np.testing.assert_allclose(full.dense()[:, 3], col, rtol=1e-8, atol=1e-12)
 
 
-def test_lanczos_and_hutchinson_agree_with_exact(net):
+def test_lanczos_and_hutchinson_agree_with_exact(breast_cancer_mlp):
     """Top eigenvalues: Lanczos to 1e-6. Diagonal: Hutchinson with 400 Rademacher probes has
     relative error ~ ||offdiag row|| / sqrt(400); the trace must be within 10 %."""
-    flat, X, y = net
+    flat, X, y = breast_cancer_mlp
     w = flat.flat(torch.float64).numpy()
     ex = hessian_curvature(flat, X, y, w, weight_decay=1e-2, k=4, method="exact")
     lz = hessian_curvature(flat, X, y, w, weight_decay=1e-2, k=4, method="lanczos", n_probe=400)
@@ -60,31 +43,8 @@ def test_lanczos_and_hutchinson_agree_with_exact(net):
     assert math.isnan(lz.frob_rel_error) and ex.frob_rel_error < 1
 
 
-@pytest.fixture(scope="module")
-def mlp():
-    data = load_dataset("wine")
-    spec = ModelSpec("mlp", data.n_features, data.n_classes, width=4, depth=3, seed=3)
-    mn = find_minimum(build_model(spec), data, weight_decay=1e-2, max_evals=300)
-    flat = FlatModel(build_model(spec).double())
-    flat.load(mn.w)
-    X = torch.as_tensor(data.X_train, dtype=torch.float64)
-    y = torch.as_tensor(data.y_train)
-    return flat, X, y, mn
-
-
-def _softmax_regression(n=40, d=3, C=3, seed=0):
-    """Logits linear in w: the per-sample Hessian of CE is exactly Gauss-Newton."""
-    rng = np.random.default_rng(seed)
-    X = torch.as_tensor(rng.standard_normal((n, d)))
-    y = torch.as_tensor(rng.integers(0, C, n))
-    model = torch.nn.Linear(d, C).double()
-    flat = FlatModel(model)
-    w = torch.as_tensor(rng.standard_normal(flat.n_params) * 0.3)
-    return flat, X, y, w.numpy()
-
-
-def test_gn_factors_are_exact_j_lambda_j(mlp):
-    flat, X, y, mn = mlp
+def test_gn_factors_are_exact_j_lambda_j(wine_mlp_at_minimum):
+    flat, X, y, mn = wine_mlp_at_minimum
     F = per_sample_gn_factors(flat, X[:5], mn.w, chunk=2)
     C = 3
     assert F.shape == (5, flat.n_params, C - 1)
@@ -96,8 +56,8 @@ def test_gn_factors_are_exact_j_lambda_j(mlp):
         np.testing.assert_allclose(F[n] @ F[n].T, (J.T @ L @ J).numpy(), atol=1e-13)
 
 
-def test_factors_plus_remainder_are_exact_for_softmax_regression():
-    flat, X, y, w = _softmax_regression()
+def test_factors_plus_remainder_are_exact_for_softmax_regression(softmax_regression):
+    flat, X, y, w = softmax_regression()
     H = exact_hessian(flat, X, y, w, 0.0)
     Hw = torch.autograd.functional.hessian(lambda p: flat.loss(p, X, y), torch.as_tensor(w))
     np.testing.assert_allclose(H, Hw.numpy(), atol=1e-12)
@@ -110,8 +70,8 @@ def test_factors_plus_remainder_are_exact_for_softmax_regression():
         assert fe.mean_only > 0.05                     # the mean H is not H_B
 
 
-def test_minibatch_hvp_is_the_batch_hessian(mlp):
-    flat, X, y, mn = mlp
+def test_minibatch_hvp_is_the_batch_hessian(wine_mlp_at_minimum):
+    flat, X, y, mn = wine_mlp_at_minimum
     idx = torch.as_tensor([[0, 5, 5, 9], [1, 2, 3, 4]])
     V = torch.as_tensor(np.random.default_rng(0).standard_normal((2, flat.n_params)))
     out = minibatch_hvp(flat, X, y, mn.w)(idx, V)

@@ -16,7 +16,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 from levydyn.model.noise import c_alpha  # noqa: E402
 from nn_bridge.escape.bridge import build_bridge, gaussian_eps, lowrank_potential  # noqa: E402
-from nn_bridge.curvature.per_sample import Curvature  # noqa: E402
 from nn_bridge.noise.profile import NoiseProfile  # noqa: E402
 import math
 from scipy import stats  # noqa: E402
@@ -26,27 +25,8 @@ from nn_bridge.escape.experiment import (EscapeConfig, InjectedNoiseGradient, ru
 from nn_bridge.data.flat import FlatModel  # noqa: E402
 
 
-def _curv(P=6, k=2, seed=0):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((P, P))
-    H = A @ A.T / P + 0.1 * np.eye(P)
-    ev, V = np.linalg.eigh(H)
-    top = np.argsort(ev)[::-1][:k]
-    return H, Curvature(eigvals=ev[top], eigvecs=V[:, top], diag=np.diag(H).copy(),
-                        trace=float(np.trace(H)), method="exact", weight_decay=0.0)
-
-
-def _profile(alpha, sigma, names=("net.fc1.weight", "net.fc1.bias"), shapes=((2, 2), (2,)),
-             std=None):
-    extra = {} if std is None else {"noise_std": list(std)}
-    return NoiseProfile(alpha=np.asarray(alpha, float), sigma=np.asarray(sigma, float),
-                        layer_names=names, layer_shapes=shapes, lr=0.05, batch_size=8,
-                        dataset="x", model={}, weights_sha256="", n_minibatches=100,
-                        sampling="iid", estimator="cf_regression", extra=extra)
-
-
-def test_lowrank_potential_matches_the_reduced_matrix():
-    H, curv = _curv()
+def test_lowrank_potential_matches_the_reduced_matrix(top_curvature):
+    H, curv = top_curvature()
     pot = lowrank_potential(curv)
     x = np.random.default_rng(1).standard_normal(6)
     np.testing.assert_allclose(pot.gradient(x), curv.dense() @ x, rtol=1e-12)
@@ -57,12 +37,12 @@ def test_lowrank_potential_matches_the_reduced_matrix():
                                rtol=1e-12)
 
 
-def test_build_bridge_conversion_axes_and_layers():
-    H, curv = _curv(P=6, k=2)
+def test_build_bridge_conversion_axes_and_layers(top_curvature, noise_profile):
+    H, curv = top_curvature(P=6, k=2)
     alpha = [1.5, np.nan, 1.2, 0.8, 2.0, 1.7]
     sigma = [0.1, 0.1, 0.2, 0.05, 0.3, 0.1]
     std = [0.2, 0.1, 0.3, 0.2, 0.4, 0.1]
-    prof = _profile(alpha, sigma, std=std)
+    prof = noise_profile(alpha, sigma, std=std)
     br = build_bridge(prof, curv, lr=0.3, radius=0.7)
     np.testing.assert_array_equal(br.axes, [0, 2, 3, 4, 5])          # NaN alpha dropped
     assert br.reduction["dropped_no_noise_law"] == 1
@@ -85,18 +65,18 @@ def test_build_bridge_conversion_axes_and_layers():
     assert g["stationary_rms_radius"] > 0 and g["mean_iterations_1d"] > 0
 
 
-def test_build_bridge_bad_input():
-    H, curv = _curv(P=6)
+def test_build_bridge_bad_input(top_curvature, noise_profile):
+    H, curv = top_curvature(P=6)
     with pytest.raises(ValueError, match="curvature"):
-        build_bridge(_profile([1.5] * 4, [0.1] * 4, names=("a",), shapes=((4,),)), curv, 0.1, 1.0)
+        build_bridge(noise_profile([1.5] * 4, [0.1] * 4, names=("a",), shapes=((4,),)), curv, 0.1, 1.0)
     with pytest.raises(ValueError, match="lr"):
-        build_bridge(_profile([1.5] * 6, [0.1] * 6), curv, -0.1, 1.0)
+        build_bridge(noise_profile([1.5] * 6, [0.1] * 6), curv, -0.1, 1.0)
     with pytest.raises(ValueError, match="radius"):
-        build_bridge(_profile([1.5] * 6, [0.1] * 6), curv, 0.1, 0.0)
+        build_bridge(noise_profile([1.5] * 6, [0.1] * 6), curv, 0.1, 0.0)
     with pytest.raises(ValueError, match="no parameter"):
-        build_bridge(_profile([np.nan] * 6, [0.1] * 6), curv, 0.1, 1.0)
+        build_bridge(noise_profile([np.nan] * 6, [0.1] * 6), curv, 0.1, 1.0)
     with pytest.raises(ValueError, match="noise_std"):
-        build_bridge(_profile([1.5] * 6, [0.1] * 6), curv, 0.1, 1.0, noise_std=[1.0])
+        build_bridge(noise_profile([1.5] * 6, [0.1] * 6), curv, 0.1, 1.0, noise_std=[1.0])
 
 
 def _linear_problem(seed=0, n=40, p=3):

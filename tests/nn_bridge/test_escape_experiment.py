@@ -1,13 +1,6 @@
 """Tests of ``nn_bridge.escape.experiment``.
 
-From the former tests/test_nn_escape.py: nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input.
-
-The conversion test is the end-to-end check of ``dt = lr``, ``eps_i = lr^(1-1/alpha_i)
-sigma_i``: a linear model with squared loss (so ``grad U`` is exactly linear) and injected
-SaS noise is run through the *network* escape machinery (``run_escape``: torch.func, per
-replica streams), and the same model through levydyn (``simulate``, Euler, ``dt = lr``). The
-two are the same recursion in law, so their escape iterations must agree within sampling
-error; tolerances are stated at each assertion."""
+From the former tests/test_nn_escape.py: nn_bridge.escape.experiment: vectorised SGD escapes, the SGD <-> SDE conversion, CLI, bad input."""
 import json
 import numpy as np
 import pytest
@@ -15,34 +8,18 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 from nn_bridge.data.datasets import load_dataset  # noqa: E402
 from nn_bridge.escape.experiment import (EscapeConfig, InjectedNoiseGradient, MinibatchGradient, find_minimum, run_escape, run_escape_loop)
-from nn_bridge.data.flat import FlatModel  # noqa: E402
-from nn_bridge.data.models import ModelSpec, build_model  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def small_net():
-    data = load_dataset("breast_cancer")
-    spec = ModelSpec("mlp", data.n_features, data.n_classes, width=4, depth=3, seed=3)
-    model = build_model(spec)
-    mn = find_minimum(model, data, weight_decay=1e-2, max_evals=300)
-    net = build_model(spec).double()
-    flat = FlatModel(net)
-    flat.load(mn.w)
-    X = torch.as_tensor(data.X_train, dtype=torch.float64)
-    y = torch.as_tensor(data.y_train)
-    return flat, X, y, mn
-
-
-def test_find_minimum_is_stationary(small_net):
-    flat, X, y, mn = small_net
+def test_find_minimum_is_stationary(breast_cancer_mlp_at_minimum):
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
     assert mn.grad_norm < 0.05 and mn.train_acc > 0.9
     assert mn.objective == pytest.approx(mn.loss + 0.5e-2 * float(mn.w @ mn.w), rel=1e-10)
 
 
-def test_vectorised_escape_equals_loop(small_net):
+def test_vectorised_escape_equals_loop(breast_cancer_mlp_at_minimum):
     """Same per-replica streams: iterations, exit coordinates and weights must agree (the
     vmap'ed and the nn.Module gradients differ only by float64 round-off)."""
-    flat, X, y, mn = small_net
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
     orc = MinibatchGradient(flat, X, y, batch_size=8, weight_decay=1e-2)
     cfg = EscapeConfig(lr=0.4, batch_size=8, n_seeds=4, radius=0.4, loss_rise=0.05,
                        loss_every=5, max_iter=150, seed=5)
@@ -57,8 +34,8 @@ def test_vectorised_escape_equals_loop(small_net):
     np.testing.assert_allclose(vec.final_w, loop.final_w, rtol=1e-8, atol=1e-10)
 
 
-def test_replica_streams_do_not_depend_on_the_number_of_seeds(small_net):
-    flat, X, y, mn = small_net
+def test_replica_streams_do_not_depend_on_the_number_of_seeds(breast_cancer_mlp_at_minimum):
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
     orc = MinibatchGradient(flat, X, y, batch_size=8, weight_decay=1e-2)
     few = run_escape(orc, mn.w, EscapeConfig(lr=0.8, batch_size=8, n_seeds=3, radius=0.35,
                                              max_iter=80, seed=2))
@@ -68,8 +45,8 @@ def test_replica_streams_do_not_depend_on_the_number_of_seeds(small_net):
     np.testing.assert_array_equal(few.exit_param, many.exit_param[:3])
 
 
-def test_escape_result_survival_and_layers(small_net):
-    flat, X, y, mn = small_net
+def test_escape_result_survival_and_layers(breast_cancer_mlp_at_minimum):
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
     orc = MinibatchGradient(flat, X, y, batch_size=8, weight_decay=1e-2)
     e = run_escape(orc, mn.w, EscapeConfig(lr=0.8, batch_size=8, n_seeds=12, radius=0.35,
                                            max_iter=60, seed=1))
@@ -93,8 +70,8 @@ def test_bad_escape_config(kw, field):
         EscapeConfig(**base)
 
 
-def test_bad_inputs_are_one_line(small_net):
-    flat, X, y, mn = small_net
+def test_bad_inputs_are_one_line(breast_cancer_mlp_at_minimum):
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
     orc = MinibatchGradient(flat, X, y, batch_size=8)
     with pytest.raises(ValueError, match="w_star"):
         run_escape(orc, mn.w[:-1], EscapeConfig(lr=0.1, batch_size=8))

@@ -1,13 +1,6 @@
 """Tests of ``nn_bridge.escape.radius_scan``.
 
-From the former tests/test_nn_curvature.py: Per-sample curvature, the minibatch-model profile, the torch rungs and the stability diagram.
-
-Exact checks (float64 round-off tolerances): Gauss-Newton factors against an explicit
-``J^T Lambda J``; factors + remainder against exact minibatch Hessian-vector products on a
-softmax regression (logits linear in ``w``: Gauss-Newton is the Hessian); the rungs (g), (h)
-and (f') against their formulas on a least-squares model (exactly quadratic). One test in
-law: levydyn's recursion (rung f) against torch's exact-HVP recursion (rung f') on the same
-model, same minibatch law; tolerances from the sample size at each assertion."""
+From the former tests/test_nn_curvature.py: Per-sample curvature, the minibatch-model profile, the torch rungs and the stability diagram."""
 import math
 import numpy as np
 import pytest

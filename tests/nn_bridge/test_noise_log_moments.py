@@ -1,11 +1,6 @@
 """Tests of ``nn_bridge.noise.log_moments``.
 
-From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model.
-
-The recovery tests use a model whose per-sample gradients are SaS by construction (as in
-``test_noise_per_sample``): a linear model with per-sample loss ``-w . z_n``, so ``grad l_n = -z_n``
-and the minibatch noise of parameter j is (up to the finite-sample centre) a mean of B
-i.i.d. SaS(alpha_j) draws: SaS(alpha_j) with scale ``B^(1/alpha_j - 1)``."""
+From the former tests/test_nn_stream.py: nn_bridge.noise.stream, log_moments and user_model: streaming noise statistics of any model."""
 import math
 import numpy as np
 import pytest

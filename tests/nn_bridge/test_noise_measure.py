@@ -6,27 +6,13 @@ import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from nn_bridge.noise.measure import MeasureConfig, run_measurement  # noqa: E402
-from nn_bridge.training.train import TrainConfig  # noqa: E402
-TRAIN = TrainConfig(lr=0.05, batch_size=32, max_epochs=40, grad_tol=0.0, checkpoint_every=10)
-CFG = MeasureConfig(batch_sizes=(8, 32, 256), n_minibatches=100, n_fit=2, seed=1)
-
-
-def _measure(workdir, on_part=None):
-    return run_measurement("wine", width=16, train_config=TRAIN, config=CFG, device="cpu",
-                           workdir=workdir, on_part=on_part)
-
-
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory):
-    return _measure(tmp_path_factory.mktemp("measure"))
 
 
 class _Kill(Exception):
     pass
 
 
-def test_resume_after_interruption_is_identical(tmp_path, measured):
+def test_resume_after_interruption_is_identical(tmp_path, measured, measure_wine):
     full = measured
     done = []
 
@@ -36,17 +22,17 @@ def test_resume_after_interruption_is_identical(tmp_path, measured):
             raise _Kill
 
     with pytest.raises(_Kill):
-        _measure(tmp_path / "b", on_part=kill)
+        measure_wine(tmp_path / "b", on_part=kill)
     assert done == [8, 32]
     redone = []
-    resumed = _measure(tmp_path / "b", on_part=redone.append)
+    resumed = measure_wine(tmp_path / "b", on_part=redone.append)
     assert redone == [256]                      # finished parts were not recomputed
     assert json.dumps(resumed.report()) == json.dumps(full.report())
-    for b in CFG.batch_sizes:
+    for b in measured.config.batch_sizes:
         for k, v in full.stats[b].arrays().items():
             np.testing.assert_array_equal(resumed.stats[b].arrays()[k], v)
     # a fully finished workdir recomputes nothing
-    _measure(tmp_path / "b", on_part=redone.append)
+    measure_wine(tmp_path / "b", on_part=redone.append)
     assert redone == [256]
 
 

@@ -5,21 +5,7 @@ import numpy as np
 import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
-from nn_bridge.noise.measure import MeasureConfig, run_measurement  # noqa: E402
 from nn_bridge.noise.profile import NoiseProfile, load_profile, save_profile  # noqa: E402
-from nn_bridge.training.train import TrainConfig  # noqa: E402
-TRAIN = TrainConfig(lr=0.05, batch_size=32, max_epochs=40, grad_tol=0.0, checkpoint_every=10)
-CFG = MeasureConfig(batch_sizes=(8, 32, 256), n_minibatches=100, n_fit=2, seed=1)
-
-
-def _measure(workdir, on_part=None):
-    return run_measurement("wine", width=16, train_config=TRAIN, config=CFG, device="cpu",
-                           workdir=workdir, on_part=on_part)
-
-
-@pytest.fixture(scope="module")
-def measured(tmp_path_factory):
-    return _measure(tmp_path_factory.mktemp("measure"))
 
 
 @pytest.mark.parametrize("suffix", [".json", ".npz"])

@@ -1,8 +1,7 @@
 """Tests of ``nn_bridge.papers.iterates``.
 
-From the former tests/test_nn_reproduce.py: ``levydyn nn reproduce`` on a tiny grid (seconds): shapes of the tables, JSON, bad input;
-the Berry-Esseen link of paper 003 on laws with known moments; paper 001's iterate
-protocol on synthetic iterates with a known tail index."""
+From the former tests/test_nn_reproduce.py: paper 001's iterate protocol on synthetic
+iterates with a known tail index."""
 import math
 import numpy as np
 import pytest

@@ -1,8 +1,7 @@
 """Tests of ``nn_bridge.papers.reproduce``.
 
-From the former tests/test_nn_reproduce.py: ``levydyn nn reproduce`` on a tiny grid (seconds): shapes of the tables, JSON, bad input;
-the Berry-Esseen link of paper 003 on laws with known moments; paper 001's iterate
-protocol on synthetic iterates with a known tail index."""
+From the former tests/test_nn_reproduce.py: the reproduction grid at tiny size (seconds):
+shapes of the tables, bad input; the Berry-Esseen link of paper 003 on laws with known moments."""
 import math
 import numpy as np
 import pytest
