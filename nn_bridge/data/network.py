@@ -263,12 +263,13 @@ class Network:
         return {k: v for k, v in self.describe().items() if k != "data"}
 
     def train_key(self, config) -> str:
-        """Key of a training run of this network under ``config`` (a ``TrainConfig``)."""
+        """Key of a training run of this network under ``config`` (a ``TrainConfig``); a
+        built-in network keeps the built-in key (checkpoints stay valid)."""
         from nn_bridge.training.checkpoint import config_key
+        from nn_bridge.training.train import train_key
 
-        if self.spec is not None:      # the built-in key (checkpoints stay valid)
-            return config_key({"data": self.data.checksum, "spec": self.spec.to_dict(),
-                               "config": config.to_dict()})
+        if self.spec is not None:
+            return train_key(self.data, self.spec, config)
         return config_key({"data": self.data.checksum, "network": self.identity,
                            "config": config.to_dict()})
 
