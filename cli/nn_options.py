@@ -90,7 +90,8 @@ user_network_options = options(
                       "(module, loss_fn); replaces the built-in model"),
     click.option("--data", "data_file", default=None, metavar="NAME|FILE",
                  help="with --model-file: its data, a built-in name or .npz (X, y) / .csv "
-                      "(target last); standardised, split by --test-fraction"),
+                      "(target last); standardised, 20 % held out (nn train/measure: "
+                      "--test-fraction)"),
     click.option("--loss", default=None, type=click.Choice(["cross_entropy", "mse"]),
                  help="with --model-file: the loss [cross_entropy, or the loss_fn FUNC "
                       "returns]"))
