@@ -24,7 +24,7 @@ from nn_bridge.data.network import Network  # noqa: E402
 from nn_bridge.escape.basin import basin_at  # noqa: E402
 from nn_bridge.escape.experiment import find_minimum  # noqa: E402
 from nn_bridge.training.train import TrainConfig, load_weights, save_weights, train, train_network  # noqa: E402
-from tests.conftest import assert_one_line_error  # noqa: E402
+from cli_checks import assert_one_line_error  # noqa: E402
 
 torch.set_num_threads(1)
 
