@@ -53,7 +53,8 @@ from nn_bridge.data.datasets import Dataset, dataset_from_arrays, load_dataset
 from nn_bridge.data.flat import FlatModel
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
 
-__all__ = ["LOSSES", "InputShape", "Network", "check_module", "mean_squared_error",
+__all__ = ["LOSSES", "InputShape", "Network", "builtin_train_key", "check_module",
+           "mean_squared_error",
            "weights_identity_error"]
 
 def mean_squared_error(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -266,10 +267,9 @@ class Network:
         """Key of a training run of this network under ``config`` (a ``TrainConfig``); a
         built-in network keeps the built-in key (checkpoints stay valid)."""
         from nn_bridge.training.checkpoint import config_key
-        from nn_bridge.training.train import train_key
 
         if self.spec is not None:
-            return train_key(self.data, self.spec, config)
+            return builtin_train_key(self.data, self.spec, config)
         return config_key({"data": self.data.checksum, "network": self.identity,
                            "config": config.to_dict()})
 
@@ -325,6 +325,14 @@ class Network:
                              f"the mean of the per-sample losses is {mean:.6g}; the loss must "
                              "be the mean over the minibatch (reduction='mean')")
         return data
+
+
+def builtin_train_key(data: Dataset, spec: ModelSpec, config) -> str:
+    """Key of a training run of a built-in network: hash of the data checksum, the spec and
+    the SGD configuration (``TrainConfig``)."""
+    from nn_bridge.training.checkpoint import config_key
+
+    return config_key({"data": data.checksum, "spec": spec.to_dict(), "config": config.to_dict()})
 
 
 def _load(data, task: str, test_fraction: float, seed: int) -> Dataset:

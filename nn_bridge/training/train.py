@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nn_bridge.training.checkpoint import atomic_write_bytes, config_key
+from nn_bridge.training.checkpoint import atomic_write_bytes
 from nn_bridge.data.datasets import Dataset
 from nn_bridge.training.device import resolve_device
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
@@ -180,7 +180,9 @@ def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
 
 def train_key(data: Dataset, spec: ModelSpec, config: TrainConfig) -> str:
     """Key of a training run: hash of the data checksum, model spec and SGD configuration."""
-    return config_key({"data": data.checksum, "spec": spec.to_dict(), "config": config.to_dict()})
+    from nn_bridge.data.network import builtin_train_key
+
+    return builtin_train_key(data, spec, config)
 
 
 def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *,
