@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from cli.common import library_errors, need_nn_extra
-from cli.nn_options import IntList, echo_blocks, echo_wrote, options
+from cli.nn_options import (IntList, echo_blocks, echo_wrote, options, user_network,
+                            user_network_options)
 from cli.types import OutputFile, image_file, json_file
 
 #: The network and its training (every `nn` command that trains).
@@ -65,15 +66,17 @@ _schedule_options = options(
 )
 
 
-def _network(dataset, test_fraction, seed, model, width, depth, device):
-    """``(device, dataset, built-in ModelSpec)`` from the common options."""
+def _network(dataset, test_fraction, seed, model, width, depth, device, user=(None,) * 3):
+    """The network of the common options: yours (``user`` = model file, data, loss) or the
+    built-in ``model`` on ``dataset``."""
     from nn_bridge.data.datasets import load_dataset
-    from nn_bridge.data.models import ModelSpec
-    from nn_bridge.training.device import resolve_device
+    from nn_bridge.data.network import Network
 
-    dev = resolve_device(device)
+    net = user_network(*user, seed=seed, device=device, test_fraction=test_fraction)
+    if net is not None:
+        return net
     data = load_dataset(dataset, test_fraction=test_fraction, seed=seed)
-    return dev, data, ModelSpec.for_dataset(data, model, width, depth, seed)
+    return Network.builtin(data, kind=model, width=width, depth=depth, seed=seed, device=device)
 
 
 def _schedule_kwargs(momentum, weight_decay, milestones, decay, decay_mode, track_every):
@@ -94,23 +97,29 @@ def nn():
 @click.option("--out", type=OutputFile(None, "out"), default="weights.pt", show_default=True,
               help="trained weights (+ spec, config, history)")
 @_schedule_options
+@user_network_options
 @click.option("-v", "--verbose", is_flag=True)
 def train_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
               test_fraction, seed, device, checkpoint, out, momentum, weight_decay, milestones,
-              decay, decay_mode, track_every, verbose):
-    """Train with SGD (plain by default; momentum, weight decay, steps optional)."""
+              decay, decay_mode, track_every, model_file, data_file, loss, verbose):
+    """Train with SGD (plain by default; momentum, weight decay, steps optional).
+
+    Your own network: --model-file FILE.py:FUNC --data D.npz [--loss mse]; the weights file
+    records its identity (model file sha256, loss) for `nn measure/stability --weights`."""
     need_nn_extra()
     from nn_bridge.training.tables import training_blocks
-    from nn_bridge.training.train import save_weights, train
+    from nn_bridge.training.train import save_weights, train_network
 
     with library_errors():
-        dev, data, spec = _network(dataset, test_fraction, seed, model, width, depth, device)
+        network = _network(dataset, test_fraction, seed, model, width, depth, device,
+                           (model_file, data_file, loss))
         cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
                             **_schedule_kwargs(momentum, weight_decay, milestones, decay,
                                                decay_mode, track_every))
-        click.echo(f"training {model} on {data.name} ({data.n_train} samples) on {dev}", err=True)
-        res = train(data, spec, cfg, device=dev, checkpoint=checkpoint, verbose=verbose)
-    save_weights(res, out, data)
+        click.echo(f"training {network.label} on {network.data.name} "
+                   f"({network.data.n_train} samples) on {network.device}", err=True)
+        res = train_network(network, cfg, checkpoint=checkpoint, verbose=verbose)
+    save_weights(res, out, network.data)
     echo_blocks(training_blocks(res, out))
 
 
@@ -136,11 +145,12 @@ def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs,
     from nn_bridge.training.tables import lr_decay_blocks
 
     with library_errors():
-        dev, data, spec = _network(dataset, test_fraction, seed, model, width, depth, device)
+        network = _network(dataset, test_fraction, seed, model, width, depth, device)
         cfg = _train_config(lr, train_batch_size, max_epochs, grad_tol, seed,
                             **_schedule_kwargs(momentum, weight_decay, milestones, decay,
                                                decay_mode, track_every or 20))
-        out = lr_decay_experiment(data, spec, cfg, milestone, n_windows=windows, device=dev)
+        out = lr_decay_experiment(network.data, network.spec, cfg, milestone,
+                                  n_windows=windows, device=network.device)
     echo_blocks(lr_decay_blocks(out, f"{dataset}, {model}: milestone epoch {milestone}, decay "
                                      f"{decay}, {max_epochs} epochs; medians over parameters, "
                                      "mean over windows"))
@@ -172,11 +182,7 @@ def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs,
               help="report: provenance and every batch size's summaries")
 @click.option("--profile", type=OutputFile((".json", ".npz"), "profile"), default=None,
               help="noise profile(s) PATH.json|.npz; written as PATH_b<B>.<ext> per batch size")
-@click.option("--model-file", default=None, metavar="FILE.py[:FUNC]",
-              help="your own network: FUNC() (default build) returns an nn.Module or "
-                   "(module, loss_fn); measured as built, streaming, in bounded memory")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), default=None,
-              help="with --model-file: .npz with X (inputs, fed as they are) and y (targets)")
+@user_network_options
 @click.option("--sampled", type=click.IntRange(min=1), default=100, show_default=True,
               help="with --model-file: parameters per tensor kept for the full estimators")
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=100, show_default=True,
@@ -185,20 +191,19 @@ def lr_decay_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs,
 def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, grad_tol,
                 test_fraction, seed, device, batch_sizes, minibatches, sampling, estimator,
                 n_fit, level, weights, workdir, plot, json_path, profile, model_file, data_file,
-                sampled, checkpoint_every, verbose):
+                loss, sampled, checkpoint_every, verbose):
     """Train (or load) a network, then measure alpha_i, sigma_i, Gaussianity, fit errors.
 
     With --model-file and --data: measure your own network on your own data, streaming
-    (per-parameter log-moment alpha_i, beta/sigma^3; full estimators on a sample).
+    (per-parameter log-moment alpha_i, beta/sigma^3; full estimators on a sample), at the
+    weights of --weights (from `nn train --model-file`), else as built.
     """
     need_nn_extra()
-    if model_file is not None or data_file is not None:
-        if model_file is None or data_file is None:
-            raise click.BadParameter("--model-file and --data go together",
-                                     param_hint="'--model-file'/'--data'")
-        return _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator,
-                               n_fit, level, seed, device, sampled, checkpoint_every, workdir,
-                               lr, json_path, profile, verbose)
+    if model_file is not None or data_file is not None or loss is not None:
+        return _measure_stream((model_file, data_file, loss), batch_sizes, minibatches,
+                               estimator, n_fit, level, seed, test_fraction, device, sampled,
+                               checkpoint_every, workdir, lr, weights, json_path, profile,
+                               verbose)
     from nn_bridge.noise.measure import MeasureConfig, run_measurement
     from nn_bridge.noise.profile import save_profiles
     from nn_bridge.noise.tables import measurement_blocks
@@ -230,26 +235,31 @@ def measure_cmd(dataset, model, width, depth, lr, train_batch_size, max_epochs, 
             echo_wrote(p)
 
 
-def _measure_stream(model_file, data_file, batch_sizes, minibatches, estimator, n_fit, level,
-                    seed, device, sampled, checkpoint_every, workdir, lr, json_path, profile,
-                    verbose):
-    from nn_bridge.data.user_model import load_model_file, load_npz_data
+def _measure_stream(user, batch_sizes, minibatches, estimator, n_fit, level, seed,
+                    test_fraction, device, sampled, checkpoint_every, workdir, lr, weights,
+                    json_path, profile, verbose):
     from nn_bridge.noise.profile import save_profiles
     from nn_bridge.noise.stream import StreamConfig, stream_noise, stream_report
     from nn_bridge.noise.tables import stream_blocks
     from nn_bridge.training.checkpoint import atomic_write_json
-    from nn_bridge.training.device import resolve_device
+    from nn_bridge.training.train import load_weights
 
+    model_file, data_file = user[0], user[1]
     if profile is not None and Path(profile).suffix.lower() not in (".json", ".npz"):
         raise click.BadParameter(f"{profile!r}: must end in .json or .npz",
                                  param_hint="'--profile'")
     results = []
     with library_errors():
-        dev = resolve_device(device)
-        net, loss_fn = load_model_file(model_file)
-        X, y = load_npz_data(data_file)
-        click.echo(f"model {model_file}, data {data_file} ({X.shape[0]} samples), device {dev}, "
-                   f"workdir {workdir}", err=True)
+        network = user_network(*user, seed=seed, device=device, test_fraction=test_fraction)
+        dev, loss_fn = network.device, network.loss_fn
+        if weights is not None:
+            net, _ = load_weights(weights, network=network)
+        else:
+            net = network.build()
+        X, y = network.tensors()
+        at = f"weights {weights}" if weights is not None else "weights as built"
+        click.echo(f"model {model_file} at {at}, data {data_file} ({X.shape[0]} training "
+                   f"samples), device {dev}, workdir {workdir}", err=True)
         for b in batch_sizes:
             cfg = StreamConfig(n_minibatches=minibatches, batch_size=b, n_sampled=sampled,
                                estimator=estimator, level=level, n_fit=n_fit, seed=seed,

@@ -21,16 +21,18 @@ from pathlib import Path
 import click
 
 from cli.common import FLOATS, CliError, library_errors, need_nn_extra
-from cli.nn_options import (MODELS, echo_blocks, echo_wrote, grid_options, models_option,
-                            network_options, progress, run_options, study_options)
+from cli.nn_options import (MODELS, device_option, echo_blocks, echo_wrote, grid_options,
+                            models_option, network_options, progress, run_options,
+                            study_options, user_network, user_network_options)
 
 
-def _study(quick, models, workdir, quiet, cached_only=False, **kw):
+def _study(quick, models, workdir, quiet, user, cached_only=False, **kw):
     from nn_bridge.escape.config import StudyConfig
     from nn_bridge.escape.study import run_study
 
     with library_errors():
-        cfg = StudyConfig.from_options(quick, models, **kw)
+        network = user_network(*user[:3], device=user[3], seed=kw.get("seed") or 0)
+        cfg = StudyConfig.from_options(quick, models, network=network, **kw)
         log = progress(quiet)
         log(f"study: batch sizes {list(cfg.batch_sizes)}, lrs {list(cfg.lrs)}, radius "
             f"{cfg.radius:g}, {cfg.n_seeds} seeds, max {cfg.max_iter} iterations; workdir {workdir}")
@@ -80,12 +82,17 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
               help="write the minibatch-model profile (.npz) for `levydyn nn stability`")
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
-def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise,
-              seeds, max_iter, quick, workdir, json_path, quiet, basin_out, profile_out,
-              models, paths, k, torch_paths, radius_scan, cached_only, model_out, plot_dir):
-    """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes."""
+def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
+              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, quick, workdir, json_path,
+              quiet, basin_out, profile_out, models, paths, k, torch_paths, radius_scan,
+              cached_only, model_out, plot_dir):
+    """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes.
+
+    The network: the built-in MLP (--dataset, --width, --depth) or yours (--model-file,
+    --data, --loss)."""
     need_nn_extra()
-    st = _study(quick, models, workdir, quiet, cached_only=cached_only, n_paths=paths, k=k,
+    st = _study(quick, models, workdir, quiet, (model_file, data_file, loss, device),
+                cached_only=cached_only, n_paths=paths, k=k,
                 torch_paths=torch_paths,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter))
@@ -115,11 +122,12 @@ def study_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radiu
 
 @click.command("escape")
 @study_options
-def escape_cmd(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise,
-               seeds, max_iter, quick, workdir, json_path, quiet, basin_out, profile_out):
+def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
+               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, quick, workdir, json_path,
+               quiet, basin_out, profile_out):
     """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius."""
     need_nn_extra()
-    st = _study(quick, [], workdir, quiet, **_grid(dataset, width, depth, seed, weight_decay,
+    st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device), **_grid(dataset, width, depth, seed, weight_decay,
                                                    batch_sizes, lrs, radius, loss_rise, seeds,
                                                    max_iter))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
@@ -175,6 +183,8 @@ def fit_cmd(report, criterion):
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="trained weights from `levydyn nn train` (default: train the built-in MLP)")
 @network_options(16, "built-in MLP width (ignored with --weights)")
+@user_network_options
+@device_option
 @grid_options("grid of B [the profile's grid; new profile: 4,8,16]",
               "grid of lr [the profile's grid; new profile: 0.2,0.3,0.5,0.8]")
 @click.option("--tail/--no-tail", default=True, show_default=True,
@@ -187,24 +197,35 @@ def fit_cmd(report, criterion):
 @click.option("--tail-particles", type=click.IntRange(min=2), default=64, show_default=True,
               help="cloning population for Lambda(s) (alpha_K)")
 @click.option("--tail-steps", type=click.IntRange(min=10), default=100, show_default=True)
+@click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True), default=2.0,
+              show_default=True,
+              help="GiB: above it (per-sample factors + dense Hessian) the recursion runs "
+                   "matrix-free (lambda_1 only)")
+@click.option("--matrix-free", is_flag=True, help="matrix-free products whatever the size")
 @run_options("checkpoints (training, minimum, Hessian, factors)",
              json_type=click.Path(dir_okay=False))
 @click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
               help="write the minibatch-model profile (.npz)")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="heat map (.png)")
-def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, batch_sizes,
-                  lrs, tail, remainder, lyap_paths, lyap_steps, tail_particles, tail_steps,
-                  workdir, json_path, quiet, profile_out, plot):
+def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, model_file,
+                  data_file, loss, device, batch_sizes, lrs, tail, remainder, lyap_paths,
+                  lyap_steps, tail_particles, tail_steps, memory_limit, matrix_free, workdir,
+                  json_path, quiet, profile_out, plot):
     """Stability diagram of SGD at a network's minimum: lambda_1 and alpha_K per (lr, B).
 
     SGD near w* is x' = (I - lr H_B) x - lr u_B with per-sample (Gauss-Newton) curvature;
     lambda_1 > 0: unstable (escape ~ log R / lambda_1), lambda_1 < 0: stable with heavy
-    tails P(|x| > R) ~ R^-alpha_K.
+    tails P(|x| > R) ~ R^-alpha_K. Networks whose per-sample factors exceed --memory-limit
+    (or with --matrix-free) get lambda_1 from matrix-free Gauss-Newton products.
     """
     import time
 
+    from nn_bridge.curvature.stability import plot_stability, stability_diagram
+
     t0 = time.perf_counter()
     log = progress(quiet)
+    kw = dict(remainder=remainder, tail=tail, lyap_paths=lyap_paths, lyap_steps=lyap_steps,
+              tail_particles=tail_particles, tail_steps=tail_steps, seed=seed)
     with library_errors():
         if profile_path is not None:
             from nn_bridge.curvature.minibatch_model import check_weights, load_minibatch_model
@@ -213,27 +234,30 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
             if weights is not None:
                 need_nn_extra()
                 check_weights(mbm, weights)
+            diag = stability_diagram(mbm, lrs, batch_sizes, log=log, **kw)
         else:
             need_nn_extra()
-            from nn_bridge.escape.basin import network_minibatch_model
+            from nn_bridge.escape.basin import network_stability
             from nn_bridge.escape.config import StudyConfig
 
             cfg = StudyConfig(dataset=dataset, width=width, depth=depth, seed=seed,
                               weight_decay=weight_decay,
+                              network=user_network(model_file, data_file, loss, seed=seed,
+                                                   device=device),
                               batch_sizes=tuple(batch_sizes or (4, 8, 16)),
                               lrs=tuple(lrs or (0.2, 0.3, 0.5, 0.8)))
-            mbm = network_minibatch_model(cfg, weights=weights, workdir=workdir, log=log)
-        from nn_bridge.curvature.stability import plot_stability, stability_diagram
-
-        diag = stability_diagram(mbm, lrs, batch_sizes, remainder=remainder, log=log, tail=tail,
-                                 lyap_paths=lyap_paths, lyap_steps=lyap_steps,
-                                 tail_particles=tail_particles, tail_steps=tail_steps, seed=seed)
+            diag, mbm = network_stability(cfg, weights=weights, workdir=workdir, log=log,
+                                          matrix_free=True if matrix_free else None,
+                                          memory_limit=memory_limit * 2 ** 30, **kw)
     from nn_bridge.escape.tables import stability_blocks
     from nn_bridge.training.checkpoint import atomic_write_json
 
     echo_blocks(stability_blocks(diag))
     click.echo(f"wall time {time.perf_counter() - t0:.1f}s (diagram {diag.wall_time:.1f}s)")
-    if profile_out:
+    if profile_out and mbm is None:
+        click.echo("no --profile-out: the matrix-free path stores no per-sample factors",
+                   err=True)
+    elif profile_out:
         from nn_bridge.curvature.minibatch_model import save_minibatch_model
 
         with library_errors():

@@ -83,8 +83,41 @@ def run_options(workdir_help, json_type=None):
         click.option("-q", "--quiet", is_flag=True, help="no progress lines on stderr"))
 
 
+#: Your own network on every ``nn`` command: model file, its data and loss.
+user_network_options = options(
+    click.option("--model-file", default=None, metavar="FILE.py[:FUNC]",
+                 help="your own network: FUNC() (default build) returns an nn.Module or "
+                      "(module, loss_fn); replaces the built-in model"),
+    click.option("--data", "data_file", default=None, metavar="NAME|FILE",
+                 help="with --model-file: its data, a built-in name or .npz (X, y) / .csv "
+                      "(target last); standardised, 20 % held out (nn train/measure: "
+                      "--test-fraction)"),
+    click.option("--loss", default=None, type=click.Choice(["cross_entropy", "mse"]),
+                 help="with --model-file: the loss [cross_entropy, or the loss_fn FUNC "
+                      "returns]"))
+
+device_option = click.option("--device", default="auto", show_default=True,
+                             help="auto (cuda if available, else cpu), cpu, cuda, cuda:N")
+
+
+def user_network(model_file, data_file, loss, *, seed: int = 0, device="auto",
+                 test_fraction: float = 0.2):
+    """The :class:`~nn_bridge.data.network.Network` of ``--model-file/--data/--loss``, or
+    ``None`` without ``--model-file`` (call inside ``library_errors``)."""
+    if model_file is None and data_file is None and loss is None:
+        return None
+    if model_file is None or data_file is None:
+        raise click.BadParameter("--model-file and --data go together (--loss needs them)",
+                                 param_hint="'--model-file'/'--data'")
+    from nn_bridge.data.network import Network
+
+    return Network.from_file(model_file, data_file, loss, seed=seed, device=device,
+                             test_fraction=test_fraction)
+
+
 study_options = options(
     network_options(None, "hidden units of the 3-layer ReLU MLP [16; quick: 8]"),
+    user_network_options, device_option,
     grid_options("escape batch sizes [4,8,16; quick: 8,32]",
                  "escape learning rates [0.2,0.3,0.5,0.8; quick: 0.4,0.8]"),
     click.option("--radius", type=click.FloatRange(min=0, min_open=True), default=1.0,

@@ -36,3 +36,19 @@ def test_demo_writes_nothing_into_the_repository_by_default(name):
     text = (EXAMPLES / f"{name}.py").read_text()
     assert "docs/figures" not in text.split("# %%", 2)[2]          # no committed path in the code
     assert 'tempfile.mkdtemp(prefix="levydyn-")' in text
+
+
+NN_DEMOS = ["own_network_cnn", "own_network_regression"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NN_DEMOS)
+def test_network_demo_writes_png(name, tmp_path):
+    """The user-network tutorials (torch; minutes on 2 cores even in quick mode)."""
+    pytest.importorskip("torch")
+    text = (EXAMPLES / f"{name}.py").read_text()
+    assert text.startswith("# %% [markdown]\n# # ")
+    assert "docs/figures" not in text.split("# %%", 2)[2]
+    assert 'tempfile.mkdtemp(prefix="levydyn-")' in text
+    written = _load(name).main(tmp_path, quick=True)
+    assert written and all(p.suffix == ".png" and p.stat().st_size > 10_000 for p in written)

@@ -34,7 +34,12 @@ logits' first derivatives (Schraudolph 2002; Martens 2020, Sec. 8):
 and ``J_n^T Lambda_n J_n = F_n F_n^T`` with the factor ``F_n = J_n^T Q_n diag(e_n)^(1/2)``
 from the eigen-decomposition ``Lambda_n = Q_n diag(e_n) Q_n^T``. ``Lambda_n 1 = 0``, so one
 eigenvalue is 0 and ``F_n`` keeps the ``C - 1`` others (:func:`per_sample_gn_factors`,
-exact; ``C - 1 = 1`` column for two classes). The second term (the logits' curvature
+exact; ``C - 1 = 1`` column for two classes). Any other loss ``l(z, y)`` of ``C`` outputs
+(mse, or the user's): ``Lambda_n = d^2 l(z_n, y_n) / dz^2`` (``C x C``, ``torch.func.hessian``
+of one sample's loss in its outputs), ``F_n = J_n^T Q_n diag(e_n^+)^(1/2)`` with all ``C``
+columns (negative eigenvalues, where a non-convex loss has them, clipped to 0: the
+Gauss-Newton matrix is the PSD part); for ``mse`` over ``C`` outputs ``Lambda_n = (2/C) I``.
+The second term (the logits' curvature
 weighted by the residuals) is what Gauss-Newton drops; at a well-fitted minimum the
 residuals are small but not zero. Its *mean* over the data is kept as a shared remainder
 ``R = Hess CE(w*) - (1/N) sum_n F_n F_n^T`` (dense, exact from :func:`exact_hessian`), so
@@ -54,7 +59,8 @@ from torch.func import grad, jacrev, jvp, vmap
 from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
 __all__ = ["Curvature", "hessian_curvature", "hvp_function", "METHODS", "exact_hessian",
-           "curvature_from_dense", "per_sample_gn_factors", "minibatch_hvp", "factor_error",
+           "curvature_from_dense", "per_sample_gn_factors", "output_hessians", "minibatch_hvp",
+           "factor_error",
            "FactorError", "gn_mean"]
 
 METHODS = ("auto", "exact", "lanczos")
@@ -221,31 +227,57 @@ def curvature_from_dense(H: np.ndarray, k: int, weight_decay: float = 0.0) -> Cu
     return curv
 
 
-def per_sample_gn_factors(flat: FlatModel, X: torch.Tensor, w, *, chunk: int = 256
-                          ) -> np.ndarray:
-    """Gauss-Newton factors ``F_n = J_n^T Q_n diag(e_n)^(1/2)`` of the softmax cross-entropy
-    (module docstring), ``(N, P, C - 1)`` float64: ``F_n F_n^T = J_n^T Lambda_n J_n`` exactly.
+def per_sample_gn_factors(flat: FlatModel, X: torch.Tensor, w, *, y: torch.Tensor | None = None,
+                          chunk: int = 256) -> np.ndarray:
+    """Gauss-Newton factors ``F_n = J_n^T Q_n diag(e_n)^(1/2)`` of ``flat``'s loss (module
+    docstring), float64 ``(N, P, C - 1)`` for the softmax cross-entropy and ``(N, P, C)`` for
+    any other loss of ``C`` outputs: ``F_n F_n^T = J_n^T Lambda_n J_n`` exactly.
 
-    ``J_n`` is ``torch.func.jacrev`` of one sample's logits (``vmap`` over samples, ``chunk``
-    at a time). Only for the cross-entropy loss on logits (``FlatModel``'s default).
+    ``J_n`` is ``torch.func.jacrev`` of one sample's outputs (``vmap`` over samples, ``chunk``
+    at a time); outputs of any shape are flattened to ``C`` numbers. ``y`` (targets) is
+    needed for losses other than cross-entropy (their ``Lambda_n`` may depend on it).
     """
     P = flat.n_params
     w = torch.as_tensor(check_finite_vector("w", w, P), dtype=torch.float64)
     chunk = positive_int("chunk", chunk)
     X = X.to(torch.float64)
+    ce = flat.loss_fn is torch.nn.functional.cross_entropy
+    if not ce and y is None:
+        raise ValueError("y: per-sample Gauss-Newton factors of a loss other than "
+                         "cross-entropy need the targets")
 
-    jac = vmap(jacrev(lambda ww, x: flat.logits(ww, x[None])[0]), in_dims=(None, 0))
+    jac = vmap(jacrev(lambda ww, x: flat.logits(ww, x[None]).reshape(-1)), in_dims=(None, 0))
     out = []
     for i in range(0, X.shape[0], chunk):
         Xc = X[i:i + chunk]
         with torch.no_grad():
-            p = torch.softmax(flat.logits(w, Xc), dim=1)
+            z = flat.logits(w, Xc)
         J = jac(w, Xc)                                        # (n, C, P)
-        lam = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
-        e, Q = torch.linalg.eigh(lam)                         # ascending; e[:, 0] ~ 0
-        S = Q[:, :, 1:] * e[:, None, 1:].clamp_min(0.0).sqrt()  # (n, C, C-1)
-        out.append(torch.einsum("ncp,ncr->npr", J, S).numpy())
+        if ce:
+            p = torch.softmax(z, dim=1)
+            lam = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
+            e, Q = torch.linalg.eigh(lam)                     # ascending; e[:, 0] ~ 0
+            e, Q = e[:, 1:], Q[:, :, 1:]
+        else:
+            lam = output_hessians(flat.loss_fn, z, y[i:i + chunk])
+            e, Q = torch.linalg.eigh(lam)
+        S = Q * e[:, None, :].clamp_min(0.0).sqrt()           # (n, C, r)
+        out.append(torch.einsum("ncp,ncr->npr", J, S).cpu().numpy())
     return np.concatenate(out)
+
+
+def output_hessians(loss_fn, Z: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """``Lambda_n = d^2 l(z_n, y_n) / dz^2`` per sample, ``(n, C, C)`` with ``C`` the flattened
+    output size (``torch.func.hessian`` of the one-sample loss, ``vmap`` over samples)."""
+    from torch.func import hessian
+
+    shape = Z.shape[1:]
+    Yd = Y.to(Z.dtype) if Y.is_floating_point() else Y
+
+    def one(z, t):
+        return loss_fn(z.reshape(1, *shape), t[None])
+
+    return vmap(hessian(one))(Z.reshape(Z.shape[0], -1), Yd)
 
 
 def minibatch_hvp(flat: FlatModel, X: torch.Tensor, y: torch.Tensor, w):

@@ -175,7 +175,7 @@ def measure_minibatch_model(flat, X, y, minimum, per_sample_centered, *, lrs, ba
     if part is None:
         t1 = time.perf_counter()
         H = exact_hessian(flat, X, y, minimum.w, 0.0)
-        F = per_sample_gn_factors(flat, X, minimum.w)
+        F = per_sample_gn_factors(flat, X, minimum.w, y=y)
         if store is not None:
             store.save("second_order", key, hessian=H, factors=F)
         log(f"exact Hessian and per-sample Gauss-Newton factors ({time.perf_counter() - t1:.1f}s)")

@@ -1,8 +1,13 @@
 """What a study of a network's escapes depends on (:class:`StudyConfig`), and the names of
-the models it can run (how each runs: :mod:`nn_bridge.escape.ladder`)."""
+the models it can run (how each runs: :mod:`nn_bridge.escape.ladder`).
+
+The network is the built-in MLP of ``dataset``/``width``/``depth``/``seed``, or any
+:class:`~nn_bridge.data.network.Network` given as ``network`` (the user's module, its loss
+and data; ``dataset`` then takes the network's data name and ``width``/``depth`` are
+unused)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 from nn_bridge.data.flat import positive, positive_int
 from nn_bridge.escape.experiment import EscapeConfig
@@ -56,8 +61,16 @@ class StudyConfig:
     tail_replicas: int = 4
     tail_steps: int = 200
     factor_probes: int = 64
+    network: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
+        if self.network is not None:
+            from nn_bridge.data.network import Network
+
+            if not isinstance(self.network, Network):
+                raise ValueError(f"network={type(self.network).__name__}: expected a "
+                                 "nn_bridge.data.network.Network")
+            object.__setattr__(self, "dataset", self.network.data.name)
         object.__setattr__(self, "batch_sizes", tuple(int(b) for b in self.batch_sizes))
         object.__setattr__(self, "lrs", tuple(float(v) for v in self.lrs))
         object.__setattr__(self, "models", tuple(self.models))
@@ -108,9 +121,12 @@ class StudyConfig:
         return cls.quick(**given) if quick else cls(**given)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """JSON-able fields; ``network`` as its description (model source, loss, identity)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "network"}
         for k in ("batch_sizes", "lrs", "models"):
             d[k] = list(d[k])
+        if self.network is not None:
+            d["network"] = self.network.model_dict()
         return d
 
     def train_config(self) -> TrainConfig:

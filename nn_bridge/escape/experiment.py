@@ -84,19 +84,22 @@ class Minimum:
 
 
 def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
-                 max_evals: int = 4000, grad_tol: float = 1e-7) -> Minimum:
+                 max_evals: int = 4000, grad_tol: float = 1e-7,
+                 loss_fn=nn.functional.cross_entropy) -> Minimum:
     """L-BFGS (float64, full batch, strong-Wolfe line search) on ``U`` from ``model``'s weights.
 
     Stops when ``||grad U|| <= grad_tol`` or when L-BFGS makes no more progress (ReLU
     kinks: the reported ``grad_norm`` then stays above ``grad_tol``). ``model`` is not
-    modified.
+    modified. ``loss_fn``: the data loss (a :class:`~nn_bridge.data.network.Network`'s);
+    the accuracy is reported for classification data only (nan otherwise).
     """
     wd = positive("weight_decay", weight_decay, allow_zero=True)
     max_evals = positive_int("max_evals", max_evals)
     net = copy.deepcopy(model).to("cpu", torch.float64)
-    flat = FlatModel(net)
+    flat = FlatModel(net, loss_fn)
     X = torch.as_tensor(data.X_train, dtype=torch.float64)
     y = torch.as_tensor(data.y_train)
+    y = y.double() if y.is_floating_point() else y
     w = flat.flat().clone().requires_grad_(True)
     opt = torch.optim.LBFGS([w], lr=1.0, max_iter=max_evals, max_eval=max_evals,
                             tolerance_grad=grad_tol, tolerance_change=1e-16, history_size=50,
@@ -124,7 +127,8 @@ def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
     with torch.no_grad():
         logits = flat.logits(w, X)
         loss = float(flat.loss_fn(logits, y))
-        acc = float((logits.argmax(1) == y).double().mean())
+        acc = float((logits.argmax(1) == y).double().mean()) \
+            if getattr(data, "task", "classification") == "classification" else float("nan")
     if not math.isfinite(float(obj)):
         raise FloatingPointError("find_minimum: the objective became non-finite")
     return Minimum(w=w.numpy().copy(), objective=float(obj), loss=loss,

@@ -54,12 +54,14 @@ def basin_blocks(study) -> list:
     rows = [[str(B), f"{n['alpha_median']:.2f} [{n['alpha_q10']:.2f}, {n['alpha_q90']:.2f}]",
              fmt(n["pooled_alpha"], ".2f"), fmt(n["noise_std_total"]),
              fmt(n["max_noise_norm"])] for B, n in b.noise.items()]
+    what = (f"{b.spec.in_features}-{b.spec.width}x{b.spec.depth - 1}-{b.spec.n_classes} ReLU "
+            "MLP") if b.spec is not None else f"{b.network.label} (loss {b.network.loss_name})"
+    loss = "CE" if b.network is None or b.network.loss_name == "cross_entropy" else "loss"
     return [
-        f"network: {b.spec.in_features}-{b.spec.width}x{b.spec.depth - 1}-"
-        f"{b.spec.n_classes} ReLU MLP on {b.data['name']} ({b.data['n_train']} training "
+        f"network: {what} on {b.data['name']} ({b.data['n_train']} training "
         f"samples), {b.flat.n_params} parameters",
-        f"minimum w*: U = CE + {m.weight_decay:g}/2 ||w||^2 = {m.objective:.4g} "
-        f"(CE {m.loss:.4g}), ||grad U(w*)|| {m.grad_norm:.2e}, ||w*|| "
+        f"minimum w*: U = {loss} + {m.weight_decay:g}/2 ||w||^2 = {m.objective:.4g} "
+        f"({loss} {m.loss:.4g}), ||grad U(w*)|| {m.grad_norm:.2e}, ||w*|| "
         f"{float((m.w ** 2).sum()) ** 0.5:.3g}, train acc {m.train_acc:.3f}",
         f"curvature ({cs['method']}): lambda_1..3 = "
         f"{', '.join(fmt(v, '.3g') for v in cs['top_eigvals'][:3])}; model H = top-"
@@ -264,8 +266,8 @@ def stability_blocks(diag) -> list:
             for (B, lr), c in sorted(diag.cells.items())]
     m = diag.model
     return [f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
-            f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']} (rank "
-            f"{m['factor_rank']} per sample)",
+            f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']}"
+            + (f" (rank {m['factor_rank']} per sample)" if "factor_rank" in m else ""),
             Table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
                    "alpha_K [95% CI]"], rows)]
 

@@ -139,8 +139,12 @@ def _check_fits(config: MeasureConfig, data: Dataset) -> None:
 
 def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig = MeasureConfig(),
                   *, device: str | torch.device = "auto", workdir: str | Path | None = None,
-                  on_part: Callable[[int], None] | None = None) -> dict[int, NoiseStats]:
+                  on_part: Callable[[int], None] | None = None,
+                  loss_fn: Callable | None = None) -> dict[int, NoiseStats]:
     """Noise statistics of ``model`` (fixed weights) on ``data``'s training set, per batch size.
+
+    ``loss_fn``: the network's loss (default cross-entropy; a non-default loss enters the
+    parts' keys).
 
     Finished batch sizes are loaded from ``workdir`` when present; the others share one
     per-sample-gradient computation. ``on_part(batch_size)`` is called after each part
@@ -151,7 +155,10 @@ def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig =
     store = PartStore(None if workdir is None else Path(workdir) / "parts")
     wsum = weights_checksum(model)
     base = {k: v for k, v in config.to_dict().items() if k not in ("batch_sizes", "chunk_size")}
-    keys = {b: config_key({"data": data.checksum, "weights": wsum, "batch_size": b, **base})
+    lkey = {} if loss_fn is None or loss_fn is torch.nn.functional.cross_entropy else \
+        {"loss": getattr(loss_fn, "__qualname__", type(loss_fn).__name__)}
+    keys = {b: config_key({"data": data.checksum, "weights": wsum, "batch_size": b, **base,
+                           **lkey})
             for b in config.batch_sizes}
     out: dict[int, NoiseStats] = {}
     for b in config.batch_sizes:
@@ -166,7 +173,8 @@ def measure_noise(model: torch.nn.Module, data: Dataset, config: MeasureConfig =
         y = torch.as_tensor(data.y_train, device=dev)
         noises = collect_noise(model, X, y, missing, config.n_minibatches, seed=config.seed,
                                sampling=config.sampling, dtype=_DTYPES[config.dtype],
-                               chunk_size=config.chunk_size)
+                               chunk_size=config.chunk_size,
+                               loss_fn=loss_fn or torch.nn.functional.cross_entropy)
         for b in missing:
             st = noise_stats(noises.pop(b), estimator=config.estimator, level=config.level,
                              n_fit=config.n_fit, seed=config.seed)

@@ -44,19 +44,22 @@ import math
 import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from nn_bridge.training.checkpoint import atomic_write_bytes, config_key
+from nn_bridge.training.checkpoint import atomic_write_bytes
 from nn_bridge.data.datasets import Dataset
 from nn_bridge.training.device import resolve_device
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
 
-__all__ = ["TrainConfig", "TrainResult", "train", "train_key", "full_loss_and_grad",
-           "load_weights", "save_weights"]
+if TYPE_CHECKING:
+    from nn_bridge.data.network import Network
+
+__all__ = ["TrainConfig", "TrainResult", "train", "train_network", "train_key",
+           "full_loss_and_grad", "load_weights", "save_weights"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class TrainResult:
     """A trained network and how it got there."""
 
     model: nn.Module
-    spec: ModelSpec
+    spec: ModelSpec | None
     config: TrainConfig
     history: list[dict] = field(default_factory=list)
     epochs: int = 0
@@ -138,6 +141,7 @@ class TrainResult:
     weights_sha256: str = ""
     sde_time: float = 0.0
     tracking: list[dict] = field(default_factory=list)
+    network: "Network | None" = None
 
     @property
     def final(self) -> dict:
@@ -151,21 +155,24 @@ class TrainResult:
 
 
 def full_loss_and_grad(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                       loss_fn: Callable = nn.functional.cross_entropy,
-                       ) -> tuple[float, float, float]:
-    """Full-batch loss ``U(w)``, ``||grad U(w)||_2`` and accuracy on ``(X, y)``."""
+                       loss_fn: Callable = nn.functional.cross_entropy, *,
+                       classifier: bool = True) -> tuple[float, float, float]:
+    """Full-batch loss ``U(w)``, ``||grad U(w)||_2`` and accuracy on ``(X, y)`` (accuracy
+    nan unless ``classifier``)."""
     model.zero_grad(set_to_none=True)
     out = model(X)
     loss = loss_fn(out, y)
     loss.backward()
-    gnorm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in model.parameters()))
+    gnorm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in model.parameters()
+                          if p.grad is not None))
     model.zero_grad(set_to_none=True)
-    acc = float((out.argmax(1) == y).double().mean())
+    acc = float((out.argmax(1) == y).double().mean()) if classifier else float("nan")
     return float(loss.detach()), gnorm, acc
 
 
-def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    if X.shape[0] == 0:
+def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+              classifier: bool = True) -> float:
+    if X.shape[0] == 0 or not classifier:
         return float("nan")
     with torch.no_grad():
         return float((model(X).argmax(1) == y).double().mean())
@@ -173,7 +180,9 @@ def _accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 def train_key(data: Dataset, spec: ModelSpec, config: TrainConfig) -> str:
     """Key of a training run: hash of the data checksum, model spec and SGD configuration."""
-    return config_key({"data": data.checksum, "spec": spec.to_dict(), "config": config.to_dict()})
+    from nn_bridge.data.network import builtin_train_key
+
+    return builtin_train_key(data, spec, config)
 
 
 def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *,
@@ -181,10 +190,27 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
           callback: Callable[[dict], None] | None = None,
           on_step: Callable[[int, nn.Module], None] | None = None,
           verbose: bool = False) -> TrainResult:
-    """Train ``spec`` on ``data`` with plain SGD until the convergence criterion holds.
+    """Train the built-in ``spec`` on ``data``: :func:`train_network` of
+    ``Network.builtin(data, spec)`` (same arguments)."""
+    from nn_bridge.data.network import Network
+
+    network = Network.builtin(data, spec, device="cpu")
+    return train_network(network, config, device=device, checkpoint=checkpoint,
+                         callback=callback, on_step=on_step, verbose=verbose)
+
+
+def train_network(network: "Network", config: TrainConfig = TrainConfig(), *,
+                  device: str | torch.device | None = None,
+                  checkpoint: str | Path | None = None,
+                  callback: Callable[[dict], None] | None = None,
+                  on_step: Callable[[int, nn.Module], None] | None = None,
+                  verbose: bool = False) -> TrainResult:
+    """Train ``network`` (a :class:`~nn_bridge.data.network.Network`: model, loss, data)
+    with plain SGD on its loss until the convergence criterion holds.
 
     Parameters
     ----------
+    device : where to train (default ``network.device``).
     checkpoint : file for atomic checkpoints; when it exists and was written for the same
         (data, spec, config), training resumes from it.
     callback : called with each epoch's record (after any checkpoint of that epoch);
@@ -194,16 +220,14 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         iterates ``w_k`` are recorded (``nn_bridge.papers.iterates``). It must not change the
         model; steps done before a resume are not replayed.
     """
-    dev = resolve_device(device)
-    if spec.in_features != data.n_features or spec.n_classes != data.n_classes:
-        raise ValueError(f"model in_features={spec.in_features}, n_classes={spec.n_classes}: "
-                         f"dataset {data.name!r} has {data.n_features} features and "
-                         f"{data.n_classes} classes")
+    dev = network.device if device is None else resolve_device(device)
+    data, spec, loss_fn = network.data, network.spec, network.loss_fn
+    classifier = network.is_classifier
     if config.batch_size > data.n_train:
         raise ValueError(f"batch_size={config.batch_size}: larger than the {data.n_train} "
                          "training samples")
-    key = train_key(data, spec, config)
-    model = build_model(spec)
+    key = network.train_key(config)
+    model = network.build()
     gen = torch.Generator().manual_seed(config.seed)
     history: list[dict] = []
     tracking: list[dict] = []
@@ -257,7 +281,7 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
         for start in range(0, n, B):
             batch = perm[start:start + B]
             model.zero_grad(set_to_none=True)
-            nn.functional.cross_entropy(model(Xtr[batch]), ytr[batch]).backward()
+            loss_fn(model(Xtr[batch]), ytr[batch]).backward()
             if tracker is not None and batch.shape[0] == B:
                 rec = tracker.add()
                 if rec is not None:
@@ -277,9 +301,9 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
             if on_step is not None:
                 on_step(iteration, model)
         epoch += 1
-        loss, gnorm, acc = full_loss_and_grad(model, Xtr, ytr)
+        loss, gnorm, acc = full_loss_and_grad(model, Xtr, ytr, loss_fn, classifier=classifier)
         rec = {"epoch": epoch, "loss": loss, "grad_norm": gnorm, "train_acc": acc,
-               "test_acc": _accuracy(model, Xte, yte)}
+               "test_acc": _accuracy(model, Xte, yte, classifier)}
         history.append(rec)
         if not math.isfinite(loss):
             raise FloatingPointError(f"lr={lr}: training diverged at epoch {epoch} (loss {loss})")
@@ -301,7 +325,7 @@ def train(data: Dataset, spec: ModelSpec, config: TrainConfig = TrainConfig(), *
     return TrainResult(model=model, spec=spec, config=config, history=history, epochs=epoch,
                        iterations=iteration, converged=converged, reason=reason,
                        weights_sha256=weights_checksum(model), sde_time=sde_time,
-                       tracking=tracking)
+                       tracking=tracking, network=network)
 
 
 class _Tracker:
@@ -347,33 +371,61 @@ class _Tracker:
 
 
 def save_weights(result: TrainResult, path: str | Path, data: Dataset | None = None) -> Path:
-    """Atomically save trained weights with their spec, config and summary (``torch.save``)."""
+    """Atomically save trained weights with their spec, config and summary (``torch.save``);
+    the network's description (``network``: source, model file sha256, loss, identity) is
+    recorded so that :func:`load_weights` refuses another network."""
     buf = io.BytesIO()
+    net = result.network
     torch.save({"model": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
-                "spec": result.spec.to_dict(), "config": result.config.to_dict(),
+                "spec": None if result.spec is None else result.spec.to_dict(),
+                "network": None if net is None else net.model_dict() | {
+                    "identity": net.identity, **{k: v for k, v in net.source.items()
+                                                 if k != "label"}},
+                "config": result.config.to_dict(),
                 "summary": result.summary(), "history": result.history,
                 "data": None if data is None else data.describe()}, buf)
     return atomic_write_bytes(path, buf.getvalue())
 
 
-def load_weights(path: str | Path, dataset: Dataset | None = None) -> tuple[nn.Module, dict]:
+def load_weights(path: str | Path, dataset: Dataset | None = None, *,
+                 network: "Network | None" = None) -> tuple[nn.Module, dict]:
     """Load a file written by ``save_weights``: the model (CPU) and its metadata; with
-    ``dataset``, check that the model's inputs and classes fit it."""
+    ``dataset``, check that the model's inputs and classes fit it; with ``network``, load the
+    weights into a copy of ``network``'s model after checking that they were trained for it
+    (same identity: model source and file sha256, loss, initial weights)."""
+    from nn_bridge.data.network import weights_identity_error
+
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"weights={str(p)!r}: file not found")
     try:
         state = torch.load(p, map_location="cpu", weights_only=False)
-        spec = ModelSpec.from_dict(state["spec"])
+        spec = None if state["spec"] is None else ModelSpec.from_dict(state["spec"])
     except (KeyError, TypeError, RuntimeError, EOFError, ValueError, AttributeError,
             pickle.UnpicklingError) as exc:
         reason = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise ValueError(f"weights must be a file written by `levydyn nn train`, got "
                          f"weights={str(p)!r} ({type(exc).__name__}: {reason})") from None
-    model = build_model(spec)
-    model.load_state_dict(state["model"])
+    recorded = state.get("network")
     meta = {k: v for k, v in state.items() if k != "model"}
     meta["spec"] = spec
+    if network is not None:
+        if recorded is None and spec is not None and network.spec is not None:
+            recorded = {"identity": network.identity} if spec == network.spec else \
+                {"kind": "builtin", "spec": spec.to_dict(), "identity": "other"}
+        why = weights_identity_error(p, recorded, network) if recorded is not None else \
+            f"weights={str(p)!r}: records no network identity; retrain with `levydyn nn train`"
+        if why:
+            raise ValueError(why)
+        model = network.build()
+        model.load_state_dict(state["model"])
+        return model, meta
+    if spec is None:
+        what = (recorded or {}).get("path") or (recorded or {}).get("class")
+        raise ValueError(f"weights={str(p)!r}: trained for your own network ({what}); give "
+                         "the same --model-file (Python: network=)")
+    model = build_model(spec)
+    model.load_state_dict(state["model"])
     if dataset is not None and (spec.in_features != dataset.n_features
                                 or spec.n_classes != dataset.n_classes):
         raise ValueError(f"weights={str(p)!r}: model has {spec.in_features} inputs and "
