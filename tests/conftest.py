@@ -1,5 +1,18 @@
+import os
+
 import numba
 import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    """``long`` tests (whole worked examples, many minutes on 2 cores) run only when
+    ``LEVYDYN_LONG_TESTS=1``: the default suite must stay within ~10 minutes."""
+    if os.environ.get("LEVYDYN_LONG_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="long end-to-end run: set LEVYDYN_LONG_TESTS=1")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ def test_demo_writes_nothing_into_the_repository_by_default(name):
 NN_DEMOS = ["own_network_cnn", "own_network_regression"]
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("name", NN_DEMOS)
 def test_network_demo_writes_png(name, tmp_path):
     """The user-network tutorials (torch; minutes on 2 cores even in quick mode)."""
