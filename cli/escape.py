@@ -14,6 +14,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import Runs, check_runs, fmt, fmt_est, row_seed
+from cli.splitting import run_splitting, splitting_options
 from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
@@ -76,8 +77,11 @@ def _brownian_mean(problem):
               dt=None, dt_help="Time step [default 0.01; ackley 0.002 (curvature ~54 at the "
                                "minimum)].",
               t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
-              method_help="euler, or jump_adapted for small eps (skips the quiet time between "
-                          "large jumps).")
+              method_help="euler, jump_adapted for small eps (skips the quiet time between "
+                          "large jumps), or splitting (rare exits by adaptive multilevel "
+                          "splitting, Euler chain; --replicas, --runs).",
+              methods=("euler", "jump_adapted", "splitting"))
+@splitting_options
 @click.option("--gaussian", is_flag=True,
               help="Add the Brownian (alpha = 2) comparison: exact mean exit time at the same "
                    "eps, and a simulation where it is affordable.")
@@ -86,7 +90,7 @@ def _brownian_mean(problem):
              plot_help="Write mean exit time vs eps (log-log, theory lines, 95% CIs) to this PNG.",
              json_help="Write the results (with CIs) and the closed forms to this JSON file.")
 def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t_max, method,
-           gaussian, n_traj, seed, plot_path, json_path):
+           replicas, split_runs, gaussian, n_traj, seed, plot_path, json_path):
     """First exit of dX = -grad U(X) dt + eps s_t^((alpha-1)/alpha) dL_t from a basin.
 
     L is SaS(1) noise (E exp(iwL_1) = exp(-|w|^alpha)). Prints, per eps: the mean exit
@@ -104,6 +108,7 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
       levydyn escape --alpha 1.8 --schedule power:0.7
       levydyn escape --alpha 1.5 --eps 1e-2,1e-3 --method jump_adapted --paths 10000
       levydyn escape --potential ackley --eps 0.2,0.1 --trajectories 5 --plot ackley.png
+      levydyn escape --alpha 2 --eps 0.3,0.2 --method splitting --json split.json
     """
     is_ackley = potential == "ackley"
     if widths is None:
@@ -126,6 +131,14 @@ def escape(potential, alpha, widths, eps_list, curvature, schedule, paths, dt, t
             pot = Quadratic([curvature])
             dom = Box.around([0.0], [dm], [dp])
         problems = [Problem(pot, alpha=alpha, eps=e, domain=dom, schedule=sched) for e in eps_list]
+    if method == "splitting":
+        if gaussian or plot_path or n_traj:
+            raise CliError("--gaussian, --plot and --trajectories go with --method euler or "
+                           "jump_adapted, not splitting")
+        theory = [_brownian_mean(p) if alpha == 2.0 else _levy_mean(p) for p in problems]
+        return run_splitting("escape", problems, [{"eps": e} for e in eps_list], theory, dt,
+                             seed, replicas, split_runs, json_path,
+                             f"alpha={alpha:g}  widths=({dm:g}, {dp:g})  potential={potential}")
     seeds = [row_seed(seed, prob, method, dt, t_max) for prob in problems]
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method))
                for prob, sd in zip(problems, seeds))

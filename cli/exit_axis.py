@@ -12,6 +12,7 @@ import numpy as np
 from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
+from cli.splitting import run_splitting, splitting_options
 from cli.types import (ALPHA_T, FINITE_T, FloatList, FLOATS, potential_option, run_controls,
                        run_outputs)
 from levydyn import Ackley2D, Box, Problem, Quadratic, parse_schedule
@@ -68,13 +69,16 @@ def _broadcast(name, values, n):
 @run_controls(paths=None, paths_help="Paths per run [default 2000; ackley 500 per delta].",
               dt=None, dt_help="Time step [default 0.01; ackley 0.005].",
               t_max=1e4, t_max_help="Horizon; paths still inside are censored.",
-              method_help="Solver (jump_adapted for small eps; quadratic only).")
+              method_help="Solver (jump_adapted for small eps; quadratic only), or splitting "
+                          "(rare exits by adaptive multilevel splitting; --replicas, --runs).",
+              methods=("euler", "jump_adapted", "splitting"))
+@splitting_options
 @run_outputs(trajectories_help="Draw this many sample paths in the (x1, x2) plane in the plot.",
              plot_help="Write the per-axis bar chart (quadratic) or P(x1) vs delta (ackley) to "
                        "this PNG.",
              json_help="Write results and closed forms to this JSON file.")
 def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius, schedule, paths,
-              dt, t_max, method, seed, n_traj, plot_path, json_path):
+              dt, t_max, method, replicas, split_runs, seed, n_traj, plot_path, json_path):
     """Which axis carries the escape: per-coordinate tail indices alpha_l (paper 004).
 
     dX^l = -d_l U dt + eps_l s_t^((alpha_l-1)/alpha_l) dL^l_t with independent SaS(1)
@@ -99,7 +103,7 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
         if alphas is not None:
             raise CliError("--alphas applies to --potential quadratic; for ackley give "
                            "--alpha2 and --deltas")
-        if method != "euler":
+        if method == "jump_adapted":
             raise CliError("--potential ackley needs --method euler (its minimum is a cone "
                            "point, which the jump-adapted relaxation cannot resolve)")
         deltas = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] if deltas is None else deltas
@@ -130,10 +134,17 @@ def exit_axis(potential, alphas, eps, widths, curvature, alpha2, deltas, radius,
             dom = Box.around(np.zeros(len(dm)), dm, dm)
         problems = [Problem(pot, alpha=a, eps=eps_v, domain=dom, schedule=sched)
                     for a in alpha_sets]
+    theory = [_theory(p) for p in problems]
+    if method == "splitting":
+        if plot_path or n_traj:
+            raise CliError("--plot and --trajectories go with --method euler or jump_adapted")
+        labels = ([{"delta": d, "alpha_1": a[0]} for d, a in zip(deltas, alpha_sets)]
+                  if is_ackley else [{"alphas": ",".join(f"{a:g}" for a in alphas)}])
+        return run_splitting("exit-axis", problems, labels, [m for _, m in theory], dt, seed,
+                             replicas, split_runs, json_path, f"potential={potential}")
     seeds = [row_seed(seed, prob, method, dt, t_max) for prob in problems]
     check_runs((prob, dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method))
                for prob, sd in zip(problems, seeds))
-    theory = [_theory(p) for p in problems]
 
     results, interrupted = simulate_rows(
         problems, [dict(n_paths=paths, dt=dt, t_max=t_max, seed=sd, method=method) for sd in seeds])

@@ -232,10 +232,11 @@ def run_outputs(*, seed_help: str = ROW_SEED_HELP, trajectories_help: str, plot_
 
 
 def run_controls(*, paths: int | None, paths_help: str, dt: float | None, dt_help: str,
-                 t_max: float | None, t_max_help: str, method_help: str | None = None):
+                 t_max: float | None, t_max_help: str, method_help: str | None = None,
+                 methods: tuple[str, ...] = ("euler", "jump_adapted")):
     """The run-length options every simulation command shares: ``--paths`` (``n_paths``),
-    ``--dt``, ``--t-max`` and, with ``method_help``, ``--method euler|jump_adapted``. A
-    default of None means the command derives it (its help says how)."""
+    ``--dt``, ``--t-max`` and, with ``method_help``, ``--method`` among ``methods`` (default
+    euler | jump_adapted). A default of None means the command derives it (its help says how)."""
     options = [
         click.option("--paths", type=Int(1, field="n_paths"), default=paths,
                      show_default=paths is not None, help=paths_help),
@@ -245,7 +246,7 @@ def run_controls(*, paths: int | None, paths_help: str, dt: float | None, dt_hel
                      help=t_max_help),
     ]
     if method_help is not None:
-        options.append(click.option("--method", type=click.Choice(["euler", "jump_adapted"]),
+        options.append(click.option("--method", type=click.Choice(list(methods)),
                                     default="euler", show_default=True, help=method_help))
 
     def wrap(f):

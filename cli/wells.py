@@ -9,9 +9,10 @@ import math
 import click
 import numpy as np
 
-from cli.common import (array_of, exit_if_interrupted, format_table, library_errors, obj,
+from cli.common import (CliError, array_of, exit_if_interrupted, format_table, library_errors, obj,
                         output_errors, run_schema, schema_option, write_json)
 from cli.runs import simulate_rows, check_runs, fmt, fmt_est, row_seed
+from cli.splitting import run_splitting, splitting_options
 from cli.types import (ALPHA_T, FloatList, FLOATS, POSITIVE_T, UNIT_OPEN_T, run_controls,
                        run_outputs)
 from levydyn import Estimate, MultiWell1D, Problem, WellPartition
@@ -77,11 +78,16 @@ def _auto_t_max(Q: np.ndarray, cycles: float) -> float:
                                      "sum of the mean sojourns, per eps].")
 @click.option("--cycles", type=POSITIVE_T, default=10.0, show_default=True,
               help="Cycles through all wells per path for the automatic --t-max.")
+@click.option("--method", type=click.Choice(["euler", "splitting"]), default="euler",
+              show_default=True,
+              help="euler (long paths, rates), or splitting: the mean sojourn in the first "
+                   "well and where it goes, by adaptive multilevel splitting (small eps).")
+@splitting_options
 @run_outputs(trajectories_help="Draw this many sample paths (smallest eps) in the plot.",
              plot_help="Write landscape, occupation and rates (with theory and CIs) to this PNG.",
              json_help="Write the results and the closed forms to this JSON file.")
-def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles, seed, n_traj,
-          plot_path, json_path):
+def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles, method,
+          replicas, split_runs, seed, n_traj, plot_path, json_path):
     """Transitions between wells of U'(x) = scale * prod (x - m_i)(x - s_j), vs Theorem 2.
 
     dX = -U'(X) dt + eps dL_t with SaS(1) noise. Paths start at m_1 and run for t_max;
@@ -98,6 +104,7 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
       levydyn wells --minima -1,2 --maxima 0 --alpha 1.5 --eps 0.1 --plot wells.png --trajectories 2
       levydyn wells --minima -2,0,1 --maxima -1,0.5 --alpha 1.2 --paths 50 --json w.json
       levydyn wells --alpha 2 --eps 0.5,0.4 --t-max 3000
+      levydyn wells --alpha 2 --eps 0.25,0.2 --method splitting
     """
     with library_errors():
         pot = MultiWell1D(tuple(minima), tuple(maxima), scale)
@@ -105,6 +112,14 @@ def wells(minima, maxima, alpha, eps_list, scale, core, paths, dt, t_max, cycles
         problems = [Problem(pot, alpha=alpha, eps=e, domain=dom) for e in eps_list]
         forms = [theory_forms(p) for p in problems]
         theory = [(f.value("generator"), source) for f, source in forms]
+    if method == "splitting":
+        if plot_path or n_traj:
+            raise CliError("--plot and --trajectories go with --method euler")
+        return run_splitting("wells", problems, [{"eps": e} for e in eps_list],
+                             [1.0 / -Q[0, 0] for Q, _ in theory], dt, seed, replicas,
+                             split_runs, json_path, f"minima={minima} maxima={maxima} "
+                             f"alpha={alpha:g}: sojourn in well 1")
+    with library_errors():
         horizons = [t_max if t_max is not None else _auto_t_max(Q, cycles) for Q, _ in theory]
         for h in horizons:
             if not math.isfinite(h):
