@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -36,7 +37,7 @@ from nn_bridge.training.checkpoint import (PartStore, atomic_save_npz, config_ke
                                            read_npz_meta)
 from nn_bridge.training.train import load_weights, train, train_key
 
-__all__ = ["Basin", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
+__all__ = ["Basin", "minimum_warning", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
            "load_basin_curvature", "network_minibatch_model"]
 
 
@@ -66,6 +67,10 @@ class Basin:
         d = {"model": self.spec.to_dict(), "data": self.data, "training": self.training,
              "minimum": self.minimum.summary(), "curvature": self.curvature.summary(),
              "noise": self.noise}
+        warning = minimum_warning(self.minimum,
+                                  (self.training.get("config") or {}).get("grad_tol", 0.0))
+        if warning is not None:
+            d["minimum"]["warning"] = warning
         if self.minibatch is not None:
             mb = self.minibatch
             d["minibatch_model"] = {
@@ -74,6 +79,29 @@ class Basin:
                 "remainder_frob_share": mb.extra.get("remainder_frob_share"),
                 "factor_error": mb.factor_error}
         return d
+
+
+#: ``||grad U(w*)||`` above this multiple of the training tolerance draws a warning.
+GRAD_WARN_FACTOR = 10.0
+
+
+def minimum_warning(minimum: Minimum, grad_tol: float,
+                    factor: float = GRAD_WARN_FACTOR) -> str | None:
+    """One line when ``w*``'s full-batch gradient norm exceeds ``factor`` times the training
+    tolerance ``grad_tol`` (``w*`` is then not a minimum to tolerance: the quadratic models
+    of the ladder assume one); None otherwise or when ``grad_tol = 0`` (no tolerance)."""
+    if not grad_tol > 0 or not minimum.grad_norm > factor * grad_tol:
+        return None
+    return (f"w* is not a minimum to tolerance: ||grad U(w*)|| = {minimum.grad_norm:.3g} is "
+            f"{minimum.grad_norm / grad_tol:.0f}x the training tolerance grad_tol = "
+            f"{grad_tol:g} (warning above {factor:g}x)")
+
+
+def warn_minimum(minimum: Minimum, grad_tol: float) -> None:
+    """:func:`minimum_warning` as a ``UserWarning`` (printed once by Python, on stderr)."""
+    msg = minimum_warning(minimum, grad_tol)
+    if msg is not None:
+        warnings.warn(msg, UserWarning, stacklevel=2)
 
 
 def cached_minimum(store: PartStore, model, data, weights_sha256: str,
@@ -112,7 +140,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     data = load_dataset(cfg.dataset, test_fraction=cfg.test_fraction, seed=cfg.seed)
     spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,
                      width=cfg.width, depth=cfg.depth, seed=cfg.seed)
-    tcfg = cfg.train_config()
+    tcfg = cfg.train_config(data.n_train)
     ckpt = None if workdir is None else Path(workdir) / f"train-{train_key(data, spec, tcfg)}.pt"
     t0 = time.perf_counter()
     res = train(data, spec, tcfg, device="cpu", checkpoint=ckpt)
@@ -124,6 +152,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     log(f"minimum: U {mn.objective:.4g} (CE {mn.loss:.4g} + L2 {cfg.weight_decay:g}), "
         f"||grad U|| {mn.grad_norm:.2e}, train acc {mn.train_acc:.3f}, ||w*|| "
         f"{np.linalg.norm(mn.w):.3g}")
+    warn_minimum(mn, cfg.grad_tol)
     flat, X, y, G = basin_at(spec, data, mn.w)
     mbm, H_data = measure_minibatch_model(
         flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes, dataset=data,
@@ -204,7 +233,7 @@ def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = No
     else:
         spec = ModelSpec(kind="mlp", in_features=data.n_features, n_classes=data.n_classes,
                          width=cfg.width, depth=cfg.depth, seed=cfg.seed)
-        tcfg = cfg.train_config()
+        tcfg = cfg.train_config(data.n_train)
         ckpt = Path(workdir) / f"train-{train_key(data, spec, tcfg)}.pt"
         res = train(data, spec, tcfg, device="cpu", checkpoint=ckpt)
         model, trained = res.model, res.weights_sha256
@@ -213,6 +242,7 @@ def network_minibatch_model(cfg: StudyConfig, *, weights: str | Path | None = No
     mn = cached_minimum(store, model, data, trained, cfg.weight_decay)
     log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
         f"{mn.train_acc:.3f}")
+    warn_minimum(mn, cfg.grad_tol)
     flat, X, y, G = basin_at(spec, data, mn.w)
     mbm, _ = measure_minibatch_model(flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes,
                                      dataset=data, spec=spec.to_dict(), trained_sha256=trained,

@@ -135,7 +135,10 @@ class Cell:
         """JSON-able cell: ``measured`` and each of ``models`` carry ``mean``, ``low``,
         ``high`` (mean escape iterations, distance criterion) and ``censored`` (fraction);
         ``lambda_1``, ``alpha_K`` (``value``, ``low``, ``high``; ``alpha_K`` null unless
-        stable) and ``regime`` come from the multiplicative model."""
+        stable) come from the multiplicative model in the full parameter space,
+        ``lambda_1_reachable``, ``alpha_K_reachable`` from the same recursion on the
+        subspace its iterates reach from ``w*`` (``reachable_dim``); ``regime`` is the
+        reachable one where present (``regime_full`` the full-space one)."""
         def head(e: NetworkEscape) -> dict:
             m = e.mean_iterations("distance", level)
             return {"mean": m.value, "low": m.low, "high": m.high,
@@ -150,7 +153,10 @@ class Cell:
              "measured": {**head(self.measured), **self.measured.summary(level)},
              "models": models,
              "lambda_1": st.get("lambda_1"), "alpha_K": st.get("alpha_K"),
-             "regime": st.get("regime"),
+             "lambda_1_reachable": st.get("lambda_1_reachable"),
+             "alpha_K_reachable": st.get("alpha_K_reachable"),
+             "reachable_dim": st.get("reachable_dim"),
+             "regime": st.get("regime"), "regime_full": st.get("regime_full"),
              "closed_form_levy": self.closed_levy, "closed_form_gauss": self.closed_gauss,
              "reduction": self.reduction}
         d["survival_at_measured_quartiles"] = self.survival_check()
@@ -161,10 +167,16 @@ class Cell:
 
 
 def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
-    """``p / m`` with a log-normal CI from both CIs (null CI where either side is censored)."""
+    """``p / m`` with a log-normal CI from both CIs (null CI where either side is censored).
+
+    A measured mean that is not a finite positive number (every replica censored: no mean
+    exists) gives no ratio at all: value nan, ``method`` says why (never ``p / inf = 0``)."""
     from scipy import stats
 
-    if not (math.isfinite(p.value) and math.isfinite(m.value)) or m.value <= 0 or p.value <= 0:
+    if not (math.isfinite(m.value) and m.value > 0):
+        return Estimate(math.nan, math.nan, math.nan, level,
+                        f"no ratio: the measured mean is {m.value!r} ({m.method})")
+    if not math.isfinite(p.value) or p.value <= 0:
         return Estimate(p.value / m.value if m.value else math.nan, math.nan, math.nan, level,
                         "ratio (censored: no CI)")
     z = float(stats.norm.ppf(0.5 + level / 2))
@@ -185,8 +197,14 @@ def stability_from_json(d: dict) -> dict:
         f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
         return Estimate(*f, float(e["level"]), e["method"])
 
-    return {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
-            "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}
+    out = {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
+           "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}
+    if "lambda_1_reachable" in d:
+        out.update(lambda_1_reachable=est(d["lambda_1_reachable"]),
+                   alpha_K_reachable=est(d.get("alpha_K_reachable")),
+                   regime_full=d["regime_full"], reachable_dim=d["reachable_dim"],
+                   reachable_invariance_error=d.get("reachable_invariance_error"))
+    return out
 
 
 def plain(obj):

@@ -52,6 +52,7 @@ from typing import Callable
 import numpy as np
 
 from nn_bridge.data.models import weights_checksum
+from nn_bridge.curvature.stability import describe_stability
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
 from nn_bridge.escape.cells import (Cell, cell_stability, plain, run_cell,
@@ -122,8 +123,11 @@ class Study:
             cens = 1.0 - float(c.measured.dist_exited.mean())
             row = {"batch_size": c.batch_size, "lr": c.lr, "censored": cens}
             if "multiplicative" in c.predicted:
-                r = c.ratio("multiplicative", level).value
-                row["f_ratio"] = r
+                est = c.ratio("multiplicative", level)
+                r = est.value
+                row["f_ratio"] = None if math.isnan(r) else r      # null: no ratio exists
+                if math.isnan(r):
+                    row["f_ratio_reason"] = est.method
                 row["f_within_2x"] = bool(math.isfinite(r) and 0.5 <= r <= 2.0)
             first = None
             for m in LADDER:
@@ -244,15 +248,11 @@ def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: Study
     if part is None and cached_only:
         log("    stability: not run yet (left out)")
         return {}
-    if part is None:
-        stab = cell_stability(basin.minibatch.law(B), lr, cfg)
+    stab = None if part is None else stability_from_json(json.loads(str(part["meta"])))
+    if stab is None or ("lambda_1_reachable" not in stab and not cached_only):
+        stab = cell_stability(basin.minibatch.law(B), lr, cfg)    # none stored, or from before reachable
         store.save("stability", key, meta=np.array(json.dumps(json_safe(plain(stab)))))
-    else:
-        stab = stability_from_json(json.loads(str(part["meta"])))
-    if stab:
-        a = stab["alpha_K"]
-        log(f"    lambda_1 = {stab['lambda_1']} per iteration: {stab['regime']}"
-            + (f", alpha_K = {a}" if a is not None else ""))
+    log("    " + describe_stability(stab))
     return stab
 
 
