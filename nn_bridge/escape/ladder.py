@@ -79,7 +79,7 @@ def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: Esca
         cfg = replace(config, n_seeds=n_paths, loss_rise=None)
         return run_escape(orc, np.zeros(orc.n_params), cfg)
     if model == "multiplicative":
-        from levydyn.domains import Ball
+        from levydyn import Ball
         from levydyn.kesten import Recursion
         from levydyn.kesten import simulate as kesten_simulate
 
