@@ -24,7 +24,7 @@ from nn_bridge.escape.fit import log_se
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 from nn_bridge.training.checkpoint import PartStore
 
-__all__ = ["Cell", "run_cell", "cell_stability", "escape_ratio", "escape_arrays",
+__all__ = ["Cell", "run_cell", "cell_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
            "escape_from_arrays", "stability_from_json", "plain"]
 
 
@@ -72,6 +72,46 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
     return measured, predicted
 
 
+def cell_splitting(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore,
+                   key: str, cached_only: bool = False) -> dict | None:
+    """The network's mean escape at ``ecfg`` by splitting (:func:`split_network`, the
+    study's ``split_replicas`` x ``split_runs``), read from or saved to ``store`` under
+    ``key``; None when ``cached_only`` and not stored."""
+    import json
+
+    from nn_bridge.escape.splitting import split_network, splitting_record
+    from nn_bridge.training.checkpoint import json_safe
+
+    part = store.load("splitting", key)
+    if part is not None:
+        rec = json.loads(str(part["meta"]))
+        for k in ("mean_iterations", "p", "loop_iterations", "reactive_iterations"):
+            rec[k] = _estimate(rec[k])
+        return rec
+    if cached_only:
+        return None
+    orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size, cfg.weight_decay)
+    try:
+        rec = splitting_record(split_network(orc, basin.minimum.w, ecfg.lr, ecfg.radius,
+                                             cfg.split_replicas, cfg.split_runs, ecfg.seed))
+    except ValueError as exc:            # e.g. the escape is not rare: brute force measures it
+        return {"estimator": "gAMS", "error": str(exc)}
+    store.save("splitting", key, meta=np.array(json.dumps(json_safe(plain(rec)))))
+    return rec
+
+
+def measurement_method(measured: NetworkEscape, splitting: dict | None) -> str:
+    """``"brute"`` when every brute-force replica escaped (the sample mean), else
+    ``"splitting"`` when a finished splitting estimate is there, else ``"brute"`` when fewer
+    than half the replicas were censored and ``"bound"`` otherwise (the mean is not
+    identified by the brute-force sample: a lower bound at best)."""
+    if measured.dist_exited.all():
+        return "brute"
+    if splitting is not None and "error" not in splitting and not splitting["censored"]:
+        return "splitting"
+    return "brute" if measured.dist_exited.mean() > 0.5 else "bound"
+
+
 def cell_stability(law, lr: float, cfg: StudyConfig) -> dict:
     """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings."""
     return stability_cell(law, lr, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
@@ -111,10 +151,23 @@ class Cell:
     closed_gauss: dict
     reduction: dict
     stability: dict = field(default_factory=dict)
+    splitting: dict | None = None
+
+    @property
+    def method(self) -> str:
+        """How the measured mean was obtained (:func:`measurement_method`)."""
+        return measurement_method(self.measured, self.splitting)
+
+    def measured_mean(self, level: float = 0.95) -> Estimate:
+        """The measured mean escape iterations: the splitting estimate where the cell was
+        measured by splitting, else the brute-force one (``method`` says which)."""
+        if self.method == "splitting":
+            return self.splitting["mean_iterations"]
+        return self.measured.mean_iterations("distance", level)
 
     def ratio(self, model: str, level: float = 0.95) -> Estimate:
         """predicted / measured mean escape iterations, CI from both (log-normal approx.)."""
-        m = self.measured.mean_iterations("distance", level)
+        m = self.measured_mean(level)
         p = self.predicted[model].mean_iterations("distance", level)
         return escape_ratio(p, m, level)
 
@@ -149,8 +202,13 @@ class Cell:
             models[k] = {**head(v), "label": MODEL_LABELS[k], "ratio": self.ratio(k, level),
                          "details": v.summary(level)}
         st = self.stability
-        d = {"batch_size": self.batch_size, "lr": self.lr,
-             "measured": {**head(self.measured), **self.measured.summary(level)},
+        meas = {**head(self.measured), **self.measured.summary(level), "method": self.method,
+                "splitting": self.splitting}
+        if self.method == "splitting":
+            e = self.measured_mean(level)
+            meas.update(mean=e.value, low=e.low, high=e.high,
+                        brute={**head(self.measured)})
+        d = {"batch_size": self.batch_size, "lr": self.lr, "measured": meas,
              "models": models,
              "lambda_1": st.get("lambda_1"), "alpha_K": st.get("alpha_K"),
              "lambda_1_reachable": st.get("lambda_1_reachable"),
@@ -160,7 +218,7 @@ class Cell:
              "closed_form_levy": self.closed_levy, "closed_form_gauss": self.closed_gauss,
              "reduction": self.reduction}
         d["survival_at_measured_quartiles"] = self.survival_check()
-        m = self.measured.mean_iterations("distance", level).value
+        m = self.measured_mean(level).value
         d["ratio_closed_levy"] = self.closed_levy.get("mean_iterations", math.nan) / m \
             if math.isfinite(m) else math.nan
         return d
@@ -189,13 +247,17 @@ def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
                     "ratio, log-normal CI from both CIs")
 
 
+def _estimate(e: dict | None) -> Estimate | None:
+    """An :class:`Estimate` from its JSON form (:func:`plain`; non-finite as strings)."""
+    if e is None:
+        return None
+    f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
+    return Estimate(*f, float(e["level"]), e["method"])
+
+
 def stability_from_json(d: dict) -> dict:
     """A cell's stability as stored (JSON) -> the dict of :func:`cell_stability`."""
-    def est(e):
-        if e is None:
-            return None
-        f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
-        return Estimate(*f, float(e["level"]), e["method"])
+    est = _estimate
 
     out = {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
            "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}

@@ -59,6 +59,9 @@ class StudyConfig:
     tail_replicas: int = 4
     tail_steps: int = 200
     factor_probes: int = 64
+    splitting: bool = False      # every cell also by splitting (gAMS), used where censored
+    split_replicas: int = 64
+    split_runs: int = 4
 
     def __post_init__(self):
         object.__setattr__(self, "batch_sizes", tuple(int(b) for b in self.batch_sizes))
@@ -82,7 +85,7 @@ class StudyConfig:
         positive("weight_decay", self.weight_decay, allow_zero=True)
         for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
                   "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
-                  "factor_probes"):
+                  "factor_probes", "split_replicas", "split_runs"):
             positive_int(f, getattr(self, f))
         if self.loss_rise is not None:
             positive("loss_rise", self.loss_rise)

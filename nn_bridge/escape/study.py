@@ -55,7 +55,7 @@ from nn_bridge.data.models import weights_checksum
 from nn_bridge.curvature.stability import describe_stability
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
-from nn_bridge.escape.cells import (Cell, cell_stability, plain, run_cell,
+from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, plain, run_cell,
                                     stability_from_json)
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
@@ -65,9 +65,9 @@ from nn_bridge.training.checkpoint import config_key, json_safe
 
 __all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
 
-SCHEMA = "levydyn.nn_study/2"
+SCHEMA = "levydyn.nn_study/3"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
 #: Report schemas :func:`fits_from_report` reads.
-SCHEMAS_READ = ("levydyn.nn_study/1", SCHEMA)
+SCHEMAS_READ = ("levydyn.nn_study/1", "levydyn.nn_study/2", SCHEMA)
 
 
 @dataclass
@@ -91,7 +91,8 @@ class Study:
         size) and vs batch size (per lr); see :func:`nn_bridge.escape.fit.fit_escape_table`."""
         rows = []
         for c in self.cells:
-            e = c.measured.mean_iterations(criterion, level)
+            e = (c.measured_mean(level) if criterion == "distance"
+                 else c.measured.mean_iterations(criterion, level))
             rows.append((c.batch_size, c.lr, e.value, e.low, e.high))
         alpha = {B: n["alpha_median"] for B, n in self.basin.noise.items()}
         return fit_escape_table(rows, alpha, level)
@@ -113,8 +114,8 @@ class Study:
                                  "targets": self.targets(level)}))
 
     def targets(self, level: float = 0.95) -> dict:
-        """The issue's checks on this study: per cell whose measurement is < 50 % censored,
-        is rung (f) within a factor 2 of the measured mean; where not, the first rung of the
+        """The issue's checks on this study: per cell whose mean is measured (brute force
+        < 50 % censored, or splitting: ``method``), is rung (f) within a factor 2 of it; where not, the first rung of the
         ladder (from the network down) that misses by more than 2x. ``by_regime`` splits the
         count by the sign of the cell's top Lyapunov exponent lambda_1 (cells without a
         stability estimate are left out of the split)."""
@@ -137,7 +138,8 @@ class Study:
                         first = m
                         break
             row["first_rung_off_by_2x"] = first
-            row["counted"] = cens < 0.5
+            row["method"] = c.method
+            row["counted"] = c.method != "bound"
             row["regime"] = c.stability.get("regime") if c.stability else None
             rows.append(row)
         counted = [r for r in rows if r["counted"] and "f_within_2x" in r]
@@ -214,7 +216,20 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                 cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
             except (ValueError, np.linalg.LinAlgError) as exc:
                 cg = {"error": str(exc)}
-            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab))
+            split = None
+            if cfg.splitting:
+                split = cell_splitting(basin, cfg, cfg.escape_config(lr, B), store,
+                                       config_key({**base, "B": B, "lr": lr,
+                                                   "part": "splitting",
+                                                   "replicas": cfg.split_replicas,
+                                                   "runs": cfg.split_runs}), cached_only)
+                if split is not None and "error" in split:
+                    log(f"    splitting: not run ({split['error']})")
+                elif split is not None:
+                    log(f"    splitting: mean escape {split['mean_iterations']} iterations "
+                        f"(p {split['p']}, {split['work']} SGD steps"
+                        + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
+            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split))
     return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
 
 
@@ -277,6 +292,9 @@ def fits_from_report(path: str | Path, criterion: str = "distance", level: float
         if m is None:
             raise ValueError(f"criterion={criterion!r}: not in the report (loss criterion off?)")
         e = m["mean_iterations"]
+        if criterion == "distance" and c["measured"].get("method") == "splitting":
+            e = {"value": c["measured"]["mean"], "low": c["measured"]["low"],
+                 "high": c["measured"]["high"]}
         return tuple(math.inf if v is None else float(v) for v in (e["value"], e["low"], e["high"]))
 
     rows = [(c["batch_size"], c["lr"], *mean(c)) for c in cells]

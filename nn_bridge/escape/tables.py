@@ -43,6 +43,16 @@ def _pred(p, m) -> str:
     return f"{fmt(p.value)} ({fmt(r, '.2g')})"
 
 
+def _splitting(rec: dict | None) -> str:
+    """A cell's splitting estimate: mean [CI] (work), or why there is none."""
+    if rec is None:
+        return "-"
+    if "error" in rec:
+        return "not run: " + rec["error"][:40]
+    bound = " (censored: a bound)" if rec["censored"] else ""
+    return f"{_est(rec['mean_iterations'])} ({rec['work']:.3g}){bound}"
+
+
 def _censored(e) -> str:
     return f"{100 * (1 - e.dist_exited.mean()):.0f}%"
 
@@ -75,16 +85,20 @@ def cells_blocks(study, with_models: bool = True) -> list:
     """Measured and predicted mean escapes per cell, survival at the measured quartiles
     (``with_models``) and the exit layers."""
     models = list(study.config.models) if with_models else []
-    head = ["B", "lr", "measured mean [95% CI]", "cens", "loss criterion"]
+    split = any(c.splitting is not None for c in study.cells)
+    head = ["B", "lr", "measured mean [95% CI]", "method", "brute cens", "loss criterion"]
+    head += ["splitting [95% CI] (SGD steps)"] if split else []
     head += [MODEL_LABELS[m] for m in models]
     if with_models:
         head.append("(b) Levy 1-jump")
     rows = []
     for c in study.cells:
-        e = c.measured.mean_iterations()
+        e = c.measured_mean()
         lc = c.measured.mean_iterations("loss") if c.measured.loss_iter is not None else None
-        row = [str(c.batch_size), f"{c.lr:g}", _est(e), _censored(c.measured),
+        row = [str(c.batch_size), f"{c.lr:g}", _est(e), c.method, _censored(c.measured),
                _est(lc) if lc is not None else "-"]
+        if split:
+            row.append(_splitting(c.splitting))
         for m in models:
             row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
                        else "not run")
