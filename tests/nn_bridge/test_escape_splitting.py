@@ -1,0 +1,106 @@
+"""nn_bridge.escape.splitting: generalised AMS over the torch SGD replicas.
+
+The reference chain is the linear model with squared loss and injected Gaussian noise of
+``test_escape_bridge`` (alpha = 2): SGD there is *exactly* levydyn's Euler chain with
+``dt = lr`` and ``eps = lr^(1/2) sigma`` (checked end to end in that file), so the mean
+escape iterations of the torch replicas can be compared with a brute-force estimate from
+levydyn's numba Euler loop (another implementation, thousands of paths in seconds).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from levydyn import Ball, Problem, Quadratic, simulate  # noqa: E402
+from nn_bridge.escape.bridge import sgd_to_sde_eps  # noqa: E402
+from nn_bridge.escape.experiment import InjectedNoiseGradient  # noqa: E402
+from nn_bridge.escape.splitting import NetworkChain, split_network  # noqa: E402
+from test_escape_bridge import _linear_problem  # noqa: E402  (tests/nn_bridge on sys.path)
+
+LR, R, SIGMA = 0.1, 0.5, 0.2      # mean escape ~1.5e3 iterations, p(z0 -> B) ~ 0.04
+
+
+def _oracle():
+    flat, X, y, w_star, H = _linear_problem()
+    return InjectedNoiseGradient(flat, X, y, 2.0, SIGMA), w_star, H
+
+
+@pytest.mark.slow          # ~1-2 min on 2 busy cores (torch replicas, Python per level)
+def test_mean_escape_against_brute_force_of_the_same_chain():
+    """Reference: 4000 levydyn Euler paths of the same chain (exact in law), to 60,000
+    iterations (none censored). Splitting: 48 replicas x 8 runs. The two must agree within
+    the combined 99 % interval on the log scale (the splitting CI is the delta method over
+    runs, the brute-force one a t interval; false alarm ~1 %), and splitting must report
+    its work in SGD steps and finish uncensored."""
+    orc, w_star, H = _oracle()
+    prob = Problem(Quadratic(H, w_star), 2.0, sgd_to_sde_eps(np.full(3, SIGMA), 2.0, LR),
+                   Ball(w_star, R))
+    ref = simulate(prob, n_paths=4000, dt=LR, t_max=LR * 60_000, seed=7)
+    assert ref.exited.all()
+    it = ref.times / LR
+    m, se_m = it.mean(), it.std(ddof=1) / math.sqrt(it.size)
+    res = split_network(orc, w_star, LR, R, n_replicas=48, n_runs=8, seed=3, level=0.99)
+    tau = res.mean_exit_time
+    assert not res.censored and res.work > 0 and res.estimator == "gAMS"
+    assert res.meta["time_unit"] == "iterations"
+    se_log_split = math.log(tau.high / tau.low) / (2 * 2.576)
+    z = abs(math.log(tau.value / m)) / math.hypot(se_log_split, se_m / m)
+    assert z < 2.576, (tau, m, se_m)
+    assert 0 < res.p.value < 0.5                        # the event is rare from z0
+
+
+def test_small_run_records_its_work_and_levels():
+    """A few replicas at a radius reached in ~170 iterations: the result is complete
+    (levels per run, work = SGD steps > replicas x levels) and reproducible by seed."""
+    orc, w_star, _ = _oracle()
+    kw = dict(n_replicas=8, n_runs=2, seed=1, a=0.2, z0=0.4, k=2)
+    r1 = split_network(orc, w_star, LR, 0.35, **kw)
+    r2 = split_network(orc, w_star, LR, 0.35, **kw)
+    assert r1.mean_exit_time.value == r2.mean_exit_time.value and r1.work == r2.work
+    assert r1.levels.size == 2 and r1.work > 8 * r1.levels.sum()
+    assert 0 < r1.p.value <= 1 and math.isfinite(r1.mean_exit_time.value)
+
+
+def test_branch_restarts_from_the_first_state_above_the_level():
+    """The quantised coordinate and the clone's start: a clone of a replica starts from that
+    replica's first recorded state with xi > level (its weights, xi and time)."""
+    orc, w_star, _ = _oracle()
+    ch = NetworkChain(orc, w_star, LR, R, a=0.1, z0=0.2, cycles=1, seed=0, max_steps=10**5,
+                      xi_step=0.25)
+    W = torch.as_tensor(np.stack([w_star, w_star + [0.3 * R, 0, 0], w_star + [2 * R, 0, 0]]))
+    np.testing.assert_array_equal(ch.xi(W), [0.0, 0.25, np.inf])
+    reps, cyc = ch.first_crossings(0, 4)
+    assert cyc.t1.size == 2 * 4                    # one cycle + the final climb, 4 chains
+    ch.advance(reps, np.arange(4))
+    st = reps.state
+    src = int(np.argmax(np.where(np.isfinite(reps.score), reps.score, -1)))
+    level = ch.z0
+    first = next(r for r in st["records"][src] if r[0] > level)
+    dst = (src + 1) % 4
+    if reps.score[dst] > level:                   # make dst a replica to kill
+        reps.score[dst] = level
+    ch.branch(reps, np.array([dst]), np.array([src]), level, 1)
+    assert st["records"][dst][0][0] == first[0]
+    assert torch.equal(st["records"][dst][0][1], first[1])
+    assert reps.t_end[dst] >= first[2]
+
+
+@pytest.mark.parametrize("kw, msg", [({"n_replicas": 1}, "n_replicas"),
+                                     ({"a": 0.5, "z0": 0.4}, "a, z0"),
+                                     ({"radius": 0.0}, "radius")])
+def test_bad_input_is_one_line(kw, msg):
+    orc, w_star, _ = _oracle()
+    args = dict(radius=R, n_replicas=8, n_runs=2, a=0.1, z0=0.3)
+    args.update(kw)
+    with pytest.raises(ValueError, match=msg):
+        split_network(orc, w_star, LR, **args)
+
+
+def test_an_escape_that_is_not_rare_is_refused_by_the_pilot():
+    orc, w_star, _ = _oracle()
+    with pytest.raises(ValueError, match="not rare"):
+        split_network(orc, w_star, LR, 0.05, n_replicas=8, n_runs=2)
