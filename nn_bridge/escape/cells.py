@@ -24,7 +24,7 @@ from nn_bridge.escape.fit import log_se
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 from nn_bridge.training.checkpoint import PartStore
 
-__all__ = ["Cell", "run_cell", "cell_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
+__all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
            "escape_from_arrays", "stability_from_json", "plain"]
 
 
@@ -77,25 +77,52 @@ def cell_splitting(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: Pa
     """The network's mean escape at ``ecfg`` by splitting (:func:`split_network`, the
     study's ``split_replicas`` x ``split_runs``), read from or saved to ``store`` under
     ``key``; None when ``cached_only`` and not stored."""
+    from nn_bridge.escape.splitting import split_network
+
+    def run():
+        orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size,
+                                cfg.weight_decay)
+        return split_network(orc, basin.minimum.w, ecfg.lr, ecfg.radius, cfg.split_replicas,
+                             cfg.split_runs, ecfg.seed)
+
+    return _stored_splitting(store, key, cached_only, run)
+
+
+def model_splitting(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore,
+                    key: str, cached_only: bool = False) -> dict | None:
+    """Rung (f)'s mean escape at ``ecfg`` by splitting (the kesten recursion through
+    :func:`levydyn.rare.split_recursion`), stored like :func:`cell_splitting`."""
+    from nn_bridge.escape.splitting import split_multiplicative
+
+    def run():
+        law = basin.minibatch.law(ecfg.batch_size, remainder=False)
+        return split_multiplicative(law, ecfg.lr, ecfg.radius, cfg.split_replicas,
+                                    cfg.split_runs, ecfg.seed)
+
+    return _stored_splitting(store, key, cached_only, run)
+
+
+def _stored_splitting(store: PartStore, key: str, cached_only: bool, run) -> dict | None:
+    """A splitting record read from ``store`` or made by ``run()`` and saved; a ValueError
+    of the run (e.g. an escape that is not rare) becomes ``{"error": ...}``."""
     import json
 
-    from nn_bridge.escape.splitting import split_network, splitting_record
+    from nn_bridge.escape.splitting import splitting_record
     from nn_bridge.training.checkpoint import json_safe
 
     part = store.load("splitting", key)
     if part is not None:
         rec = json.loads(str(part["meta"]))
-        for k in ("mean_iterations", "p", "loop_iterations", "reactive_iterations"):
-            rec[k] = _estimate(rec[k])
+        if "error" not in rec:
+            for k in ("mean_iterations", "p", "loop_iterations", "reactive_iterations"):
+                rec[k] = _estimate(rec[k])
         return rec
     if cached_only:
         return None
-    orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size, cfg.weight_decay)
     try:
-        rec = splitting_record(split_network(orc, basin.minimum.w, ecfg.lr, ecfg.radius,
-                                             cfg.split_replicas, cfg.split_runs, ecfg.seed))
+        rec = splitting_record(run())
     except ValueError as exc:            # e.g. the escape is not rare: brute force measures it
-        return {"estimator": "gAMS", "error": str(exc)}
+        rec = {"estimator": "gAMS", "error": str(exc)}
     store.save("splitting", key, meta=np.array(json.dumps(json_safe(plain(rec)))))
     return rec
 
@@ -152,6 +179,7 @@ class Cell:
     reduction: dict
     stability: dict = field(default_factory=dict)
     splitting: dict | None = None
+    model_splitting: dict = field(default_factory=dict)     # model -> splitting record
 
     @property
     def method(self) -> str:
@@ -168,8 +196,17 @@ class Cell:
     def ratio(self, model: str, level: float = 0.95) -> Estimate:
         """predicted / measured mean escape iterations, CI from both (log-normal approx.)."""
         m = self.measured_mean(level)
-        p = self.predicted[model].mean_iterations("distance", level)
-        return escape_ratio(p, m, level)
+        return escape_ratio(self.predicted_mean(model, level), m, level)
+
+    def predicted_mean(self, model: str, level: float = 0.95) -> Estimate:
+        """A model's mean escape iterations: its splitting estimate where its brute-force
+        prediction was censored and splitting finished, else the brute-force one."""
+        rec = self.model_splitting.get(model)
+        pred = self.predicted[model]
+        if (rec is not None and "error" not in rec and not rec["censored"]
+                and not pred.dist_exited.all()):
+            return rec["mean_iterations"]
+        return pred.mean_iterations("distance", level)
 
     def survival_check(self) -> dict:
         """Survival ``P(escape > t)`` of every model at the measured quartile iterations
@@ -201,6 +238,10 @@ class Cell:
         for k, v in self.predicted.items():
             models[k] = {**head(v), "label": MODEL_LABELS[k], "ratio": self.ratio(k, level),
                          "details": v.summary(level)}
+            if k in self.model_splitting:
+                e = self.predicted_mean(k, level)
+                models[k].update(mean=e.value, low=e.low, high=e.high,
+                                 splitting=self.model_splitting[k])
         st = self.stability
         meas = {**head(self.measured), **self.measured.summary(level), "method": self.method,
                 "splitting": self.splitting}

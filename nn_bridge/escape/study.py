@@ -55,8 +55,8 @@ from nn_bridge.data.models import weights_checksum
 from nn_bridge.curvature.stability import describe_stability
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
-from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, plain, run_cell,
-                                    stability_from_json)
+from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, model_splitting,
+                                    plain, run_cell, stability_from_json)
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
@@ -229,7 +229,18 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                     log(f"    splitting: mean escape {split['mean_iterations']} iterations "
                         f"(p {split['p']}, {split['work']} SGD steps"
                         + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
-            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split))
+            msplit = {}
+            if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
+                    and not preds["multiplicative"].dist_exited.all()):
+                msplit["multiplicative"] = model_splitting(
+                    basin, cfg, cfg.escape_config(lr, B), store,
+                    config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
+                                "model": "multiplicative", "replicas": cfg.split_replicas,
+                                "runs": cfg.split_runs}), cached_only)
+                if msplit["multiplicative"] is None:
+                    del msplit["multiplicative"]
+            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
+                              msplit))
     return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
 
 
