@@ -79,6 +79,9 @@ def run_splitting(command: str, problems: list, labels: list[dict], theory: list
     click.echo(format_table(keys + ["p(B before A) [95% CI]", "mean exit time [95% CI]",
                                     "theory", law, "levels/run", "work (steps)", "censored"],
                             rows))
+    for k, res in enumerate(results):
+        if res.warning:
+            click.echo(f"warning ({keys[0]}={labels[k][keys[0]]}): {res.warning}")
     click.echo("mean exit time = E[T_loop](1-p)/p + E[T_reac] (cycle decomposition, Cerou et "
                "al. 2011); p by generalised AMS (Brehier et al. 2016); CI over runs")
     if json_path:

@@ -9,7 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))             # the tutorials import their notebook helpers
 DEMOS = ["jumps_vs_climbing", "wide_valley", "which_axis_escapes", "lr_decay_traps",
-         "sample_paths", "multiplicative_noise"]
+         "sample_paths", "multiplicative_noise", "rare_escapes"]
 
 
 def _load(name):

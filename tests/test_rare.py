@@ -220,3 +220,28 @@ def test_wells_exit_side():
     res = split(prob, n_replicas=50, n_runs=4, dt=2e-3, seed=4, k=5)
     assert not res.censored
     assert res.side_probabilities[0][0].value > 0.6
+
+
+@pytest.mark.slow
+def test_levy_exit_against_jump_adapted():
+    """alpha = 1.5, eps = 0.01 (E tau ~ 2.4e3): splitting's CI contains the jump-adapted
+    mean (the two are different approximations of the same exit; the jump-adapted CI's
+    half-width is added as slack). The exit is one large jump, so the per-run estimates are
+    heavy-tailed and the CI is wide (about a factor 2 each way with 40 runs)."""
+    from levydyn import simulate
+
+    prob = Problem(Quadratic([1.0]), alpha=1.5, eps=0.01, domain=Box([-1.0], [1.0]))
+    ja = simulate(prob, n_paths=1000, dt=0.02, t_max=1e9, seed=1,
+                  method="jump_adapted").mean_exit_time()
+    sp = split(prob, n_replicas=100, n_runs=40, dt=0.02, seed=3)
+    assert sp.mean_exit_time.contains(ja.value, slack=ja.half_width), (sp.mean_exit_time, ja)
+
+
+def test_all_runs_extinct_is_no_estimate():
+    """A jump-driven exit at tiny eps: runs end in extinction (every replica tied); with
+    every run at p_m = 0 the result says so and reports no number (nan), never p = 0."""
+    prob = Problem(Quadratic([1.0]), alpha=1.5, eps=1e-4, domain=Box([-1.0], [1.0]))
+    res = split(prob, n_replicas=10, n_runs=2, dt=0.02, seed=0)
+    assert all(r.extinct for r in res.runs)
+    assert math.isnan(res.p.value) and math.isnan(res.mean_exit_time.value)
+    assert "extinction" in res.warning

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from levydyn import Ball
 from levydyn.kesten import Recursion, ScalarAffine, simulate
 from levydyn.rare import split_recursion

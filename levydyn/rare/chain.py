@@ -129,7 +129,8 @@ class CompiledChain(PathSimulator):
 
     def pilot_levels(self, a, z0, n_pilot: int = 200_000) -> tuple[float, float]:
         """Defaults for ``a`` and ``z0`` from one pilot path of ``n_pilot`` steps from the
-        start point: ``a`` = the median of ``xi`` along it, ``z0`` = its 90 % quantile (the
+        start point (restarted there whenever it reaches B): ``a`` = the median of ``xi``
+        along it, ``z0`` = its 90 % quantile (the
         chain visits A half the time and climbs to ``z0`` within a few relaxation times),
         capped at ``z0 <= 0.5`` (the default coordinates reach 1 on the exit set) and
         ``a <= z0 / 2``."""
@@ -142,10 +143,10 @@ class CompiledChain(PathSimulator):
         bad = np.isnan(out) | (out == np.inf)
         if np.any(bad):
             raise ValueError(f"{XI_NAN_MESSAGE} on the pilot path (xi={out[bad][0]!r})")
-        out = out[out > -np.inf]          # the pilot stops if it reaches B
+        out = out[out > -np.inf]          # the steps into B
         if out.size < 1000:
-            raise ValueError(f"the pilot path reached the exit set within {out.size} steps: "
-                             "the exit is not rare (brute force will do), or give a and z0")
+            raise ValueError(f"the pilot path from the start point stopped after {out.size} "
+                             "steps (diverged?): give a and z0")
         q50, q90 = np.quantile(out, [0.5, 0.9])
         if z0 is None:
             z0 = min(float(q90), 0.5) if a is None else max(min(float(q90), 0.5), 2 * a)

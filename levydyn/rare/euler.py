@@ -149,7 +149,8 @@ def _prepare(problem, n_replicas, n_runs, dt, seed, xi, xi_params, a, z0, cycles
         xi, xi_params, _ = default_coordinate(problem)
     else:
         xi = as_coordinate(xi)
-        xi_params = np.zeros(0) if xi_params is None else np.ravel(np.asarray(xi_params, dtype=float))
+        xi_params = np.zeros(0) if xi_params is None else xi_params
+        xi_params = np.ravel(np.asarray(xi_params, dtype=float))
     if start is not None:
         if start.shape != (problem.dim,) or not np.all(np.isfinite(start)):
             raise reject("x", f"be a finite point with {problem.dim} coordinates", start)

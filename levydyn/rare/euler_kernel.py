@@ -129,6 +129,20 @@ def _segment(grad, gparams, law, alpha, param, table, table_n, base_scale, dkind
 
 
 @nb.njit(inline="always")
+def store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+              work):
+    """Record how replica ``i``'s segment ended (``k`` steps, running max ``m``)."""
+    score[i] = m
+    status[i] = code
+    t_end[i] = start_t[i] + k
+    axis[i] = ax
+    side[i] = sd
+    for l in range(x.shape[0]):
+        point[i, l] = x[l] if code == IN_B else math.nan
+    work[i] += k
+
+
+@nb.njit(inline="always")
 def _bridge_mask(law, alpha, dkind, bridge):
     d = law.shape[0]
     mask = np.zeros(d, dtype=np.bool_)
@@ -230,14 +244,8 @@ def advance(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alp
                                       base_scale, dkind, lower, upper, center, radius, minima,
                                       core_radius, home, mask, length, dt, xi, xip, x,
                                       keys[i], start_xi[i], math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        for l in range(x.shape[0]):
-            point[i, l] = x[l] if code == IN_B else math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 BRANCH_SIG = types.void(
@@ -270,7 +278,8 @@ def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alph
             code, kb, m, ax, sd = _segment(grad, gparams, law, alpha, param, table, table_n,
                                            base_scale, dkind, lower, upper, center, radius,
                                            minima, core_radius, home, mask, length, dt, xi,
-                                           xip, x, keys[j], start_xi[j], level, a, max_steps, np.empty(0))
+                                           xip, x, keys[j], start_xi[j], level, a, max_steps,
+                                           np.empty(0))
             work[i] += kb
             if code != PASSED:           # IN_B: the source's path is copied whole
                 for l in range(x.shape[0]):
@@ -295,14 +304,8 @@ def branch(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alph
                                       base_scale, dkind, lower, upper, center, radius, minima,
                                       core_radius, home, mask, length, dt, xi, xip, x,
                                       keys[i], xb, math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        for l in range(x.shape[0]):
-            point[i, l] = x[l] if code == IN_B else math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 PILOT_SIG = types.void(*_PROBLEM, *_CHAIN, U64, A1)
@@ -313,9 +316,20 @@ def pilot(grad, gparams, x0, law, alpha, eps, param, table, table_n, sched_alpha
           power, base_scale, kind, gamma, t0, ms, vs, dkind, lower, upper, center,
           radius, minima, maxima, core_radius, length, dt, bridge, home,
           xi, xip, a, max_steps, key, out):
-    """``out[k] = xi(x_{k+1})`` along one path from ``x0`` (-inf after it reached B)."""
+    """``out[k] = xi(x_k)`` along one path from ``x0``, restarted at ``x0`` (a new
+    sub-stream) whenever it reaches B; stops early (rest -inf) only at a bad state."""
     mask = _bridge_mask(law, alpha, dkind, bridge)
     out[:] = -math.inf
-    _segment(grad, gparams, law, alpha, param, table, table_n, base_scale, dkind, lower,
-             upper, center, radius, minima, core_radius, home, mask, length, dt, xi, xip,
-             x0.copy(), key, -math.inf, math.inf, -math.inf, out.shape[0], out)
+    n = out.shape[0]
+    pos = 0
+    s = 0
+    while pos < n:                   # restart at x0 whenever the path reaches B
+        code, k, m, ax, sd = _segment(grad, gparams, law, alpha, param, table, table_n,
+                                      base_scale, dkind, lower, upper, center, radius, minima,
+                                      core_radius, home, mask, length, dt, xi, xip, x0.copy(),
+                                      stream_key(key, s), -math.inf, math.inf, -math.inf,
+                                      n - pos, out[pos:])
+        pos += k
+        s += 1
+        if code != IN_B:
+            break

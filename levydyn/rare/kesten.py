@@ -53,7 +53,8 @@ def split_recursion(rec: Recursion, n_replicas: int = 100, n_runs: int = 10, see
             xi, xi_params = box_coordinate, np.concatenate([np.zeros(d), dm, dp])
     else:
         xi = as_coordinate(xi)
-        xi_params = np.zeros(0) if xi_params is None else np.ravel(np.asarray(xi_params, dtype=float))
+        xi_params = np.zeros(0) if xi_params is None else xi_params
+        xi_params = np.ravel(np.asarray(xi_params, dtype=float))
     v0 = float(evaluate(xi, xi_params, rec.x0[None, :])[0])
     if not np.isfinite(v0):
         raise reject("xi", "be finite at the start point", v0)

@@ -21,7 +21,7 @@ from levydyn.model.noise import stream_key
 from levydyn.rare.ams import CAPPED, DIVERGED, IN_A, IN_B
 from levydyn.rare.chain import PASSED, XI_NAN
 from levydyn.rare.coordinates import XiFn
-from levydyn.rare.euler_kernel import replica_key, replica_keys  # noqa: F401  (same streams)
+from levydyn.rare.euler_kernel import replica_key, replica_keys, store_end  # noqa: F401
 from levydyn.solvers.compiled import A1, A2, A3, F64, I1, I2, I64, U64, lazy_kernel
 
 U1 = types.uint64[::1]
@@ -136,16 +136,8 @@ def advance(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, u
         code, k, m, ax, sd = _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr,
                                       exit_kind, lower, upper, center, radius, xi, xip, x,
                                       keys[i], start_xi[i], math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        if code == IN_B:
-            point[i] = x
-        else:
-            point[i] = math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 BRANCH_SIG = types.void(*_MODEL, A1, *_CHAIN, I1, I1, F64, U1, A2, U1, A1, I1,
@@ -190,16 +182,8 @@ def branch(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, up
         code, k, m, ax, sd = _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr,
                                       exit_kind, lower, upper, center, radius, xi, xip, x,
                                       keys[i], xb, math.inf, a, max_steps, np.empty(0))
-        score[i] = m
-        status[i] = code
-        t_end[i] = start_t[i] + k
-        axis[i] = ax
-        side[i] = sd
-        if code == IN_B:
-            point[i] = x
-        else:
-            point[i] = math.nan
-        work[i] += k
+        store_end(i, code, k, m, ax, sd, x, start_t, score, status, t_end, axis, side, point,
+                  work)
 
 
 PILOT_SIG = types.void(*_MODEL, A1, *_CHAIN, U64, A1)
@@ -208,8 +192,18 @@ PILOT_SIG = types.void(*_MODEL, A1, *_CHAIN, U64, A1)
 @lazy_kernel(PILOT_SIG)
 def pilot(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, upper,
           center, radius, x0, xi, xip, a, max_steps, key, out):
-    """``out[k] = xi(x_{k+1})`` along one path from ``x0`` (-inf after it reached B)."""
+    """``out[k] = xi(x_k)`` along one path from ``x0``, restarted at ``x0`` (a new
+    sub-stream) whenever it reaches B; stops early (rest -inf) only at a bad state."""
     out[:] = -math.inf
-    _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr, exit_kind, lower, upper,
-             center, radius, xi, xip, x0.copy(), key, -math.inf, math.inf, -math.inf,
-             out.shape[0], out)
+    n = out.shape[0]
+    pos = 0
+    s = 0
+    while pos < n:                   # restart at x0 whenever the path reaches B
+        code, k, m, ax, sd = _segment(kind, ints, reals, F, G, R2, Rd, atoms, cdf, lr,
+                                      exit_kind, lower, upper, center, radius, xi, xip,
+                                      x0.copy(), stream_key(key, s), -math.inf, math.inf,
+                                      -math.inf, n - pos, out[pos:])
+        pos += k
+        s += 1
+        if code != IN_B:
+            break

@@ -87,6 +87,11 @@ class SplittingResult:
     axis_probabilities, side_probabilities : exit law from the reactive trajectories
         (``side_probabilities[l] = (P(axis l, lower), P(axis l, upper))``).
     a, z0 : the set ``A = {xi <= a}`` and the first level; ``time_unit`` the unit of times.
+    warning : "" or why the CI may not be trusted: runs that ended in extinction (every
+        replica tied at one level, ``p_m = 0``; legitimate in gAMS, but a sign that the
+        per-run estimates are heavy-tailed, e.g. an exit made by one large jump that the
+        reaction coordinate cannot split). If every run ended so, ``p`` and the mean exit
+        time have no value (nan), never 0 and inf.
     """
 
     estimator: str
@@ -108,6 +113,7 @@ class SplittingResult:
     runs: list = field(default_factory=list, repr=False)
     problem: object = None
     meta: dict = field(default_factory=dict)
+    warning: str = ""
 
     @property
     def n_levels(self) -> float:
@@ -119,7 +125,7 @@ class SplittingResult:
                 "loop_time": self.loop_time, "reactive_time": self.reactive_time,
                 "n_replicas": self.n_replicas, "n_runs": self.n_runs,
                 "levels_per_run": self.levels, "work_path_steps": self.work,
-                "censored": self.censored, "reason": self.reason,
+                "censored": self.censored, "reason": self.reason, "warning": self.warning,
                 "p_axis": self.axis_probabilities, "p_side": self.side_probabilities,
                 "a": self.a, "z0": self.z0}
 
@@ -152,8 +158,10 @@ def combine(runs: list[RunRecord], n_replicas: int, dim: int, a: float, z0: floa
     work = int(sum(r.work for r in runs))
     levels = np.array([r.levels.size for r in runs])
     p_est = mean_with_ci(ps, level)
-    p_est = Estimate(p_est.value, max(0.0, p_est.low), min(1.0, p_est.high), level, "gAMS, t interval over runs")
-    loop = mean_with_ci(loops, level) if loops.size else Estimate(math.nan, math.nan, math.nan, level, "no loops")
+    p_est = Estimate(p_est.value, max(0.0, p_est.low), min(1.0, p_est.high), level,
+                     "gAMS, t interval over runs")
+    loop = (mean_with_ci(loops, level) if loops.size
+            else Estimate(math.nan, math.nan, math.nan, level, "no loops"))
     t2 = mean_with_ci([f.mean() for f in finals], level) if finals else None
     t1m = mean_with_ci(t1, level) if t1.size else None
     if t2 is not None and t1m is not None:
@@ -169,9 +177,19 @@ def combine(runs: list[RunRecord], n_replicas: int, dim: int, a: float, z0: floa
         lo = (loop.value * (1.0 - p_est.high) / p_est.high if p_est.high > 0 else math.inf)
         tau = Estimate(math.nan, lo, math.inf, level,
                        "censored: low = E[T_loop](1 - p_bound)/p_bound, a lower bound")
+    n_extinct = sum(r.extinct for r in runs)
+    warning = ""
+    if n_extinct:
+        warning = (f"{n_extinct} of {M} runs ended in extinction (p_m = 0): the per-run "
+                   "estimates are heavy-tailed and the interval may be too narrow; use more "
+                   "replicas or a better xi")
+    if n_extinct == M:
+        p_est = Estimate(math.nan, 0.0, math.nan, level, "gAMS: every run extinct, no estimate")
+        tau = Estimate(math.nan, math.nan, math.inf, level, "no estimate (every run extinct)")
     axis_p, side_p = _exit_law(runs, dim, level)
     return SplittingResult(ESTIMATOR, p_est, tau, n_replicas, M, levels, work, censored,
-                           "; ".join(reasons), axis_p, side_p, a, z0, time_unit, loop, reac, runs)
+                           "; ".join(reasons), axis_p, side_p, a, z0, time_unit, loop, reac, runs,
+                           warning=warning)
 
 
 def _cycle_time(p: Estimate, loop: Estimate, reac: Estimate, M: int, n_loops: int,
