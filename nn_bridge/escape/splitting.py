@@ -366,4 +366,5 @@ def splitting_record(res: SplittingResult) -> dict:
             "n_replicas": res.n_replicas, "n_runs": res.n_runs,
             "levels_per_run": [int(v) for v in res.levels], "a": res.a, "z0": res.z0,
             "censored": bool(res.censored), "reason": res.reason,
+            "warning": getattr(res, "warning", ""),
             "wall_time_s": m.get("wall_time_s")}
