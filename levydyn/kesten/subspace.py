@@ -25,7 +25,12 @@ the growth rate of the directions the escape can take; the full-space exponent i
 ``max(lambda_1(V), lambda_1(V^perp))`` and on ``V^perp`` (no factor, no deviation, no
 remainder) ``H_k = wd I``, so whenever the reachable directions contract faster than weight
 decay alone the full-space exponent sits at the floor ``log(1 - lr wd)`` and says nothing about
-the escape (issue 28). The Kesten tail index of the reachable recursion is the one of the
+the escape (issue 28). Because every ``H_k`` is symmetric, ``V^perp`` is invariant too: the
+recursion is block-diagonal in ``(V, V^perp)``, so the *sign* of the full-space exponent is
+the sign of the reachable one whenever the full one is positive, and a negative full-space
+exponent only bounds the reachable one from above (``lambda_1(V) <= lambda_1``): the
+stable/unstable verdict cannot flip, the *value* in stable cells can (the floor hides how
+fast the escape directions contract). The Kesten tail index of the reachable recursion is the one of the
 iterates' stationary law (Kesten 1973; Gurbuzbalaban, Simsekli & Zhu 2021, paper 001).
 """
 from __future__ import annotations
