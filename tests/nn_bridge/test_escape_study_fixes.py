@@ -105,3 +105,41 @@ def test_minimum_warning_names_the_numbers():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_minimum(_minimum(1e-4), 1e-3)
+
+
+# ------------------------------------------------------------------ measured.method
+def _split_record(mean, low, high, censored=False) -> dict:
+    e = Estimate(mean, low, high, 0.95, "cycle decomposition")
+    return {"estimator": "gAMS", "mean_iterations": e, "p": Estimate(0.01, 0.005, 0.015),
+            "loop_iterations": e, "reactive_iterations": e, "work": 12345,
+            "censored": censored, "reason": "", "levels_per_run": [10, 12]}
+
+
+def test_censored_cell_is_measured_by_splitting_and_the_ratio_uses_it():
+    """Brute force 75 % censored at 100 iterations: the mean is the splitting one (400),
+    method "splitting"; rung (f) at 200 gives the ratio 0.5 by hand."""
+    m = _escape([30, 100, 100, 100], [True, False, False, False])
+    p = _escape([150, 250, 200, 200], [True] * 4)                       # mean 200
+    cell = Cell(4, 0.1, m, {"multiplicative": p}, {}, {}, {},
+                splitting=_split_record(400.0, 300.0, 533.0))
+    assert cell.method == "splitting"
+    assert cell.ratio("multiplicative").value == pytest.approx(0.5)
+    s = cell.summary()
+    assert s["measured"]["method"] == "splitting" and s["measured"]["mean"] == 400.0
+    assert s["measured"]["brute"]["censored"] == 0.75
+    row = Study(StudyConfig.quick(), None, [cell]).targets()["cells"][0]
+    assert row["method"] == "splitting" and row["counted"] and row["f_within_2x"]
+
+
+def test_method_brute_and_bound():
+    """Every replica escaped: brute (a splitting record is kept but not used); >= 50 %
+    censored without a finished splitting estimate: bound, not counted."""
+    done = _escape([10, 20, 30, 40], [True] * 4)
+    assert Cell(4, 0.1, done, {}, {}, {}, {}, splitting=_split_record(99.0, 90.0, 110.0)
+                ).method == "brute"
+    cens = _escape([30, 100, 100, 100], [True, False, False, False])
+    assert Cell(4, 0.1, cens, {}, {}, {}, {}).method == "bound"
+    assert Cell(4, 0.1, cens, {}, {}, {}, {},
+                splitting=_split_record(math.nan, 50.0, math.inf, censored=True)).method == "bound"
+    assert Cell(4, 0.1, cens, {}, {}, {}, {},
+                splitting={"estimator": "gAMS", "error": "not rare"}).method == "bound"
