@@ -128,3 +128,15 @@ def test_rung_f_by_splitting_against_brute_force_of_the_recursion():
     se_log = math.log(tau.high / tau.low) / (2 * 2.576)
     assert abs(math.log(tau.value / m)) < 2.576 * math.hypot(se_log, se / m), (tau, m, se)
     assert res.work < ref.times.sum() and res.meta["time_unit"] == "iterations"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_splitting_runs_on_the_oracles_device():
+    """The replicas live where the oracle's tensors live; the estimate is complete there."""
+    flat, X, y, w_star, _ = _linear_problem()
+    flat.model.to("cuda")
+    orc = InjectedNoiseGradient(flat, X.cuda(), y.cuda(), 2.0, SIGMA)
+    res = split_network(orc, w_star, LR, 0.35, n_replicas=8, n_runs=2, seed=1, a=0.2, z0=0.4,
+                        k=2)
+    assert not res.censored and math.isfinite(res.mean_exit_time.value) and res.work > 0
