@@ -56,10 +56,12 @@ def _write_outputs(study, json_path, basin_out, profile_out):
 
 
 def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise, seeds,
-          max_iter):
+          max_iter, train_batch_size, splitting, split_replicas, split_runs):
     return dict(dataset=dataset, width=width, depth=depth, seed=seed, weight_decay=weight_decay,
                 batch_sizes=batch_sizes, lrs=lrs, radius=radius, loss_rise=loss_rise,
-                n_seeds=seeds, max_iter=max_iter)
+                n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
+                splitting=splitting or None, split_replicas=split_replicas,
+                split_runs=split_runs)
 
 
 @click.command("study")
@@ -83,9 +85,10 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
 def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
-              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, quick, workdir, json_path,
-              quiet, basin_out, profile_out, models, paths, k, torch_paths, radius_scan,
-              cached_only, model_out, plot_dir):
+              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+              split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
+              profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
+              plot_dir):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes.
 
     The network: the built-in MLP (--dataset, --width, --depth) or yours (--model-file,
@@ -95,7 +98,8 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
                 cached_only=cached_only, n_paths=paths, k=k,
                 torch_paths=torch_paths,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
-                        loss_rise, seeds, max_iter))
+                        loss_rise, seeds, max_iter, train_batch_size, splitting,
+                        split_replicas, split_runs))
     if radius_scan:
         from nn_bridge.escape.radius_scan import radius_scan as scan
 
@@ -123,13 +127,15 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
 @click.command("escape")
 @study_options
 def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
-               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, quick, workdir, json_path,
-               quiet, basin_out, profile_out):
+               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
+               profile_out):
     """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius."""
     need_nn_extra()
     st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device), **_grid(dataset, width, depth, seed, weight_decay,
                                                    batch_sizes, lrs, radius, loss_rise, seeds,
-                                                   max_iter))
+                                                   max_iter, train_batch_size, splitting,
+                                                   split_replicas, split_runs))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
 
     echo_blocks(basin_blocks(st) + cells_blocks(st, with_models=False))

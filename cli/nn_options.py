@@ -128,6 +128,17 @@ study_options = options(
                  help="SGD replicas per cell [200; quick: 16]"),
     click.option("--max-iter", type=click.IntRange(min=1), default=None,
                  help="censoring horizon in iterations [2000; quick: 300]"),
+    click.option("--train-batch-size", type=click.IntRange(min=1), default=None,
+                 help="minibatch of the training run that finds w* [min(128, training "
+                      "samples)]"),
+    click.option("--splitting", is_flag=True,
+                 help="also estimate every cell's mean escape by adaptive multilevel "
+                      "splitting (gAMS on the SGD replicas); it is the measurement where "
+                      "brute force is censored (JSON: measured.method, measured.splitting)"),
+    click.option("--split-replicas", type=click.IntRange(min=2), default=None,
+                 help="replicas per splitting run [64]"),
+    click.option("--split-runs", type=click.IntRange(min=2), default=None,
+                 help="independent splitting runs (CI over runs) [4]"),
     click.option("--quick", is_flag=True, help="seconds-long smoke version (tests)"),
     run_options("checkpoints and finished parts; reruns resume"),
     click.option("--basin-out", type=OutputFile(None, "basin_out"), default=None,

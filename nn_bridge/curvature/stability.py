@@ -34,7 +34,7 @@ from levydyn.results import Estimate
 from nn_bridge.curvature.minibatch_model import MinibatchModel
 from nn_bridge.report import figure, save_figure
 
-__all__ = ["StabilityDiagram", "stability_cell", "stability_diagram", "plot_stability",
+__all__ = ["StabilityDiagram", "describe_stability", "stability_cell", "stability_diagram", "plot_stability",
            "measure_minibatch_model", "REGIMES"]
 
 REGIMES = ("stable", "marginal", "unstable")
@@ -42,19 +42,54 @@ REGIMES = ("stable", "marginal", "unstable")
 
 def stability_cell(law, lr: float, *, lyap_paths: int = 64, lyap_steps: int = 1000,
                    tail: bool = True, tail_particles: int = 128, tail_replicas: int = 4,
-                   tail_steps: int = 200, seed: int = 0) -> dict:
-    """``lambda_1`` (CI), the regime and, where stable and ``tail``, ``alpha_K`` (CI) of one cell."""
-    from levydyn.kesten import lyapunov_exponent, tail_index
+                   tail_steps: int = 200, seed: int = 0, reachable: bool = True) -> dict:
+    """``lambda_1`` (CI), the regime and, where stable and ``tail``, ``alpha_K`` (CI) of one cell.
+
+    With ``reachable`` (an :class:`~levydyn.kesten.EmpiricalMinibatch` law) the same on the
+    subspace the iterates reach from ``w*`` (:func:`levydyn.kesten.reachable_subspace`):
+    ``lambda_1_reachable``, ``alpha_K_reachable``, ``reachable_dim``; the cell's ``regime``
+    is then that of the reachable recursion and ``regime_full`` the full-space one (whose
+    exponent may sit at the weight-decay floor ``log(1 - lr wd)`` of directions no
+    per-sample gradient or factor reaches, issue 28)."""
+    from levydyn.kesten import EmpiricalMinibatch, reachable_subspace
 
     t0 = time.perf_counter()
+    full = _exponent_and_tail(law, lr, lyap_paths, lyap_steps, tail, tail_particles,
+                              tail_replicas, tail_steps, seed)
+    out = {"lambda_1": full[0], "alpha_K": full[1], "regime": full[2]}
+    if reachable and isinstance(law, EmpiricalMinibatch):
+        sub = reachable_subspace(law)
+        lam, alpha, regime = _exponent_and_tail(sub.law, lr, lyap_paths, lyap_steps, tail,
+                                                tail_particles, tail_replicas, tail_steps, seed)
+        out.update(lambda_1_reachable=lam, alpha_K_reachable=alpha, regime=regime,
+                   regime_full=full[2], reachable_dim=sub.dim,
+                   reachable_invariance_error=sub.invariance_error)
+    out["wall_time_s"] = time.perf_counter() - t0
+    return out
+
+
+def _exponent_and_tail(law, lr, lyap_paths, lyap_steps, tail, tail_particles, tail_replicas,
+                       tail_steps, seed):
+    from levydyn.kesten import lyapunov_exponent, tail_index
+
     lam = lyapunov_exponent(law, lr, n_paths=lyap_paths, n_steps=lyap_steps, seed=seed)
     regime = "unstable" if lam.low > 0 else "stable" if lam.high < 0 else "marginal"
     alpha = None
     if regime == "stable" and tail:
         alpha = tail_index(law, lr, n_particles=tail_particles, n_replicas=tail_replicas,
                            n_steps=tail_steps, n_burn=max(1, tail_steps // 4), seed=seed)
-    return {"lambda_1": lam, "alpha_K": alpha, "regime": regime,
-            "wall_time_s": time.perf_counter() - t0}
+    return lam, alpha, regime
+
+
+def describe_stability(c: dict) -> str:
+    """One line: the reachable exponent and verdict (when present) beside the full-space one."""
+    a = c.get("alpha_K_reachable", c["alpha_K"]) if "lambda_1_reachable" in c else c["alpha_K"]
+    if "lambda_1_reachable" in c:
+        head = (f"lambda_1 reachable (dim {c['reachable_dim']}) = {c['lambda_1_reachable']} "
+                f"({c['regime']}); full space = {c['lambda_1']} ({c['regime_full']})")
+    else:
+        head = f"lambda_1 = {c['lambda_1']} ({c['regime']})"
+    return head + (f", alpha_K = {a}" if a is not None else "")
 
 
 @dataclass
@@ -67,11 +102,16 @@ class StabilityDiagram:
     model: dict = field(default_factory=dict)
     wall_time: float = 0.0
 
+    @property
+    def reachable(self) -> bool:
+        """Whether the cells carry the reachable-subspace exponent (the diagram's verdict)."""
+        return all("lambda_1_reachable" in c for c in self.cells.values())
+
     def grid(self, what: str = "lambda_1", part: str = "value") -> np.ndarray:
         out = np.full((len(self.batch_sizes), len(self.lrs)), np.nan)
         for i, B in enumerate(self.batch_sizes):
             for j, lr in enumerate(self.lrs):
-                e = self.cells[(B, lr)][what]
+                e = self.cells[(B, lr)].get(what)
                 if e is not None:
                     out[i, j] = getattr(e, part)
         return out
@@ -85,6 +125,10 @@ class StabilityDiagram:
 
         cells = [{"batch_size": B, "lr": lr, "lambda_1": est(c["lambda_1"]),
                   "alpha_K": est(c["alpha_K"]), "regime": c["regime"],
+                  **({"lambda_1_reachable": est(c["lambda_1_reachable"]),
+                      "alpha_K_reachable": est(c["alpha_K_reachable"]),
+                      "regime_full": c["regime_full"], "reachable_dim": c["reachable_dim"]}
+                     if "lambda_1_reachable" in c else {}),
                   "wall_time_s": c["wall_time_s"]}
                  for (B, lr), c in sorted(self.cells.items())]
         return json_safe({"schema": "levydyn.nn_stability/1",
@@ -110,9 +154,7 @@ def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
         for lr in lrs:
             c = stability_cell(law, lr, **kw)
             cells[(B, lr)] = c
-            a = c["alpha_K"]
-            log(f"B={B} lr={lr:g}: lambda_1 = {c['lambda_1']} ({c['regime']})"
-                + (f", alpha_K = {a}" if a is not None else "") + f"  [{c['wall_time_s']:.1f}s]")
+            log(f"B={B} lr={lr:g}: {describe_stability(c)}  [{c['wall_time_s']:.1f}s]")
     meta = {"dataset": model.dataset, "n_samples": model.n_samples, "n_params": model.n_params,
             "factor_rank": model.rank, "weights_sha256": model.weights_sha256,
             "curvature": "Gauss-Newton factors" + (" + dense remainder R" if remainder else ""),
@@ -125,9 +167,11 @@ def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
     stable cells and the CI's sign in the others."""
     from matplotlib.colors import TwoSlopeNorm
 
-    lam = diagram.grid("lambda_1")
-    lo, hi = diagram.grid("lambda_1", "low"), diagram.grid("lambda_1", "high")
-    al = diagram.grid("alpha_K")
+    lam_key, a_key = (("lambda_1_reachable", "alpha_K_reachable") if diagram.reachable
+                      else ("lambda_1", "alpha_K"))
+    lam = diagram.grid(lam_key)
+    lo, hi = diagram.grid(lam_key, "low"), diagram.grid(lam_key, "high")
+    al = diagram.grid(a_key)
     vmax = float(np.nanmax(np.abs(lam))) or 1.0
     fig, ax = figure(figsize=(1.3 * len(diagram.lrs) + 2.5, 0.9 * len(diagram.batch_sizes) + 1.8))
     im = ax.imshow(lam, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -vmax, vmax), origin="lower",
@@ -145,10 +189,12 @@ def plot_stability(diagram: StabilityDiagram, path: str | Path) -> Path:
     ax.set_xlabel("learning rate")
     ax.set_ylabel("batch size B")
     ds = diagram.model.get("dataset", "")
-    ax.set_title(f"top Lyapunov exponent of prod (I - lr H_B) per iteration{(' - ' + ds) if ds else ''}\n"
+    where = " on the reachable subspace" if diagram.reachable else ""
+    ax.set_title(f"top Lyapunov exponent of prod (I - lr H_B){where} per iteration"
+                 f"{(' - ' + ds) if ds else ''}\n"
                  "red: unstable (escape ~ log R / lambda_1), blue: stable (tail alpha_K)",
                  fontsize=9)
-    fig.colorbar(im, ax=ax, label="lambda_1")
+    fig.colorbar(im, ax=ax, label=lam_key)
     return save_figure(fig, path, dpi=120)
 
 

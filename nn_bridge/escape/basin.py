@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,9 +38,9 @@ from nn_bridge.training.checkpoint import (PartStore, atomic_save_npz, config_ke
                                            read_npz_meta)
 from nn_bridge.training.train import load_weights, train_network
 
-__all__ = ["Basin", "prepare_basin", "basin_at", "cached_minimum", "part_store", "save_basin",
-           "load_basin_curvature", "network_minibatch_model", "network_minimum", "network_stability",
-           "study_network"]
+__all__ = ["Basin", "minimum_warning", "prepare_basin", "basin_at", "cached_minimum",
+           "part_store", "save_basin", "load_basin_curvature", "network_minibatch_model",
+           "network_minimum", "network_stability", "study_network", "warn_minimum"]
 
 
 @dataclass
@@ -73,6 +74,10 @@ class Basin:
         d = {"model": self.model_dict(), "data": self.data, "training": self.training,
              "minimum": self.minimum.summary(), "curvature": self.curvature.summary(),
              "noise": self.noise}
+        warning = minimum_warning(self.minimum,
+                                  (self.training.get("config") or {}).get("grad_tol", 0.0))
+        if warning is not None:
+            d["minimum"]["warning"] = warning
         if self.minibatch is not None:
             mb = self.minibatch
             d["minibatch_model"] = {
@@ -81,6 +86,29 @@ class Basin:
                 "remainder_frob_share": mb.extra.get("remainder_frob_share"),
                 "factor_error": mb.factor_error}
         return d
+
+
+#: ``||grad U(w*)||`` above this multiple of the training tolerance draws a warning.
+GRAD_WARN_FACTOR = 10.0
+
+
+def minimum_warning(minimum: Minimum, grad_tol: float,
+                    factor: float = GRAD_WARN_FACTOR) -> str | None:
+    """One line when ``w*``'s full-batch gradient norm exceeds ``factor`` times the training
+    tolerance ``grad_tol`` (``w*`` is then not a minimum to tolerance: the quadratic models
+    of the ladder assume one); None otherwise or when ``grad_tol = 0`` (no tolerance)."""
+    if not grad_tol > 0 or not minimum.grad_norm > factor * grad_tol:
+        return None
+    return (f"w* is not a minimum to tolerance: ||grad U(w*)|| = {minimum.grad_norm:.3g} is "
+            f"{minimum.grad_norm / grad_tol:.0f}x the training tolerance grad_tol = "
+            f"{grad_tol:g} (warning above {factor:g}x)")
+
+
+def warn_minimum(minimum: Minimum, grad_tol: float) -> None:
+    """:func:`minimum_warning` as a ``UserWarning`` (printed once by Python, on stderr)."""
+    msg = minimum_warning(minimum, grad_tol)
+    if msg is not None:
+        warnings.warn(msg, UserWarning, stacklevel=2)
 
 
 def cached_minimum(store: PartStore, model, data, weights_sha256: str,
@@ -127,7 +155,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     The network is ``cfg.network`` (any model, loss, data) or the built-in MLP of ``cfg``."""
     network = study_network(cfg)
     data, spec = network.data, network.spec
-    tcfg = cfg.train_config()
+    tcfg = cfg.train_config(data.n_train)
     ckpt = None if workdir is None else Path(workdir) / f"train-{network.train_key(tcfg)}.pt"
     t0 = time.perf_counter()
     res = train_network(network, tcfg, checkpoint=ckpt)
@@ -140,6 +168,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     log(f"minimum: U {mn.objective:.4g} (loss {mn.loss:.4g} + L2 {cfg.weight_decay:g}), "
         f"||grad U|| {mn.grad_norm:.2e}, train acc {mn.train_acc:.3f}, ||w*|| "
         f"{np.linalg.norm(mn.w):.3g}")
+    warn_minimum(mn, cfg.grad_tol)
     flat, X, y, G = basin_at(network, data, mn.w)
     model_dict = network.model_dict()
     mbm, H_data = measure_minibatch_model(
@@ -235,7 +264,7 @@ def network_minimum(cfg: StudyConfig, *, weights: str | Path | None = None,
             model, meta = load_weights(weights, data, network=network)
         trained = weights_checksum(model)
     else:
-        tcfg = cfg.train_config()
+        tcfg = cfg.train_config(data.n_train)
         ckpt = Path(workdir) / f"train-{network.train_key(tcfg)}.pt"
         res = train_network(network, tcfg, checkpoint=ckpt)
         model, trained = res.model, res.weights_sha256
@@ -244,6 +273,7 @@ def network_minimum(cfg: StudyConfig, *, weights: str | Path | None = None,
                         network.loss_fn)
     log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
         f"{mn.train_acc:.3f}")
+    warn_minimum(mn, cfg.grad_tol)
     return network, model, trained, mn
 
 

@@ -24,7 +24,7 @@ from nn_bridge.escape.fit import log_se
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 from nn_bridge.training.checkpoint import PartStore
 
-__all__ = ["Cell", "run_cell", "cell_stability", "escape_ratio", "escape_arrays",
+__all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
            "escape_from_arrays", "stability_from_json", "plain"]
 
 
@@ -72,6 +72,73 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
     return measured, predicted
 
 
+def cell_splitting(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore,
+                   key: str, cached_only: bool = False) -> dict | None:
+    """The network's mean escape at ``ecfg`` by splitting (:func:`split_network`, the
+    study's ``split_replicas`` x ``split_runs``), read from or saved to ``store`` under
+    ``key``; None when ``cached_only`` and not stored."""
+    from nn_bridge.escape.splitting import split_network
+
+    def run():
+        orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size,
+                                cfg.weight_decay)
+        return split_network(orc, basin.minimum.w, ecfg.lr, ecfg.radius, cfg.split_replicas,
+                             cfg.split_runs, ecfg.seed)
+
+    return _stored_splitting(store, key, cached_only, run)
+
+
+def model_splitting(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore,
+                    key: str, cached_only: bool = False) -> dict | None:
+    """Rung (f)'s mean escape at ``ecfg`` by splitting (the kesten recursion through
+    :func:`levydyn.rare.split_recursion`), stored like :func:`cell_splitting`."""
+    from nn_bridge.escape.splitting import split_multiplicative
+
+    def run():
+        law = basin.minibatch.law(ecfg.batch_size, remainder=False)
+        return split_multiplicative(law, ecfg.lr, ecfg.radius, cfg.split_replicas,
+                                    cfg.split_runs, ecfg.seed)
+
+    return _stored_splitting(store, key, cached_only, run)
+
+
+def _stored_splitting(store: PartStore, key: str, cached_only: bool, run) -> dict | None:
+    """A splitting record read from ``store`` or made by ``run()`` and saved; a ValueError
+    of the run (e.g. an escape that is not rare) becomes ``{"error": ...}``."""
+    import json
+
+    from nn_bridge.escape.splitting import splitting_record
+    from nn_bridge.training.checkpoint import json_safe
+
+    part = store.load("splitting", key)
+    if part is not None:
+        rec = json.loads(str(part["meta"]))
+        if "error" not in rec:
+            for k in ("mean_iterations", "p", "loop_iterations", "reactive_iterations"):
+                rec[k] = _estimate(rec[k])
+        return rec
+    if cached_only:
+        return None
+    try:
+        rec = splitting_record(run())
+    except ValueError as exc:            # e.g. the escape is not rare: brute force measures it
+        rec = {"estimator": "gAMS", "error": str(exc)}
+    store.save("splitting", key, meta=np.array(json.dumps(json_safe(plain(rec)))))
+    return rec
+
+
+def measurement_method(measured: NetworkEscape, splitting: dict | None) -> str:
+    """``"brute"`` when every brute-force replica escaped (the sample mean), else
+    ``"splitting"`` when a finished splitting estimate is there, else ``"brute"`` when fewer
+    than half the replicas were censored and ``"bound"`` otherwise (the mean is not
+    identified by the brute-force sample: a lower bound at best)."""
+    if measured.dist_exited.all():
+        return "brute"
+    if splitting is not None and "error" not in splitting and not splitting["censored"]:
+        return "splitting"
+    return "brute" if measured.dist_exited.mean() > 0.5 else "bound"
+
+
 def cell_stability(law, lr: float, cfg: StudyConfig) -> dict:
     """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings."""
     return stability_cell(law, lr, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
@@ -111,12 +178,35 @@ class Cell:
     closed_gauss: dict
     reduction: dict
     stability: dict = field(default_factory=dict)
+    splitting: dict | None = None
+    model_splitting: dict = field(default_factory=dict)     # model -> splitting record
+
+    @property
+    def method(self) -> str:
+        """How the measured mean was obtained (:func:`measurement_method`)."""
+        return measurement_method(self.measured, self.splitting)
+
+    def measured_mean(self, level: float = 0.95) -> Estimate:
+        """The measured mean escape iterations: the splitting estimate where the cell was
+        measured by splitting, else the brute-force one (``method`` says which)."""
+        if self.method == "splitting":
+            return self.splitting["mean_iterations"]
+        return self.measured.mean_iterations("distance", level)
 
     def ratio(self, model: str, level: float = 0.95) -> Estimate:
         """predicted / measured mean escape iterations, CI from both (log-normal approx.)."""
-        m = self.measured.mean_iterations("distance", level)
-        p = self.predicted[model].mean_iterations("distance", level)
-        return escape_ratio(p, m, level)
+        m = self.measured_mean(level)
+        return escape_ratio(self.predicted_mean(model, level), m, level)
+
+    def predicted_mean(self, model: str, level: float = 0.95) -> Estimate:
+        """A model's mean escape iterations: its splitting estimate where its brute-force
+        prediction was censored and splitting finished, else the brute-force one."""
+        rec = self.model_splitting.get(model)
+        pred = self.predicted[model]
+        if (rec is not None and "error" not in rec and not rec["censored"]
+                and not pred.dist_exited.all()):
+            return rec["mean_iterations"]
+        return pred.mean_iterations("distance", level)
 
     def survival_check(self) -> dict:
         """Survival ``P(escape > t)`` of every model at the measured quartile iterations
@@ -135,7 +225,10 @@ class Cell:
         """JSON-able cell: ``measured`` and each of ``models`` carry ``mean``, ``low``,
         ``high`` (mean escape iterations, distance criterion) and ``censored`` (fraction);
         ``lambda_1``, ``alpha_K`` (``value``, ``low``, ``high``; ``alpha_K`` null unless
-        stable) and ``regime`` come from the multiplicative model."""
+        stable) come from the multiplicative model in the full parameter space,
+        ``lambda_1_reachable``, ``alpha_K_reachable`` from the same recursion on the
+        subspace its iterates reach from ``w*`` (``reachable_dim``); ``regime`` is the
+        reachable one where present (``regime_full`` the full-space one)."""
         def head(e: NetworkEscape) -> dict:
             m = e.mean_iterations("distance", level)
             return {"mean": m.value, "low": m.low, "high": m.high,
@@ -145,16 +238,28 @@ class Cell:
         for k, v in self.predicted.items():
             models[k] = {**head(v), "label": MODEL_LABELS[k], "ratio": self.ratio(k, level),
                          "details": v.summary(level)}
+            if k in self.model_splitting:
+                e = self.predicted_mean(k, level)
+                models[k].update(mean=e.value, low=e.low, high=e.high,
+                                 splitting=self.model_splitting[k])
         st = self.stability
-        d = {"batch_size": self.batch_size, "lr": self.lr,
-             "measured": {**head(self.measured), **self.measured.summary(level)},
+        meas = {**head(self.measured), **self.measured.summary(level), "method": self.method,
+                "splitting": self.splitting}
+        if self.method == "splitting":
+            e = self.measured_mean(level)
+            meas.update(mean=e.value, low=e.low, high=e.high,
+                        brute={**head(self.measured)})
+        d = {"batch_size": self.batch_size, "lr": self.lr, "measured": meas,
              "models": models,
              "lambda_1": st.get("lambda_1"), "alpha_K": st.get("alpha_K"),
-             "regime": st.get("regime"),
+             "lambda_1_reachable": st.get("lambda_1_reachable"),
+             "alpha_K_reachable": st.get("alpha_K_reachable"),
+             "reachable_dim": st.get("reachable_dim"),
+             "regime": st.get("regime"), "regime_full": st.get("regime_full"),
              "closed_form_levy": self.closed_levy, "closed_form_gauss": self.closed_gauss,
              "reduction": self.reduction}
         d["survival_at_measured_quartiles"] = self.survival_check()
-        m = self.measured.mean_iterations("distance", level).value
+        m = self.measured_mean(level).value
         d["ratio_closed_levy"] = self.closed_levy.get("mean_iterations", math.nan) / m \
             if math.isfinite(m) else math.nan
         return d
@@ -166,7 +271,9 @@ def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
     A side that is only a lower bound (a censored mean the data cannot extrapolate,
     :meth:`Estimate.is_bound`) gives no ratio (value nan) but a bound on it: predicted
     bounded, measured a number -> ``r >= p.low / m.high``; measured bounded, predicted a
-    number -> ``r <= p.high / m.low``; both bounded -> nothing (``[0, inf]``). Never 0.
+    number -> ``r <= p.high / m.low``; both bounded -> nothing (``[0, inf]``). A measured
+    mean that is not a finite positive number (every replica censored: no mean exists) gives
+    no ratio at all: value nan, ``method`` says why. Never 0.
     """
     from scipy import stats
 
@@ -178,7 +285,10 @@ def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
             return Estimate(math.nan, 0.0, p.high / m.low, level,
                             "bound: ratio <= (predicted upper limit) / (measured lower bound)")
         return Estimate(math.nan, 0.0, math.inf, level, "ratio (both sides bounds: no ratio)")
-    if not (math.isfinite(p.value) and math.isfinite(m.value)) or m.value <= 0 or p.value <= 0:
+    if not (math.isfinite(m.value) and m.value > 0):
+        return Estimate(math.nan, math.nan, math.nan, level,
+                        f"no ratio: the measured mean is {m.value!r} ({m.method})")
+    if not math.isfinite(p.value) or p.value <= 0:
         return Estimate(p.value / m.value if m.value else math.nan, math.nan, math.nan, level,
                         "ratio (censored: no CI)")
     z = float(stats.norm.ppf(0.5 + level / 2))
@@ -191,16 +301,26 @@ def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
                     "ratio, log-normal CI from both CIs")
 
 
+def _estimate(e: dict | None) -> Estimate | None:
+    """An :class:`Estimate` from its JSON form (:func:`plain`; non-finite as strings)."""
+    if e is None:
+        return None
+    f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
+    return Estimate(*f, float(e["level"]), e["method"])
+
+
 def stability_from_json(d: dict) -> dict:
     """A cell's stability as stored (JSON) -> the dict of :func:`cell_stability`."""
-    def est(e):
-        if e is None:
-            return None
-        f = [math.inf if e[k] is None else float(e[k]) for k in ("value", "low", "high")]
-        return Estimate(*f, float(e["level"]), e["method"])
+    est = _estimate
 
-    return {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
-            "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}
+    out = {"lambda_1": est(d["lambda_1"]), "alpha_K": est(d.get("alpha_K")),
+           "regime": d["regime"], "wall_time_s": d.get("wall_time_s")}
+    if "lambda_1_reachable" in d:
+        out.update(lambda_1_reachable=est(d["lambda_1_reachable"]),
+                   alpha_K_reachable=est(d.get("alpha_K_reachable")),
+                   regime_full=d["regime_full"], reachable_dim=d["reachable_dim"],
+                   reachable_invariance_error=d.get("reachable_invariance_error"))
+    return out
 
 
 def plain(obj):

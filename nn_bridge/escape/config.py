@@ -13,7 +13,10 @@ from nn_bridge.data.flat import positive, positive_int
 from nn_bridge.escape.experiment import EscapeConfig
 from nn_bridge.training.train import TrainConfig
 
-__all__ = ["StudyConfig", "MODELS", "MODEL_LABELS", "LADDER"]
+__all__ = ["StudyConfig", "MODELS", "MODEL_LABELS", "LADDER", "TRAIN_BATCH"]
+
+#: Default training minibatch (paper 004), capped at the number of training samples.
+TRAIN_BATCH = 128
 
 MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
           "nonlinear_frozen", "nonlinear_multiplicative")
@@ -38,7 +41,7 @@ class StudyConfig:
     seed: int = 0
     test_fraction: float = 0.2
     train_lr: float = 0.05
-    train_batch_size: int = 128
+    train_batch_size: int | None = None     # None: min(128, training samples)
     max_epochs: int = 3000
     grad_tol: float = 1e-3
     weight_decay: float = 1e-2
@@ -62,6 +65,9 @@ class StudyConfig:
     tail_steps: int = 200
     factor_probes: int = 64
     network: object = field(default=None, compare=False, repr=False)
+    splitting: bool = False      # every cell also by splitting (gAMS), used where censored
+    split_replicas: int = 64
+    split_runs: int = 4
 
     def __post_init__(self):
         if self.network is not None:
@@ -86,11 +92,13 @@ class StudyConfig:
         bad = [m for m in self.models if m not in MODELS]
         if bad:
             raise ValueError(f"models: {bad[0]!r} is not one of {', '.join(MODELS)}")
+        if self.train_batch_size is not None:
+            positive_int("train_batch_size", self.train_batch_size)
         positive("radius", self.radius)
         positive("weight_decay", self.weight_decay, allow_zero=True)
         for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
                   "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
-                  "factor_probes"):
+                  "factor_probes", "split_replicas", "split_runs"):
             positive_int(f, getattr(self, f))
         if self.loss_rise is not None:
             positive("loss_rise", self.loss_rise)
@@ -129,8 +137,15 @@ class StudyConfig:
             d["network"] = self.network.model_dict()
         return d
 
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(lr=self.train_lr, batch_size=self.train_batch_size,
+    def train_config(self, n_train: int | None = None) -> TrainConfig:
+        """The training run's config; ``train_batch_size`` None means ``min(128, n_train)``
+        (128 when ``n_train`` is not given), and a given one above ``n_train`` is refused."""
+        B = self.train_batch_size
+        if B is None:
+            B = TRAIN_BATCH if n_train is None else min(TRAIN_BATCH, int(n_train))
+        elif n_train is not None and B > n_train:
+            raise ValueError(f"train_batch_size={B}: larger than the {n_train} training samples")
+        return TrainConfig(lr=self.train_lr, batch_size=B,
                            max_epochs=self.max_epochs, grad_tol=self.grad_tol, seed=self.seed)
 
     def escape_config(self, lr: float, batch_size: int, n_seeds: int | None = None) -> EscapeConfig:

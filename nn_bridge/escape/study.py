@@ -52,10 +52,11 @@ from typing import Callable
 import numpy as np
 
 from nn_bridge.data.models import weights_checksum
+from nn_bridge.curvature.stability import describe_stability
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
-from nn_bridge.escape.cells import (Cell, cell_stability, escape_ratio, plain, run_cell,
-                                    stability_from_json)
+from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, escape_ratio,
+                                    model_splitting, plain, run_cell, stability_from_json)
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
@@ -65,9 +66,9 @@ from nn_bridge.training.checkpoint import config_key, json_safe
 
 __all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
 
-SCHEMA = "levydyn.nn_study/2"
+SCHEMA = "levydyn.nn_study/3"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
 #: Report schemas :func:`fits_from_report` reads.
-SCHEMAS_READ = ("levydyn.nn_study/1", SCHEMA)
+SCHEMAS_READ = ("levydyn.nn_study/1", "levydyn.nn_study/2", SCHEMA)
 
 
 @dataclass
@@ -91,7 +92,8 @@ class Study:
         size) and vs batch size (per lr); see :func:`nn_bridge.escape.fit.fit_escape_table`."""
         rows = []
         for c in self.cells:
-            e = c.measured.mean_iterations(criterion, level)
+            e = (c.measured_mean(level) if criterion == "distance"
+                 else c.measured.mean_iterations(criterion, level))
             rows.append((c.batch_size, c.lr, e.value, e.low, e.high))
         alpha = {B: n["alpha_median"] for B, n in self.basin.noise.items()}
         return fit_escape_table(rows, alpha, level)
@@ -113,12 +115,13 @@ class Study:
                                  "targets": self.targets(level)}))
 
     def targets(self, level: float = 0.95) -> dict:
-        """The issue's checks on this study (:func:`nn_bridge.escape.verdict.targets` on the
-        cells' summaries): per cell whose measurement is < 50 % censored, is rung (f) within
-        a factor 2 of the measured mean (undecided where a side is only a bound); where
-        not, the first rung of the ladder (from the network down) that misses by more than
-        2x. ``by_regime`` splits the count by the sign of the cell's top Lyapunov exponent
-        lambda_1 (cells without a stability estimate are left out of the split)."""
+        """The study's checks (:func:`nn_bridge.escape.verdict.targets` on the cells'
+        summaries): per cell whose mean is measured (brute force < 50 % censored, or a
+        finished splitting estimate: ``measured.method``), is rung (f) within a factor 2 of
+        it (undecided where a side is only a bound); where not, the first rung of the ladder
+        (from the network down) that misses by more than 2x. ``by_regime`` splits the count
+        by the sign of the cell's top Lyapunov exponent lambda_1 on the reachable subspace
+        (cells without a stability estimate are left out of the split)."""
         return verdict_targets([plain(c.summary(level)) for c in self.cells])
 
 
@@ -184,7 +187,31 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
                 cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
             except (ValueError, np.linalg.LinAlgError) as exc:
                 cg = {"error": str(exc)}
-            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab))
+            split = None
+            if cfg.splitting:
+                split = cell_splitting(basin, cfg, cfg.escape_config(lr, B), store,
+                                       config_key({**base, "B": B, "lr": lr,
+                                                   "part": "splitting",
+                                                   "replicas": cfg.split_replicas,
+                                                   "runs": cfg.split_runs}), cached_only)
+                if split is not None and "error" in split:
+                    log(f"    splitting: not run ({split['error']})")
+                elif split is not None:
+                    log(f"    splitting: mean escape {split['mean_iterations']} iterations "
+                        f"(p {split['p']}, {split['work']} SGD steps"
+                        + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
+            msplit = {}
+            if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
+                    and not preds["multiplicative"].dist_exited.all()):
+                msplit["multiplicative"] = model_splitting(
+                    basin, cfg, cfg.escape_config(lr, B), store,
+                    config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
+                                "model": "multiplicative", "replicas": cfg.split_replicas,
+                                "runs": cfg.split_runs}), cached_only)
+                if msplit["multiplicative"] is None:
+                    del msplit["multiplicative"]
+            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
+                              msplit))
     return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
 
 
@@ -217,15 +244,11 @@ def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: Study
     if part is None and cached_only:
         log("    stability: not run yet (left out)")
         return {}
-    if part is None:
-        stab = cell_stability(basin.minibatch.law(B), lr, cfg)
+    stab = None if part is None else stability_from_json(json.loads(str(part["meta"])))
+    if stab is None or ("lambda_1_reachable" not in stab and not cached_only):
+        stab = cell_stability(basin.minibatch.law(B), lr, cfg)    # none stored, or from before reachable
         store.save("stability", key, meta=np.array(json.dumps(json_safe(plain(stab)))))
-    else:
-        stab = stability_from_json(json.loads(str(part["meta"])))
-    if stab:
-        a = stab["alpha_K"]
-        log(f"    lambda_1 = {stab['lambda_1']} per iteration: {stab['regime']}"
-            + (f", alpha_K = {a}" if a is not None else ""))
+    log("    " + describe_stability(stab))
     return stab
 
 
@@ -250,6 +273,9 @@ def fits_from_report(path: str | Path, criterion: str = "distance", level: float
         if m is None:
             raise ValueError(f"criterion={criterion!r}: not in the report (loss criterion off?)")
         e = m["mean_iterations"]
+        if criterion == "distance" and c["measured"].get("method") == "splitting":
+            e = {"value": c["measured"]["mean"], "low": c["measured"]["low"],
+                 "high": c["measured"]["high"]}
         return tuple(math.inf if v is None else float(v) for v in (e["value"], e["low"], e["high"]))
 
     rows = [(c["batch_size"], c["lr"], *mean(c)) for c in cells]

@@ -43,6 +43,16 @@ def _pred(p, m) -> str:
     return f"{fmt(p.value)} ({fmt(r, '.2g')})"
 
 
+def _splitting(rec: dict | None) -> str:
+    """A cell's splitting estimate: mean [CI] (work), or why there is none."""
+    if rec is None:
+        return "-"
+    if "error" in rec:
+        return "not run: " + rec["error"][:40]
+    bound = " (censored: a bound)" if rec["censored"] else ""
+    return f"{_est(rec['mean_iterations'])} ({rec['work']:.3g}){bound}"
+
+
 def _censored(e) -> str:
     return f"{100 * (1 - e.dist_exited.mean()):.0f}%"
 
@@ -77,16 +87,20 @@ def cells_blocks(study, with_models: bool = True) -> list:
     """Measured and predicted mean escapes per cell, survival at the measured quartiles
     (``with_models``) and the exit layers."""
     models = list(study.config.models) if with_models else []
-    head = ["B", "lr", "measured mean [95% CI]", "cens", "loss criterion"]
+    split = any(c.splitting is not None for c in study.cells)
+    head = ["B", "lr", "measured mean [95% CI]", "method", "brute cens", "loss criterion"]
+    head += ["splitting [95% CI] (SGD steps)"] if split else []
     head += [MODEL_LABELS[m] for m in models]
     if with_models:
         head.append("(b) Levy 1-jump")
     rows = []
     for c in study.cells:
-        e = c.measured.mean_iterations()
+        e = c.measured_mean()
         lc = c.measured.mean_iterations("loss") if c.measured.loss_iter is not None else None
-        row = [str(c.batch_size), f"{c.lr:g}", _est(e), _censored(c.measured),
+        row = [str(c.batch_size), f"{c.lr:g}", _est(e), c.method, _censored(c.measured),
                _est(lc) if lc is not None else "-"]
+        if split:
+            row.append(_splitting(c.splitting))
         for m in models:
             row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
                        else "not run")
@@ -189,19 +203,36 @@ def targets_blocks(study) -> list:
     split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
              for reg, v in t["by_regime"].items() if v["n_counted"]]
     if split:
-        out.append("  by the sign of lambda_1: " + "; ".join(split))
+        out.append("  by the sign of lambda_1 (reachable subspace where measured): "
+                   + "; ".join(split))
     for r in t["cells"]:
         if not r.get("f_within_2x", True):
             out.append(f"  B={r['batch_size']} lr={r['lr']:g}: (f) ratio "
-                       f"{fmt(r['f_ratio'], '.3g')}, first rung off by > 2x: "
+                       f"{fmt(r['f_ratio'], '.3g')}"
+                       + (f" ({r['f_ratio_reason']})" if "f_ratio_reason" in r else "")
+                       + ", first rung off by > 2x: "
                        f"{r['first_rung_off_by_2x']}"
                        + ("" if r["counted"] else " (measurement >= 50% censored: not counted)"))
     return out
 
 
-def _stability_row(lam, regime, alpha_K) -> list[str]:
-    return [f"{lam.value:+.4f} [{lam.low:+.4f}, {lam.high:+.4f}]", regime,
-            "-" if alpha_K is None else _est(alpha_K)]
+def _lam(lam) -> str:
+    return f"{lam.value:+.4f} [{lam.low:+.4f}, {lam.high:+.4f}]"
+
+
+def _stability_row(c: dict) -> list[str]:
+    """lambda_1 on the reachable subspace (dim), the regime and alpha_K it gives, and the
+    full-space lambda_1 beside it (cells from before the reachable exponent: full only)."""
+    if "lambda_1_reachable" not in c:
+        return [_lam(c["lambda_1"]) + " (full)", c["regime"],
+                "-" if c["alpha_K"] is None else _est(c["alpha_K"]), "-"]
+    a = c["alpha_K_reachable"]
+    return [f"{_lam(c['lambda_1_reachable'])} (dim {c['reachable_dim']})", c["regime"],
+            "-" if a is None else _est(a), f"{_lam(c['lambda_1'])} {c['regime_full']}"]
+
+
+STABILITY_HEAD = ["lambda_1 reachable [95% CI]", "regime", "alpha_K reachable",
+                  "lambda_1 full space"]
 
 
 def study_stability_blocks(study) -> list:
@@ -209,12 +240,12 @@ def study_stability_blocks(study) -> list:
     if not any(c.stability for c in study.cells):
         return []
     rows = [[str(c.batch_size), f"{c.lr:g}"]
-            + (_stability_row(c.stability["lambda_1"], c.stability["regime"],
-                              c.stability["alpha_K"]) if c.stability else ["-", "-", "-"])
+            + (_stability_row(c.stability) if c.stability else ["-"] * 4)
             for c in study.cells]
-    return ["\nstability of the random product prod (I - lr H_B) (levydyn.kesten): top "
-            "Lyapunov exponent per iteration [95% CI], regime, Kesten tail index",
-            Table(["B", "lr", "lambda_1", "regime", "alpha_K"], rows)]
+    return ["\nstability of the random product prod (I - lr H_B) (levydyn.kesten) on the "
+            "subspace its iterates reach from w*: top Lyapunov exponent per iteration [95% CI], "
+            "regime, Kesten tail index; the full-space exponent beside it",
+            Table(["B", "lr"] + STABILITY_HEAD, rows)]
 
 
 def _fit_parameter(v: CurveFit) -> str:
@@ -262,14 +293,12 @@ def study_blocks(study) -> list:
 
 def stability_blocks(diag) -> list:
     """A :class:`~nn_bridge.curvature.stability.StabilityDiagram` per (B, lr)."""
-    rows = [[str(B), f"{lr:g}"] + _stability_row(c["lambda_1"], c["regime"], c["alpha_K"])
-            for (B, lr), c in sorted(diag.cells.items())]
+    rows = [[str(B), f"{lr:g}"] + _stability_row(c) for (B, lr), c in sorted(diag.cells.items())]
     m = diag.model
     return [f"SGD at w* as x' = (I - lr H_B) x - lr u_B: {m['dataset']}, N = "
             f"{m['n_samples']}, P = {m['n_params']}; H_B: {m['curvature']}"
             + (f" (rank {m['factor_rank']} per sample)" if "factor_rank" in m else ""),
-            Table(["B", "lr", "lambda_1 per iteration [95% CI]", "regime",
-                   "alpha_K [95% CI]"], rows)]
+            Table(["B", "lr"] + STABILITY_HEAD, rows)]
 
 
 def profile_prediction_blocks(profile_path, profile, rows: list[dict]) -> list:

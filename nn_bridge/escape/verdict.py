@@ -7,7 +7,8 @@ number in ``[1/f, f]``, *off* when it is a number outside, or when it is only bo
 (a side censored, its mean a lower bound: :func:`levydyn.censoring.censored_mean`) and the
 bound already lies outside (``r >= low > f`` or ``r <= high < 1/f``), and *undecided*
 (``None``) otherwise: a ratio nobody can compute is never counted as a hit or a miss.
-A cell is *counted* when its measurement is < 50 % censored and its verdict is decided.
+A cell is *counted* when its mean is measured (brute force < 50 % censored, or a finished
+splitting estimate: ``measured.method`` "splitting") and its verdict is decided.
 
 :func:`targets` reads the cell summaries of a study (``Study.report()["cells"]``, or the
 same dicts read back from the JSON file, where non-finite numbers are the strings
@@ -58,7 +59,13 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
         row["first_rung_off_by_2x"] = next(
             (m for m in LADDER if m in models and ratio_verdict(models[m]["ratio"], factor) is False),
             None)
-        row["counted"] = bool(cens < 0.5 and row.get("f_within_2x") is not None)
+        method = c["measured"].get("method")       # brute / splitting / bound (schema /3)
+        if method is not None:
+            row["method"] = method
+        if "f_ratio" in row and not math.isfinite(row["f_ratio"]):
+            row["f_ratio_reason"] = models["multiplicative"]["ratio"].get("method")
+        measured = method == "splitting" or (method != "bound" and cens < 0.5)
+        row["counted"] = bool(measured and row.get("f_within_2x") is not None)
         row["regime"] = c.get("regime")
         rows.append(row)
     counted = [r for r in rows if r["counted"]]

@@ -51,6 +51,25 @@ def test_every_cell_has_the_measurement_the_rungs_and_the_stability(study):
         _interval(c["lambda_1"])
         assert isinstance(c["lambda_1"]["value"], float) and math.isfinite(c["lambda_1"]["value"])
         assert c["regime"] in ("stable", "unstable")
-        assert (c["regime"] == "stable") == (c["lambda_1"]["value"] < 0)
+        new = d["schema"] == "levydyn.nn_study/3"   # /3: the regime is the reachable one
+        lam = c["lambda_1_reachable"] if new else c["lambda_1"]
+        assert (c["regime"] == "stable") == (lam["value"] < 0)
         if c["regime"] == "stable":
-            _interval(c["alpha_K"])
+            _interval(c["alpha_K_reachable" if new else "alpha_K"])
+
+
+def test_schema_version_and_its_fields(study):
+    """Committed files are schema /2 (written before issue 28) or /3; /3 adds how each
+    mean was measured (``measured.method``) and the exponent on the reachable subspace."""
+    name, d = study
+    assert d["schema"] in ("levydyn.nn_study/2", "levydyn.nn_study/3"), name
+    if d["schema"] == "levydyn.nn_study/3":
+        for c in d["cells"]:
+            assert c["measured"]["method"] in ("brute", "splitting", "bound")
+            if c["measured"]["method"] == "splitting":
+                assert c["measured"]["splitting"]["estimator"] == "gAMS"
+                assert c["measured"]["splitting"]["work"] > 0
+            _interval(c["lambda_1_reachable"])
+            assert c["regime"] in ("stable", "unstable", "marginal")
+            if c["regime"] == "stable":
+                _interval(c["alpha_K_reachable"])
