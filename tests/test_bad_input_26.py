@@ -43,14 +43,21 @@ def test_simulate_checks_progress_before_running():
         simulate(p, n_paths=10**5, t_max=1e9, progress="x")      # refused before any work
 
 
-def test_theory_schedule_gamma_has_powers_constraint():
+def test_theory_schedule_gamma_constraint():
+    """The closed forms take Power's (0, 1] plus gamma = 0 (the exponent 2 gamma - 1 of the
+    squared schedule at gamma = 1/2, which `levydyn verify` compares with), and need
+    g = 1 + (gamma - 1)(alpha - 1) > 0; Power itself keeps (0, 1]."""
+    import math
+
     from levydyn import Power
     from levydyn.theory import schedules as ts
+    for bad in (1.5, -0.1, float("nan")):
+        with pytest.raises(ValueError, match=r"^gamma must lie in \[0, 1\]"):
+            ts.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=bad)
     for bad in (1.5, 0.0, float("nan")):
         with pytest.raises(ValueError, match=r"^gamma must lie in \(0, 1\]"):
-            ts.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=bad)
-        with pytest.raises(ValueError, match=r"^gamma must lie in \(0, 1\]"):
             Power(bad)
+    assert math.isfinite(ts.mean_exit_time(1.5, 0.1, 1.0, 2.0, gamma=0.0))
 
 
 def _cli(*args):

@@ -56,8 +56,12 @@ from levydyn.theory import box as _box
 from levydyn.theory._validate import (as_output, box_arrays, check_measure, check_nonnegative,
                                       check_positive, check_probability, check_rho, check_times)
 from levydyn.theory.levy_measure import measure_constant, measure_constants
-from levydyn.model.schedules import POWER_GAMMA
-from levydyn.model.validation import as_float
+from levydyn.model.validation import Constraint, as_float
+
+#: The power exponent the closed forms take: ``Power``'s (0, 1] plus gamma = 0, the exponent
+#: ``2 gamma - 1`` of the squared schedule ``s^2`` at ``gamma = 1/2`` (levydyn verify's
+#: schedule rows); with alpha in (0, 2), ``g = 1 + (gamma - 1)(alpha - 1) > 0`` follows.
+THEORY_GAMMA = Constraint("lie in [0, 1]", lambda v: (v >= 0.0) & (v <= 1.0))
 
 # --------------------------------------------------------------------------- sympy derivations
 
@@ -171,9 +175,7 @@ class _Law:
                              f"got gamma={gamma!r} milestones={milestones!r}")
         if gamma is not None:
             self.kind = "power"
-            # the constraint of levydyn.model.schedules.Power (one declaration): gamma in
-            # (0, 1], where g = 1 + (gamma - 1)(alpha - 1) > 0 for every alpha in (0, 2]
-            self.gamma = as_float("gamma", gamma, POWER_GAMMA)
+            self.gamma = as_float("gamma", gamma, THEORY_GAMMA)
             self.t0 = check_nonnegative(t0, "t0")
             self.g = 1.0 + (self.gamma - 1.0) * (a - 1.0)
         elif milestones is not None or values is not None:
