@@ -14,7 +14,11 @@ STAGES = ("report", "data", "training", "noise", "curvature", "escape", "papers"
 #: Known imports of a later stage, each inside a function, with the reason. Training's
 #: optional noise tracking (``TrainConfig.track_every``) streams the noise of the SGD
 #: minibatches with the noise stage's accumulator.
-LATE_IMPORTS = {("nn_bridge.training.train", "nn_bridge.noise.stream")}
+LATE_IMPORTS = {("nn_bridge.training.train", "nn_bridge.noise.stream"),
+                # the Network resolves its device and keys its training run with the
+                # training stage's two infrastructure helpers (function-local imports)
+                ("nn_bridge.data.network", "nn_bridge.training.device"),
+                ("nn_bridge.data.network", "nn_bridge.training.checkpoint")}
 #: What users imported from ``nn_bridge`` before the stages existed (README, examples, tests).
 PUBLIC = ("BUILTIN_DATASETS", "Dataset", "GradientNoise", "MLP", "MeasureConfig", "Measurement",
           "ModelSpec", "NoiseProfile", "NoiseStats", "SmallCNN", "StreamConfig", "StreamStats",
