@@ -24,7 +24,11 @@ def _title(text: str, stem: str) -> str:
     return stem.replace("_", " ")
 
 
-tutorials = [p for p in sorted((ROOT / "examples").glob("*.py")) if "# %% [markdown]" in p.read_text()]
+# The worked network examples train real networks for many minutes (`LEVYDYN_LONG_TESTS`
+# runs them in the tests); the site links to them instead of executing them at build time.
+LONG = {"own_network_cnn", "own_network_regression"}
+tutorials = [p for p in sorted((ROOT / "examples").glob("*.py"))
+             if "# %% [markdown]" in p.read_text() and p.stem not in LONG]
 tutorials.sort(key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else len(ORDER), p.stem))
 lines = ["* [Teaching with levydyn](index.md)\n"]
 for path in tutorials:
