@@ -62,6 +62,13 @@ class ReachableSubspace:
     def dim(self) -> int:
         return int(self.basis.shape[1])
 
+    def at_batch_size(self, batch_size: int) -> EmpiricalMinibatch:
+        """The reduced law at another minibatch size: the span of the deviations and
+        factors does not depend on ``B``, so the basis is shared by every ``B``."""
+        law = self.law
+        return EmpiricalMinibatch(law.deviations, law.factors, int(batch_size), law.replace,
+                                  law.remainder, law.weight_decay)
+
 
 def _orthonormal(cols: np.ndarray, rtol: float) -> np.ndarray:
     """Orthonormal basis of the column span of ``cols`` (SVD, singular values below
@@ -108,30 +115,31 @@ def reachable_subspace(law: EmpiricalMinibatch, rtol: float = 1e-10) -> Reachabl
     if Q.shape[1] == 0:
         raise ValueError("law: every deviation and factor is zero; nothing is reachable from "
                          "x = 0 (the recursion stays at the minimum)")
-    FQ = np.einsum("pd,npr->ndr", Q, F)
+    FQ = Q.T @ F                                    # (N, d, r)
     reduced = EmpiricalMinibatch(G @ Q, FQ, law.batch_size, law.replace,
                                  None if Rm is None else Q.T @ Rm @ Q, law.weight_decay)
     return ReachableSubspace(Q, reduced, _invariance_error(Q, F, Rm))
 
 
-def _invariance_error(Q: np.ndarray, F: np.ndarray, Rm: np.ndarray | None,
-                      chunk: int = 64) -> float:
-    """``max ||(I - QQ^T) A Q|| / ||A Q||`` (Frobenius) over ``A = F_n F_n^T`` (every ``n``,
-    in chunks) and ``A = R``."""
-    def worst_of(AQ: np.ndarray) -> float:          # AQ: (m, P, d)
-        out = AQ - np.einsum("pe,med->mpd", Q, np.einsum("pe,mpd->med", Q, AQ))
-        num = np.sqrt((out ** 2).sum(axis=(1, 2)))
-        den = np.sqrt((AQ ** 2).sum(axis=(1, 2)))
-        ok = den > 0
-        return float((num[ok] / den[ok]).max()) if ok.any() else 0.0
+def _invariance_error(Q: np.ndarray, F: np.ndarray, Rm: np.ndarray | None) -> float:
+    """``max ||(I - QQ^T) A Q|| / ||A Q||`` (Frobenius) over ``A = F_n F_n^T`` (every ``n``)
+    and ``A = R``.
 
-    worst = 0.0
-    for i in range(0, F.shape[0], chunk):
-        Fc = F[i:i + chunk]                             # (m, P, r)
-        worst = max(worst, worst_of(np.einsum("mpr,mrd->mpd", Fc,
-                                              np.einsum("mqr,qd->mrd", Fc, Q))))
+    For the rank-``r`` ``A_n = F_n F_n^T`` with ``M_n = (I - QQ^T) F_n`` and ``K_n = F_n^T Q``:
+    ``||M_n K_n||_F^2 = tr((M_n^T M_n)(K_n K_n^T))`` and ``||F_n K_n||_F^2 =
+    tr((F_n^T F_n)(K_n K_n^T))`` -- ``r x r`` products, ``O(N P d r)`` in all."""
+    K = F.transpose(0, 2, 1) @ Q                        # (N, r, d)
+    M = F - Q @ (Q.T @ F)                               # (N, P, r)
+    KK = K @ K.transpose(0, 2, 1)                       # (N, r, r)
+    num = np.einsum("nij,nji->n", M.transpose(0, 2, 1) @ M, KK)
+    den = np.einsum("nij,nji->n", F.transpose(0, 2, 1) @ F, KK)
+    ok = den > 0
+    worst = float(np.sqrt(np.maximum(num[ok], 0.0) / den[ok]).max()) if ok.any() else 0.0
     if Rm is not None:
-        worst = max(worst, worst_of((Rm @ Q)[None]))
+        RQ = Rm @ Q
+        nrm = np.linalg.norm(RQ)
+        if nrm > 0:
+            worst = max(worst, float(np.linalg.norm(RQ - Q @ (Q.T @ RQ)) / nrm))
     return worst
 
 

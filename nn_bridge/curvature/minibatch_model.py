@@ -148,6 +148,18 @@ class MinibatchModel:
                              f"profile's dataset_checksum {self.dataset_checksum[:16]}...")
 
     # ---------------------------------------------------------------- levydyn
+    def reachable(self, remainder: bool = False):
+        """The reachable subspace of the recursion from ``w*``
+        (:func:`levydyn.kesten.reachable_subspace`), computed once per model: it does not
+        depend on the batch size (:meth:`ReachableSubspace.at_batch_size`) or the lr."""
+        cache = self.__dict__.setdefault("_reachable", {})
+        if remainder not in cache:
+            from levydyn.kesten import reachable_subspace
+
+            cache[remainder] = reachable_subspace(self.law(self.batch_sizes[0],
+                                                           remainder=remainder))
+        return cache[remainder]
+
     def law(self, batch_size: int, *, remainder: bool = False):
         """The ``levydyn.kesten.EmpiricalMinibatch`` law at ``batch_size`` (in the grid).
 

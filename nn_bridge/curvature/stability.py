@@ -42,7 +42,8 @@ REGIMES = ("stable", "marginal", "unstable")
 
 def stability_cell(law, lr: float, *, lyap_paths: int = 64, lyap_steps: int = 1000,
                    tail: bool = True, tail_particles: int = 128, tail_replicas: int = 4,
-                   tail_steps: int = 200, seed: int = 0, reachable: bool = True) -> dict:
+                   tail_steps: int = 200, seed: int = 0, reachable: bool = True,
+                   subspace=None) -> dict:
     """``lambda_1`` (CI), the regime and, where stable and ``tail``, ``alpha_K`` (CI) of one cell.
 
     With ``reachable`` (an :class:`~levydyn.kesten.EmpiricalMinibatch` law) the same on the
@@ -50,7 +51,8 @@ def stability_cell(law, lr: float, *, lyap_paths: int = 64, lyap_steps: int = 10
     ``lambda_1_reachable``, ``alpha_K_reachable``, ``reachable_dim``; the cell's ``regime``
     is then that of the reachable recursion and ``regime_full`` the full-space one (whose
     exponent may sit at the weight-decay floor ``log(1 - lr wd)`` of directions no
-    per-sample gradient or factor reaches, issue 28)."""
+    per-sample gradient or factor reaches, issue 28). ``subspace``: that subspace if already
+    known (:meth:`MinibatchModel.reachable`; it is the same for every cell)."""
     from levydyn.kesten import EmpiricalMinibatch, reachable_subspace
 
     t0 = time.perf_counter()
@@ -58,8 +60,8 @@ def stability_cell(law, lr: float, *, lyap_paths: int = 64, lyap_steps: int = 10
                               tail_replicas, tail_steps, seed)
     out = {"lambda_1": full[0], "alpha_K": full[1], "regime": full[2]}
     if reachable and isinstance(law, EmpiricalMinibatch):
-        sub = reachable_subspace(law)
-        lam, alpha, regime = _exponent_and_tail(sub.law, lr, lyap_paths, lyap_steps, tail,
+        sub = reachable_subspace(law) if subspace is None else subspace
+        lam, alpha, regime = _exponent_and_tail(sub.at_batch_size(law.batch_size), lr, lyap_paths, lyap_steps, tail,
                                                 tail_particles, tail_replicas, tail_steps, seed)
         out.update(lambda_1_reachable=lam, alpha_K_reachable=alpha, regime=regime,
                    regime_full=full[2], reachable_dim=sub.dim,
@@ -152,7 +154,8 @@ def stability_diagram(model: MinibatchModel, lrs=None, batch_sizes=None, *,
     for B in bs:
         law = model.law(B, remainder=remainder)
         for lr in lrs:
-            c = stability_cell(law, lr, **kw)
+            c = stability_cell(law, lr, subspace=model.reachable(remainder)
+                               if kw.get("reachable", True) else None, **kw)
             cells[(B, lr)] = c
             log(f"B={B} lr={lr:g}: {describe_stability(c)}  [{c['wall_time_s']:.1f}s]")
     meta = {"dataset": model.dataset, "n_samples": model.n_samples, "n_params": model.n_params,

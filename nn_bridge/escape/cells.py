@@ -139,9 +139,10 @@ def measurement_method(measured: NetworkEscape, splitting: dict | None) -> str:
     return "brute" if measured.dist_exited.mean() > 0.5 else "bound"
 
 
-def cell_stability(law, lr: float, cfg: StudyConfig) -> dict:
-    """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings."""
-    return stability_cell(law, lr, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
+def cell_stability(law, lr: float, cfg: StudyConfig, subspace=None) -> dict:
+    """:func:`nn_bridge.curvature.stability.stability_cell` with the study's settings
+    (``subspace``: the reachable subspace, if known)."""
+    return stability_cell(law, lr, subspace=subspace, lyap_paths=cfg.lyap_paths, lyap_steps=cfg.lyap_steps,
                           tail_particles=cfg.tail_particles, tail_replicas=cfg.tail_replicas,
                           tail_steps=cfg.tail_steps, seed=cfg.seed)
 

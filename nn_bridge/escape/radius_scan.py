@@ -179,7 +179,7 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
             preds[m][R] = v
         log(f"R={R:g}: measured {e.mean_iterations()} "
             f"({100 * (1 - e.dist_exited.mean()):.0f}% censored)" + "".join(words))
-    stab = cell_stability(basin.minibatch.law(batch_size), lr, cfg) \
+    stab = cell_stability(basin.minibatch.law(batch_size), lr, cfg, basin.minibatch.reachable()) \
         if basin.minibatch is not None else {}
     done = tuple(R for R in radii if R in meas)
     preds = {m: v for m, v in preds.items() if all(R in v for R in done)}

@@ -246,7 +246,7 @@ def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: Study
         return {}
     stab = None if part is None else stability_from_json(json.loads(str(part["meta"])))
     if stab is None or ("lambda_1_reachable" not in stab and not cached_only):
-        stab = cell_stability(basin.minibatch.law(B), lr, cfg)    # none stored, or from before reachable
+        stab = cell_stability(basin.minibatch.law(B), lr, cfg, basin.minibatch.reachable())    # none stored, or from before reachable
         store.save("stability", key, meta=np.array(json.dumps(json_safe(plain(stab)))))
     log("    " + describe_stability(stab))
     return stab
