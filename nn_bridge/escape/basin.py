@@ -172,7 +172,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     flat, X, y, G = basin_at(network, data, mn.w)
     model_dict = network.model_dict()
     mbm, H_data = measure_minibatch_model(
-        flat, X, y, mn, G, lrs=cfg.lrs, batch_sizes=cfg.batch_sizes, dataset=data,
+        flat, X, y, mn, G, lrs=cfg.all_lrs, batch_sizes=cfg.all_batch_sizes, dataset=data,
         spec=model_dict, trained_sha256=res.weights_sha256, store=store,
         factor_probes=cfg.factor_probes, seed=cfg.seed, log=log)
     curv = curvature_from_dense(H_data + cfg.weight_decay * np.eye(flat.n_params),
@@ -184,7 +184,7 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
     ps_std = G.pow(2).mean(0).sqrt().numpy()
     # noise statistics at w* (float32 copy, as nn_bridge.noise.measure does) with resume
     net32 = copy.deepcopy(flat.model).float()
-    mcfg = MeasureConfig(batch_sizes=cfg.batch_sizes, n_minibatches=cfg.n_minibatches,
+    mcfg = MeasureConfig(batch_sizes=cfg.all_batch_sizes, n_minibatches=cfg.n_minibatches,
                          estimator=cfg.estimator, n_fit=0, seed=cfg.seed)
     stats = measure_noise(net32, data, mcfg, device="cpu", workdir=workdir,
                           loss_fn=network.loss_fn)

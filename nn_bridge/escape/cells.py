@@ -21,6 +21,7 @@ from nn_bridge.escape.bridge import Bridge
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import EscapeConfig, MinibatchGradient, NetworkEscape, run_escape
 from nn_bridge.escape.fit import log_se
+from nn_bridge.escape.horizon import PRECISION, is_measured, run_to_precision, why_not_measured
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 from nn_bridge.training.checkpoint import PartStore
 
@@ -29,44 +30,66 @@ __all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement
 
 
 def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStore, *,
-             measured_key: str, prediction_key: Callable[[str, int], str], models,
-             bridge: Callable[[str], Bridge | None], cached_only: bool = False,
+             measured_key: Callable[[int], str], prediction_key: Callable[[str, int, int], str],
+             models, bridge: Callable[[str], Bridge | None], cached_only: bool = False,
+             cap: int | None = None,
              on_measured: Callable[[NetworkEscape], None] = lambda e: None,
              on_prediction: Callable[[str, NetworkEscape | None], None] = lambda m, p: None,
              ) -> tuple[NetworkEscape | None, dict[str, NetworkEscape]]:
-    """The network's escapes under ``ecfg`` and each of ``models``' predictions.
+    """The network's escapes under ``ecfg`` and each of ``models``' predictions, each run to
+    its mean's precision (:mod:`nn_bridge.escape.horizon`: horizons from ``ecfg.max_iter``
+    up to ``cap``, default no extension; beyond ``ecfg.max_iter`` only the distance
+    criterion is followed).
 
-    Every piece is read from ``store`` under its key (``measured_key``;
-    ``prediction_key(model, n_paths)``) or run and saved there. ``bridge(model)`` gives the
-    bridge a model needs (called only for a prediction that is run). ``cached_only``: run
-    nothing; a missing measurement gives ``(None, {})``, a missing prediction is left out.
+    Every piece is read from ``store`` under its key (``measured_key(horizon)``;
+    ``prediction_key(model, n_paths, horizon)``) or run and saved there. ``bridge(model)``
+    gives the bridge a model needs (called only for a prediction that is run).
+    ``cached_only``: run nothing; a missing measurement gives ``(None, {})``, a missing
+    prediction is left out, and the longest stored horizon is used.
     ``on_measured(escape)`` and ``on_prediction(model, escape or None)`` (after each model)
     are for progress lines.
     """
     names = basin.layer_names
-    part = store.load("escape", measured_key)
-    if part is None and cached_only:
-        return None, {}
-    if part is None:
+    cap = ecfg.max_iter if cap is None else max(int(cap), ecfg.max_iter)
+
+    def at(h: int) -> EscapeConfig:
+        return ecfg if h == ecfg.max_iter else replace(ecfg, max_iter=h, loss_rise=None)
+
+    def measure(h: int) -> NetworkEscape | None:
+        part = store.load("escape", measured_key(h))
+        if part is not None:
+            return escape_from_arrays(part, at(h), names)
+        if cached_only:
+            return None
         orc = MinibatchGradient(basin.flat, basin.X, basin.y, ecfg.batch_size, cfg.weight_decay)
-        measured = run_escape(orc, basin.minimum.w, ecfg)
-        store.save("escape", measured_key, **escape_arrays(measured))
-    else:
-        measured = escape_from_arrays(part, ecfg, names)
+        e = run_escape(orc, basin.minimum.w, at(h))
+        store.save("escape", measured_key(h), **escape_arrays(e))
+        return e
+
+    measured, _ = run_to_precision(measure, ecfg.max_iter, cap, cfg.precision)
+    if measured is None:
+        return None, {}
     on_measured(measured)
     predicted = {}
     for model in models:
         npaths = cfg.torch_paths if model in SECOND_ORDER else cfg.n_paths
-        pkey = prediction_key(model, npaths)
-        part = store.load("predict", pkey)
-        if part is None and cached_only:
+
+        def predict(h: int, model=model, npaths=npaths) -> NetworkEscape | None:
+            key = prediction_key(model, npaths, h)
+            part = store.load("predict", key)
+            if part is not None:
+                return escape_from_arrays(part, at(h), names)
+            if cached_only:
+                return None
+            pred = predict_escape(model, bridge(model), basin, at(h), npaths,
+                                  reachable=h != ecfg.max_iter)
+            store.save("predict", key, **escape_arrays(pred))
+            return pred
+
+        pred, _ = run_to_precision(predict, ecfg.max_iter, cap, cfg.precision)
+        if pred is None:
             on_prediction(model, None)
             continue
-        if part is None:
-            pred = predict_escape(model, bridge(model), basin, ecfg, npaths)
-            store.save("predict", pkey, **escape_arrays(pred))
-        else:
-            pred = escape_from_arrays(part, ecfg, names)
         predicted[model] = pred
         on_prediction(model, pred)
     return measured, predicted
@@ -127,16 +150,20 @@ def _stored_splitting(store: PartStore, key: str, cached_only: bool, run) -> dic
     return rec
 
 
-def measurement_method(measured: NetworkEscape, splitting: dict | None) -> str:
-    """``"brute"`` when every brute-force replica escaped (the sample mean), else
-    ``"splitting"`` when a finished splitting estimate is there, else ``"brute"`` when fewer
-    than half the replicas were censored and ``"bound"`` otherwise (the mean is not
-    identified by the brute-force sample: a lower bound at best)."""
-    if measured.dist_exited.all():
+def measurement_method(measured: NetworkEscape, splitting: dict | None,
+                       precision: float = PRECISION) -> str:
+    """How a cell's mean escape is known (:mod:`nn_bridge.escape.horizon`'s rule):
+    ``"brute"`` when the brute-force mean is measured; else ``"splitting"`` when a finished
+    splitting estimate is measured; else ``"bound"`` when the brute-force mean is only a
+    lower bound (or no number), ``"imprecise"`` when it is a number whose CI is wider than
+    ``precision`` allows. Only "brute" and "splitting" cells are counted by the verdict."""
+    e = measured.mean_iterations()
+    if is_measured(e, precision):
         return "brute"
-    if splitting is not None and "error" not in splitting and not splitting["censored"]:
+    if (splitting is not None and "error" not in splitting and not splitting["censored"]
+            and is_measured(splitting["mean_iterations"], precision)):
         return "splitting"
-    return "brute" if measured.dist_exited.mean() > 0.5 else "bound"
+    return "bound" if (e.is_bound or not math.isfinite(e.value)) else "imprecise"
 
 
 def cell_stability(law, lr: float, cfg: StudyConfig, subspace=None) -> dict:
@@ -181,11 +208,13 @@ class Cell:
     stability: dict = field(default_factory=dict)
     splitting: dict | None = None
     model_splitting: dict = field(default_factory=dict)     # model -> splitting record
+    kind: str = "grid"              # "grid", or "slow" (nn_bridge.escape.slow_cells)
+    precision: float = PRECISION    # largest relative CI half-width of a measured mean
 
     @property
     def method(self) -> str:
         """How the measured mean was obtained (:func:`measurement_method`)."""
-        return measurement_method(self.measured, self.splitting)
+        return measurement_method(self.measured, self.splitting, self.precision)
 
     def measured_mean(self, level: float = 0.95) -> Estimate:
         """The measured mean escape iterations: the splitting estimate where the cell was
@@ -205,7 +234,7 @@ class Cell:
         rec = self.model_splitting.get(model)
         pred = self.predicted[model]
         if (rec is not None and "error" not in rec and not rec["censored"]
-                and not pred.dist_exited.all()):
+                and not is_measured(pred.mean_iterations("distance", level), self.precision)):
             return rec["mean_iterations"]
         return pred.mean_iterations("distance", level)
 
@@ -245,12 +274,19 @@ class Cell:
                                  splitting=self.model_splitting[k])
         st = self.stability
         meas = {**head(self.measured), **self.measured.summary(level), "method": self.method,
-                "splitting": self.splitting}
+                "horizon": int(self.measured.config.max_iter), "splitting": self.splitting}
         if self.method == "splitting":
             e = self.measured_mean(level)
             meas.update(mean=e.value, low=e.low, high=e.high,
                         brute={**head(self.measured)})
-        d = {"batch_size": self.batch_size, "lr": self.lr, "measured": meas,
+        meas["why_not_measured"] = (None if self.method in ("brute", "splitting")
+                                    else why_not_measured(self.measured_mean(level),
+                                                          self.precision))
+        for k, v in self.predicted.items():
+            models[k]["horizon"] = int(v.config.max_iter)
+            models[k]["why_not_measured"] = why_not_measured(self.predicted_mean(k, level),
+                                                             self.precision)
+        d = {"batch_size": self.batch_size, "lr": self.lr, "kind": self.kind, "measured": meas,
              "models": models,
              "lambda_1": st.get("lambda_1"), "alpha_K": st.get("alpha_K"),
              "lambda_1_reachable": st.get("lambda_1_reachable"),

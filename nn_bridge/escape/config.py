@@ -68,6 +68,11 @@ class StudyConfig:
     splitting: bool = False      # every cell also by splitting (gAMS), used where censored
     split_replicas: int = 64
     split_runs: int = 4
+    long_max_iter: int = 100_000  # horizons grow (x10) to this until each mean is measured
+    precision: float = 0.25       # measured: relative CI half-width <= this (escape.horizon)
+    slow_cells: int = 4           # cells added from the stability diagram (escape.slow_cells)
+    slow_batch_sizes: tuple = (16, 32, 64)
+    slow_lrs: tuple = (0.05, 0.1, 0.2)
 
     def __post_init__(self):
         if self.network is not None:
@@ -80,6 +85,16 @@ class StudyConfig:
         object.__setattr__(self, "batch_sizes", tuple(int(b) for b in self.batch_sizes))
         object.__setattr__(self, "lrs", tuple(float(v) for v in self.lrs))
         object.__setattr__(self, "models", tuple(self.models))
+        object.__setattr__(self, "slow_batch_sizes", tuple(int(b) for b in self.slow_batch_sizes))
+        object.__setattr__(self, "slow_lrs", tuple(float(v) for v in self.slow_lrs))
+        for b in self.slow_batch_sizes:
+            positive_int("slow_batch_size", b)
+        for v in self.slow_lrs:
+            positive("slow_lr", v)
+        if not 0 < self.precision < 1:
+            raise ValueError(f"precision={self.precision!r}: must lie in (0, 1)")
+        if not isinstance(self.slow_cells, int) or self.slow_cells < 0:
+            raise ValueError(f"slow_cells={self.slow_cells!r}: must be an integer >= 0")
         if not self.batch_sizes or not self.lrs:
             raise ValueError("batch_sizes and lrs: give at least one value each")
         for b in self.batch_sizes:
@@ -98,7 +113,7 @@ class StudyConfig:
         positive("weight_decay", self.weight_decay, allow_zero=True)
         for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
                   "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
-                  "factor_probes", "split_replicas", "split_runs"):
+                  "factor_probes", "split_replicas", "split_runs", "long_max_iter"):
             positive_int(f, getattr(self, f))
         if self.loss_rise is not None:
             positive("loss_rise", self.loss_rise)
@@ -109,7 +124,8 @@ class StudyConfig:
         base = dict(width=8, max_epochs=60, grad_tol=0.0, batch_sizes=(8, 32), lrs=(0.4, 0.8),
                     n_seeds=16, max_iter=300, n_minibatches=200, k=5, n_paths=32, torch_paths=16,
                     loss_every=10, lyap_paths=8, lyap_steps=200, tail_particles=32,
-                    tail_replicas=2, tail_steps=50, factor_probes=8)
+                    tail_replicas=2, tail_steps=50, factor_probes=8, long_max_iter=300,
+                    slow_cells=0)
         base.update(overrides)
         return cls(**base)
 
@@ -131,11 +147,23 @@ class StudyConfig:
     def to_dict(self) -> dict:
         """JSON-able fields; ``network`` as its description (model source, loss, identity)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "network"}
-        for k in ("batch_sizes", "lrs", "models"):
+        for k in ("batch_sizes", "lrs", "models", "slow_batch_sizes", "slow_lrs"):
             d[k] = list(d[k])
         if self.network is not None:
             d["network"] = self.network.model_dict()
         return d
+
+    @property
+    def all_batch_sizes(self) -> tuple:
+        """The grid's batch sizes and, with slow cells, the candidates' (sorted)."""
+        extra = self.slow_batch_sizes if self.slow_cells else ()
+        return tuple(sorted(set(self.batch_sizes) | set(extra)))
+
+    @property
+    def all_lrs(self) -> tuple:
+        """The grid's learning rates and, with slow cells, the candidates' (sorted)."""
+        extra = self.slow_lrs if self.slow_cells else ()
+        return tuple(sorted(set(self.lrs) | set(extra)))
 
     def train_config(self, n_train: int | None = None) -> TrainConfig:
         """The training run's config; ``train_batch_size`` None means ``min(128, n_train)``

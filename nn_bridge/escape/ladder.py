@@ -62,8 +62,13 @@ def escape_from_kesten(result, layer_of: np.ndarray, layer_names: list[str],
 
 
 def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: EscapeConfig,
-                   n_paths: int) -> NetworkEscape:
-    """Predicted escapes of one model (module docstring) for the experiment ``config``."""
+                   n_paths: int, reachable: bool = False) -> NetworkEscape:
+    """Predicted escapes of one model (module docstring) for the experiment ``config``.
+
+    ``reachable``: run rung (f) on the subspace its iterates reach from ``w*``
+    (:meth:`MinibatchModel.reachable`): the same recursion and the same escape times (the
+    ball's norm is kept by the orthonormal basis), several times cheaper, but the exit
+    coordinate is then not a parameter (``exit_param`` -1)."""
     lr = config.lr
     if model in ("levy", "gauss"):
         problem = bridge.problem if model == "levy" else bridge.gaussian
@@ -84,10 +89,13 @@ def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: Esca
         from levydyn.kesten import simulate as kesten_simulate
 
         mb = basin.minibatch
-        rec = Recursion(mb.law(config.batch_size, remainder=False), lr,
-                        domain=Ball(np.zeros(mb.n_params), config.radius))
+        law = (mb.reachable().at_batch_size(config.batch_size) if reachable
+               else mb.law(config.batch_size, remainder=False))
+        rec = Recursion(law, lr, domain=Ball(np.zeros(law.dim), config.radius))
         res = kesten_simulate(rec, n_paths=n_paths, max_steps=config.max_iter,
                               seed=config.seed, classify=False)
+        if reachable:
+            res.axis[:] = -1
         return escape_from_kesten(res, basin.flat.layer_of(), basin.layer_names, config)
     if model in SECOND_ORDER:
         orc = SecondOrderGradient(basin.flat, basin.X, basin.y, basin.per_sample_centered,

@@ -60,15 +60,18 @@ from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, escape
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
+from nn_bridge.escape.horizon import is_measured
+from nn_bridge.escape.slow_cells import SlowSelection, choose_slow_cells
 from nn_bridge.escape.verdict import targets as verdict_targets
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
 from nn_bridge.training.checkpoint import config_key, json_safe
 
 __all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
 
-SCHEMA = "levydyn.nn_study/3"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
+SCHEMA = "levydyn.nn_study/4"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
+#                                   /4: horizons to precision, slow cells, kind, method "imprecise"
 #: Report schemas :func:`fits_from_report` reads.
-SCHEMAS_READ = ("levydyn.nn_study/1", "levydyn.nn_study/2", SCHEMA)
+SCHEMAS_READ = ("levydyn.nn_study/1", "levydyn.nn_study/2", "levydyn.nn_study/3", SCHEMA)
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Study:
     cells: list[Cell]
     wall_time: float = 0.0
     scan: "RadiusScan | None" = None
+    slow_selection: SlowSelection | None = None
 
     def cell(self, batch_size: int, lr: float) -> Cell:
         for c in self.cells:
@@ -112,6 +116,8 @@ class Study:
                                  "fits": conv, "wall_time_s": self.wall_time,
                                  "radius_scan": None if self.scan is None
                                  else self.scan.summary(level),
+                                 "slow_selection": None if self.slow_selection is None
+                                 else self.slow_selection.summary(),
                                  "targets": self.targets(level)}))
 
     def targets(self, level: float = 0.95) -> dict:
@@ -162,70 +168,85 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
     basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
     store = part_store(workdir)
     base, pbase = part_keys(cfg, basin)
+    selection = choose_slow_cells(basin, cfg, store, log, cached_only)
+    plan = [(B, lr, "grid") for B in cfg.batch_sizes for lr in cfg.lrs]
+    plan += [(B, lr, "slow") for B, lr in selection.cells]
     cells = []
-    for B in cfg.batch_sizes:
-        for lr in cfg.lrs:
-            if basin.minibatch is not None:
-                basin.minibatch.check_batch_size(B)
-                basin.minibatch.check_lr(lr)
-            bridge = functools.cache(
-                lambda: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
-            progress = _CellLog(log)
-            meas, preds = run_cell(
-                basin, cfg, cfg.escape_config(lr, B), store,
-                measured_key=config_key({**base, "B": B, "lr": lr, "part": "measured"}),
-                prediction_key=lambda model, npaths: _predict_key(pbase, B, lr, model, cfg),
-                models=cfg.models, bridge=lambda model: bridge(), cached_only=cached_only,
-                on_prediction=progress.prediction, on_measured=progress.measured)
-            if meas is None:
-                log(f"B={B} lr={lr:g}: not measured yet (left out)")
-                continue
-            stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
-                                   cached_only, log)
-            cl = bridge().closed_form_levy()
-            try:
-                cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
-            except (ValueError, np.linalg.LinAlgError) as exc:
-                cg = {"error": str(exc)}
-            split = None
-            if cfg.splitting:
-                split = cell_splitting(basin, cfg, cfg.escape_config(lr, B), store,
-                                       config_key({**base, "B": B, "lr": lr,
-                                                   "part": "splitting",
-                                                   "replicas": cfg.split_replicas,
-                                                   "runs": cfg.split_runs}), cached_only)
-                if split is not None and "error" in split:
-                    log(f"    splitting: not run ({split['error']})")
-                elif split is not None:
-                    log(f"    splitting: mean escape {split['mean_iterations']} iterations "
-                        f"(p {split['p']}, {split['work']} SGD steps"
-                        + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
-            msplit = {}
-            if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
-                    and not preds["multiplicative"].dist_exited.all()):
-                msplit["multiplicative"] = model_splitting(
-                    basin, cfg, cfg.escape_config(lr, B), store,
-                    config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
-                                "model": "multiplicative", "replicas": cfg.split_replicas,
-                                "runs": cfg.split_runs}), cached_only)
-                if msplit["multiplicative"] is None:
-                    del msplit["multiplicative"]
-            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
-                              msplit))
-    return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
+    for B, lr, kind in plan:
+        if basin.minibatch is not None:
+            basin.minibatch.check_batch_size(B)
+            basin.minibatch.check_lr(lr)
+        bridge = functools.cache(
+            lambda B=B, lr=lr: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
+        progress = _CellLog(log, kind)
+        meas, preds = run_cell(
+            basin, cfg, cfg.escape_config(lr, B), store,
+            measured_key=lambda h, B=B, lr=lr: config_key(
+                {**_at_horizon(base, h, cfg), "B": B, "lr": lr, "part": "measured"}),
+            prediction_key=lambda model, npaths, h, B=B, lr=lr: _predict_key(
+                _at_horizon(pbase, h, cfg), B, lr, model, cfg),
+            models=cfg.models, bridge=lambda model, bridge=bridge: bridge(),
+            cached_only=cached_only, cap=cfg.long_max_iter,
+            on_prediction=progress.prediction, on_measured=progress.measured)
+        if meas is None:
+            log(f"B={B} lr={lr:g}: not measured yet (left out)")
+            continue
+        stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
+                               cached_only, log)
+        cl = bridge().closed_form_levy()
+        try:
+            cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            cg = {"error": str(exc)}
+        ecfg = meas.config
+        split = None
+        if cfg.splitting and not is_measured(meas.mean_iterations(), cfg.precision):
+            split = cell_splitting(basin, cfg, ecfg, store,
+                                   config_key({**base, "B": B, "lr": lr,
+                                               "part": "splitting",
+                                               "replicas": cfg.split_replicas,
+                                               "runs": cfg.split_runs}), cached_only)
+            if split is not None and "error" in split:
+                log(f"    splitting: not run ({split['error']})")
+            elif split is not None:
+                log(f"    splitting: mean escape {split['mean_iterations']} iterations "
+                    f"(p {split['p']}, {split['work']} SGD steps"
+                    + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
+        msplit = {}
+        if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
+                and not is_measured(preds["multiplicative"].mean_iterations(), cfg.precision)):
+            msplit["multiplicative"] = model_splitting(
+                basin, cfg, ecfg, store,
+                config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
+                            "model": "multiplicative", "replicas": cfg.split_replicas,
+                            "runs": cfg.split_runs}), cached_only)
+            if msplit["multiplicative"] is None:
+                del msplit["multiplicative"]
+        cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
+                          msplit, kind=kind, precision=cfg.precision))
+    return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0,
+                 slow_selection=selection)
+
+
+def _at_horizon(base: dict, h: int, cfg: StudyConfig) -> dict:
+    """A part key's inputs at horizon ``h``: the study's own at ``cfg.max_iter`` (so parts
+    stored before horizons grew are found), else ``max_iter = h`` without the loss criterion
+    (:func:`nn_bridge.escape.cells.run_cell`)."""
+    return base if h == cfg.max_iter else {**base, "max_iter": int(h), "loss_rise": None}
 
 
 class _CellLog:
     """The study's progress lines for one cell: the measurement, then one line per model."""
 
-    def __init__(self, log: Callable[[str], None]):
-        self.log, self.mean = log, None
+    def __init__(self, log: Callable[[str], None], kind: str = "grid"):
+        self.log, self.mean, self.kind = log, None, kind
 
     def measured(self, e: NetworkEscape) -> None:
         self.mean = e.mean_iterations()
-        self.log(f"B={e.config.batch_size} lr={e.config.lr:g}: measured mean escape "
-                 f"{self.mean} iterations ({100 * (1 - e.dist_exited.mean()):.0f}% censored, "
-                 f"{e.wall_time:.1f}s)")
+        self.log(f"B={e.config.batch_size} lr={e.config.lr:g}"
+                 f"{' (slow cell)' if self.kind == 'slow' else ''}: measured mean escape "
+                 f"{self.mean} iterations ({100 * (1 - e.dist_exited.mean()):.0f}% censored "
+                 f"at {e.config.max_iter}, {e.wall_time:.1f}s)")
 
     def prediction(self, model: str, e: NetworkEscape | None) -> None:
         if e is None:

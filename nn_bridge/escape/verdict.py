@@ -7,8 +7,10 @@ number in ``[1/f, f]``, *off* when it is a number outside, or when it is only bo
 (a side censored, its mean a lower bound: :func:`levydyn.censoring.censored_mean`) and the
 bound already lies outside (``r >= low > f`` or ``r <= high < 1/f``), and *undecided*
 (``None``) otherwise: a ratio nobody can compute is never counted as a hit or a miss.
-A cell is *counted* when its mean is measured (brute force < 50 % censored, or a finished
-splitting estimate: ``measured.method`` "splitting") and its verdict is decided.
+A cell is *counted* when its mean is measured (``measured.method`` "brute" or "splitting":
+a number with relative CI half-width <= 25 %, :mod:`nn_bridge.escape.horizon`; reports
+before schema /4 and without a method: brute force < 50 % censored) and its verdict is
+decided. A cell that is not counted says why (``measured.why_not_measured``).
 
 :func:`targets` reads the cell summaries of a study (``Study.report()["cells"]``, or the
 same dicts read back from the JSON file, where non-finite numbers are the strings
@@ -64,7 +66,10 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
             row["method"] = method
         if "f_ratio" in row and not math.isfinite(row["f_ratio"]):
             row["f_ratio_reason"] = models["multiplicative"]["ratio"].get("method")
-        measured = method == "splitting" or (method != "bound" and cens < 0.5)
+        # schema /4: "brute" / "splitting" only when measured to the precision
+        # (nn_bridge.escape.horizon); older reports: < 50 % censored, or splitting
+        measured = (method in ("brute", "splitting") if method is not None else cens < 0.5)
+        row["kind"] = c.get("kind", "grid")
         row["counted"] = bool(measured and row.get("f_within_2x") is not None)
         row["regime"] = c.get("regime")
         rows.append(row)

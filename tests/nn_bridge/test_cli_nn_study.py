@@ -23,7 +23,7 @@ def test_cli_study_quick_and_fit(tmp_path):
     assert "ratio" in res.output and "(a) Levy sim" in res.output
     assert "the ladder" in res.output and "lambda_1" in res.output
     rep = json.loads(out.read_text())
-    assert rep["schema"] == "levydyn.nn_study/3" and len(rep["cells"]) == 4
+    assert rep["schema"] == "levydyn.nn_study/4" and len(rep["cells"]) == 4
     cell = rep["cells"][0]
     for k in ("mean", "low", "high", "censored"):
         assert k in cell["measured"]
@@ -32,7 +32,7 @@ def test_cli_study_quick_and_fit(tmp_path):
     assert set(cell["lambda_1"]) >= {"value", "low", "high"}
     assert cell["regime"] in ("stable", "unstable", "marginal")
     for c in rep["cells"]:        # schema /3: how each mean was measured; the reachable exponent
-        assert c["measured"]["method"] in ("brute", "bound")      # no --splitting here
+        assert c["measured"]["method"] in ("brute", "bound", "imprecise")      # no --splitting here
         assert (c["measured"]["method"] == "brute") == (c["measured"]["censored"] < 0.5)
         assert set(c["lambda_1_reachable"]) >= {"value", "low", "high"}
         assert 1 <= c["reachable_dim"] <= rep["basin"]["minibatch_model"]["n_params"]
