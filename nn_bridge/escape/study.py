@@ -62,9 +62,10 @@ from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.fit import fit_escape_table
 from nn_bridge.escape.verdict import targets as verdict_targets
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
-from nn_bridge.training.checkpoint import config_key, json_safe
+from nn_bridge.training.checkpoint import PartStore, config_key, json_safe
 
-__all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
+__all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "compute_cell", "part_keys",
+           "fits_from_report"]
 
 SCHEMA = "levydyn.nn_study/3"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
 #: Report schemas :func:`fits_from_report` reads.
@@ -161,58 +162,69 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
     t0 = time.perf_counter()
     basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
     store = part_store(workdir)
-    base, pbase = part_keys(cfg, basin)
     cells = []
     for B in cfg.batch_sizes:
         for lr in cfg.lrs:
-            if basin.minibatch is not None:
-                basin.minibatch.check_batch_size(B)
-                basin.minibatch.check_lr(lr)
-            bridge = functools.cache(
-                lambda: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
-            progress = _CellLog(log)
-            meas, preds = run_cell(
-                basin, cfg, cfg.escape_config(lr, B), store,
-                measured_key=config_key({**base, "B": B, "lr": lr, "part": "measured"}),
-                prediction_key=lambda model, npaths: _predict_key(pbase, B, lr, model, cfg),
-                models=cfg.models, bridge=lambda model: bridge(), cached_only=cached_only,
-                on_prediction=progress.prediction, on_measured=progress.measured)
-            if meas is None:
-                log(f"B={B} lr={lr:g}: not measured yet (left out)")
-                continue
-            stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
-                                   cached_only, log)
-            cl = bridge().closed_form_levy()
-            try:
-                cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
-            except (ValueError, np.linalg.LinAlgError) as exc:
-                cg = {"error": str(exc)}
-            split = None
-            if cfg.splitting:
-                split = cell_splitting(basin, cfg, cfg.escape_config(lr, B), store,
-                                       config_key({**base, "B": B, "lr": lr,
-                                                   "part": "splitting",
-                                                   "replicas": cfg.split_replicas,
-                                                   "runs": cfg.split_runs}), cached_only)
-                if split is not None and "error" in split:
-                    log(f"    splitting: not run ({split['error']})")
-                elif split is not None:
-                    log(f"    splitting: mean escape {split['mean_iterations']} iterations "
-                        f"(p {split['p']}, {split['work']} SGD steps"
-                        + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
-            msplit = {}
-            if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
-                    and not preds["multiplicative"].dist_exited.all()):
-                msplit["multiplicative"] = model_splitting(
-                    basin, cfg, cfg.escape_config(lr, B), store,
-                    config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
-                                "model": "multiplicative", "replicas": cfg.split_replicas,
-                                "runs": cfg.split_runs}), cached_only)
-                if msplit["multiplicative"] is None:
-                    del msplit["multiplicative"]
-            cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
-                              msplit))
+            cell = compute_cell(basin, cfg, B, lr, store, log, cached_only)
+            if cell is not None:
+                cells.append(cell)
     return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0)
+
+
+def compute_cell(basin: Basin, cfg: StudyConfig, B: int, lr: float, store: PartStore,
+                 log: Callable[[str], None] = lambda s: None,
+                 cached_only: bool = False) -> Cell | None:
+    """One cell (B, lr) of :func:`run_study`: the measurement, the predictions, the stability
+    and (``cfg.splitting``) the splitting estimates, each read from ``store`` or run and saved
+    there; None when ``cached_only`` and the measurement is not stored. The serial loop and
+    the Dask tasks (:mod:`nn_bridge.escape.distributed`) both call this."""
+    base, pbase = part_keys(cfg, basin)
+    if basin.minibatch is not None:
+        basin.minibatch.check_batch_size(B)
+        basin.minibatch.check_lr(lr)
+    bridge = functools.cache(
+        lambda: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
+    progress = _CellLog(log)
+    meas, preds = run_cell(
+        basin, cfg, cfg.escape_config(lr, B), store,
+        measured_key=config_key({**base, "B": B, "lr": lr, "part": "measured"}),
+        prediction_key=lambda model, npaths: _predict_key(pbase, B, lr, model, cfg),
+        models=cfg.models, bridge=lambda model: bridge(), cached_only=cached_only,
+        on_prediction=progress.prediction, on_measured=progress.measured)
+    if meas is None:
+        log(f"B={B} lr={lr:g}: not measured yet (left out)")
+        return None
+    stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
+                           cached_only, log)
+    cl = bridge().closed_form_levy()
+    try:
+        cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        cg = {"error": str(exc)}
+    split = None
+    if cfg.splitting:
+        split = cell_splitting(basin, cfg, cfg.escape_config(lr, B), store,
+                               config_key({**base, "B": B, "lr": lr,
+                                           "part": "splitting",
+                                           "replicas": cfg.split_replicas,
+                                           "runs": cfg.split_runs}), cached_only)
+        if split is not None and "error" in split:
+            log(f"    splitting: not run ({split['error']})")
+        elif split is not None:
+            log(f"    splitting: mean escape {split['mean_iterations']} iterations "
+                f"(p {split['p']}, {split['work']} SGD steps"
+                + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
+    msplit = {}
+    if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
+            and not preds["multiplicative"].dist_exited.all()):
+        msplit["multiplicative"] = model_splitting(
+            basin, cfg, cfg.escape_config(lr, B), store,
+            config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
+                        "model": "multiplicative", "replicas": cfg.split_replicas,
+                        "runs": cfg.split_runs}), cached_only)
+        if msplit["multiplicative"] is None:
+            del msplit["multiplicative"]
+    return Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split, msplit)
 
 
 class _CellLog:
