@@ -24,9 +24,12 @@ from cli.common import FLOATS, CliError, library_errors, need_nn_extra
 from cli.nn_options import (MODELS, device_option, echo_blocks, echo_wrote, grid_options,
                             models_option, network_options, progress, run_options,
                             study_options, user_network, user_network_options)
+from cli.types import cluster_options
 
 
-def _study(quick, models, workdir, quiet, user, cached_only=False, **kw):
+def _study(quick, models, workdir, quiet, user, cached_only=False, cluster=None, **kw):
+    """The study, serially or (``cluster``: ``run_study_on_dask``'s scheduler, workers,
+    scan) on Dask."""
     from nn_bridge.escape.config import StudyConfig
     from nn_bridge.escape.study import run_study
 
@@ -36,7 +39,27 @@ def _study(quick, models, workdir, quiet, user, cached_only=False, **kw):
         log = progress(quiet)
         log(f"study: batch sizes {list(cfg.batch_sizes)}, lrs {list(cfg.lrs)}, radius "
             f"{cfg.radius:g}, {cfg.n_seeds} seeds, max {cfg.max_iter} iterations; workdir {workdir}")
-        return run_study(cfg, workdir=workdir, log=log, cached_only=cached_only)
+        if cluster is None:
+            return run_study(cfg, workdir=workdir, log=log, cached_only=cached_only)
+        from nn_bridge.escape.distributed import StudyTaskError, run_study_on_dask
+
+        try:
+            return run_study_on_dask(cfg, workdir, log=log, **cluster)
+        except (ConnectionError, TimeoutError, StudyTaskError) as exc:
+            raise CliError(" ".join(str(exc).split())) from None
+
+
+def _cluster(scheduler, workers, cached_only, radius_scan):
+    """``run_study_on_dask``'s cluster settings from the options, or None (serial)."""
+    if not (scheduler or workers):
+        return None
+    if scheduler and (click.get_current_context().get_parameter_source("workdir")
+                      is click.core.ParameterSource.DEFAULT):
+        raise CliError("--scheduler needs --workdir: a directory every worker reads and "
+                       "writes at the same path (the workers exchange results through it)")
+    if cached_only:
+        raise CliError("--cached-only runs nothing: drop --scheduler / --workers")
+    return {"scheduler": scheduler, "workers": workers, "scan": radius_scan}
 
 
 def _write_outputs(study, json_path, basin_out, profile_out):
@@ -84,23 +107,26 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
               help="write the minibatch-model profile (.npz) for `levydyn nn stability`")
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
+@cluster_options("the cells run one after another in this process")
 def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
               profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
-              plot_dir):
+              plot_dir, scheduler, workers):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes.
 
     The network: the built-in MLP (--dataset, --width, --depth) or yours (--model-file,
-    --data, --loss)."""
+    --data, --loss). With --scheduler or --workers the cells (and the radius scan's
+    radii) run as Dask tasks that exchange results through --workdir; a rerun resumes."""
     need_nn_extra()
+    cluster = _cluster(scheduler, workers, cached_only, radius_scan)
     st = _study(quick, models, workdir, quiet, (model_file, data_file, loss, device),
-                cached_only=cached_only, n_paths=paths, k=k,
+                cached_only=cached_only, cluster=cluster, n_paths=paths, k=k,
                 torch_paths=torch_paths,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs))
-    if radius_scan:
+    if radius_scan and cluster is None:
         from nn_bridge.escape.radius_scan import radius_scan as scan
 
         with library_errors():

@@ -6,20 +6,8 @@ import math
 import click
 
 from cli.common import CliError, format_table, library_errors, output_errors
-from cli.types import Int, OutputFile
-from levydyn.experiments.sweep import CellError, check_scheduler_address, sweep as run_sweep
-
-
-class SchedulerAddress(click.ParamType):
-    """``[tcp://]HOST:PORT`` of a running Dask scheduler (checked before Dask loads)."""
-
-    name = "ADDRESS"
-
-    def convert(self, value, param, ctx):
-        try:
-            return check_scheduler_address(value)
-        except ValueError as err:
-            self.fail(str(err), param, ctx)
+from cli.types import OutputFile, cluster_options
+from levydyn.experiments.sweep import CellError, sweep as run_sweep
 
 MAX_ROWS_SHOWN = 40
 
@@ -58,10 +46,7 @@ def summary_table(report) -> str:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--out", required=True, type=OutputFile(None, "out"),
               help="Table to write: .csv (or .parquet with pyarrow). Cells already in it are skipped.")
-@click.option("--scheduler", type=SchedulerAddress(), default=None, metavar="ADDRESS",
-              help="Address of a running Dask scheduler (tcp://HOST:8786). Default: a LocalCluster.")
-@click.option("--workers", type=Int(1, field="workers"), default=None,
-              help="LocalCluster worker processes (default: one per core, at most one per cell).")
+@cluster_options("a LocalCluster")
 @click.option("--serial", is_flag=True, help="Run the cells one after another in this process.")
 def sweep(spec, out, scheduler, workers, serial):
     """Run a grid of escape problems; one row per cell, with CIs and closed forms.

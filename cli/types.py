@@ -13,9 +13,9 @@ import numpy as np
 from levydyn.model.validation import (ALPHA, ANY, FINITE, NONNEGATIVE, POSITIVE, POSITIVE_OR_INF, UNIT_OPEN, Constraint,
                                 as_float, as_int, check_seed, reject)
 
-__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "Seed", "ALPHA_T",
-           "FINITE_T", "FLOATS", "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file",
-           "json_file", "potential_option", "run_controls"]
+__all__ = ["FloatList", "GRID", "Grid", "Int", "Number", "OutputDir", "OutputFile", "SchedulerAddress",
+           "Seed", "ALPHA_T", "FINITE_T", "FLOATS", "NONNEGATIVE_T", "POSITIVE_T", "SEED", "UNIT_OPEN_T", "image_file",
+           "cluster_options", "json_file", "potential_option", "run_controls"]
 
 
 def _field(self_field: str | None, param) -> str:
@@ -259,6 +259,39 @@ def run_controls(*, paths: int | None, paths_help: str, dt: float | None, dt_hel
     if method_help is not None:
         options.append(click.option("--method", type=click.Choice(list(methods)),
                                     default="euler", show_default=True, help=method_help))
+
+    def wrap(f):
+        for opt in reversed(options):
+            f = opt(f)
+        return f
+    return wrap
+
+
+class SchedulerAddress(click.ParamType):
+    """``[tcp://]HOST:PORT`` of a running Dask scheduler (checked before Dask loads)."""
+
+    name = "ADDRESS"
+
+    def convert(self, value, param, ctx):
+        from levydyn.experiments.dask_client import check_scheduler_address
+
+        try:
+            return check_scheduler_address(value)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+def cluster_options(default: str):
+    """``--scheduler ADDRESS`` and ``--workers N``: where a grid's independent cells run
+    (:mod:`levydyn.experiments.dask_client`); ``default`` says what happens without them."""
+    options = [
+        click.option("--scheduler", type=SchedulerAddress(), default=None, metavar="ADDRESS",
+                     help=f"Address of a running Dask scheduler (tcp://HOST:8786). Default: "
+                          f"{default}."),
+        click.option("--workers", type=Int(1, field="workers"), default=None,
+                     help="LocalCluster worker processes (default: one per core, at most one "
+                          "per cell)."),
+    ]
 
     def wrap(f):
         for opt in reversed(options):

@@ -30,7 +30,7 @@ from levydyn.output_files import IMAGE_SUFFIXES, atomic_write_bytes, check_outpu
 from levydyn.results import EscapeResult, TransitionResult, wilson
 from levydyn.run_limits import check_run
 from levydyn.seeding import derive_seed
-from levydyn.experiments.sweep import check_scheduler_address
+from levydyn.experiments.dask_client import check_scheduler_address
 
 MISSING = "/nonexistent-levydyn-dir/sub"
 

@@ -36,16 +36,13 @@ not installed). Dask does the scheduling, and re-runs the task of a worker that 
 """
 from __future__ import annotations
 
-import asyncio
 import csv
 import hashlib
 import io
 import itertools
 import json
-import logging
 import math
 import os
-import re
 import threading
 import time
 import tomllib
@@ -55,6 +52,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from levydyn.experiments.dask_client import (check_cluster_options, dask_available, dask_client,
+                                             run_tasks)
 from levydyn.model.domains import Box
 from levydyn.output_files import atomic_write_bytes
 from levydyn.model.potentials import Quadratic
@@ -604,28 +603,6 @@ class SweepReport:
     grid_keys: list[str] = field(default_factory=list)
 
 
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}/?$"
-                      r"|^inproc://\S+$")
-
-
-def check_scheduler_address(address) -> str:
-    """A Dask scheduler address, ``[tcp://]HOST:PORT`` (also tls://, ucx://, ws(s)://,
-    inproc://); checked before Dask is imported so a typo fails at once, not after a
-    connection timeout."""
-    if not isinstance(address, str) or not _ADDRESS.match(address.strip()):
-        raise ValueError(f"scheduler must be an address like tcp://HOST:PORT, got "
-                         f"scheduler={address!r}")
-    return address.strip()
-
-
-def dask_available() -> bool:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def sweep(spec, out, scheduler: str | None = None, workers: int | None = None,
           serial: bool = False, progress: Callable[[int, int], None] | None = None,
           timeout: float | None = None) -> SweepReport:
@@ -655,19 +632,8 @@ def sweep(spec, out, scheduler: str | None = None, workers: int | None = None,
     """
     start = time.perf_counter()
     pl = plan(spec)
-    if serial and (scheduler or workers):
-        raise ValueError("serial runs in this process: drop scheduler / workers")
-    if scheduler and workers:
-        raise ValueError("workers sizes a LocalCluster; an existing cluster at scheduler "
-                         "brings its own workers")
-    if workers is not None and (isinstance(workers, bool) or int(workers) != workers or workers < 1):
-        raise ValueError(f"workers must be a positive integer, got workers={workers!r}")
-    if scheduler is not None:
-        check_scheduler_address(scheduler)
     have_dask = dask_available()
-    if not have_dask and (scheduler or workers):
-        raise ValueError("Dask is not installed (pip install 'dask[distributed]'); "
-                         "drop scheduler / workers to run serially")
+    check_cluster_options(scheduler, workers, serial, have_dask)
     table = _Table(out, pl.columns)
     by_id = {c.cell_id: c for c in pl.cells}
     done: dict[str, dict] = {}
@@ -720,51 +686,14 @@ def sweep(spec, out, scheduler: str | None = None, workers: int | None = None,
 
 
 def _run_dask(pl: Plan, pending: list[Cell], record, failed, scheduler, workers, timeout) -> str:
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="20s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
-            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: "
-                                  f"{' '.join(str(err).split())}") from None
-        executor = f"Dask scheduler {scheduler}"
-    else:
-        cores = os.cpu_count() or 1
-        n = int(workers) if workers else max(1, min(cores, len(pending)))
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR,
-                               env={"NUMBA_NUM_THREADS": str(max(1, cores // n))})
-        client = Client(cluster, set_as_default=False)
-        executor = f"LocalCluster ({n} workers)"
-    futures = {}
-    try:
-        for cell in pending:
-            fut = client.submit(run_cell, cell.params, cell.seed, pl.level,
-                                key=f"levydyn-cell-{cell.cell_id}", retries=0)
-            futures[fut.key] = (fut, cell)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for fut in as_completed([f for f, _ in futures.values()], loop=client.loop,
-                                timeout=timeout):
-            cell = futures[fut.key][1]
-            # A finished task whose worker died before we fetched it is recomputed by Dask
-            # (its future turns pending again): result() waits for the new copy.
-            left = None if deadline is None else max(1.0, deadline - time.monotonic())
-            try:
-                result = fut.result(timeout=left)
-            except TimeoutError:
-                raise
-            except (Exception, asyncio.CancelledError) as err:  # task raised, was cancelled,
-                failed.append((cell.index, f"{type(err).__name__}: {err}"))  # or KilledWorker
-            else:
+    with dask_client(scheduler, workers, len(pending)) as (client, executor):
+        tasks = [(cell, f"levydyn-cell-{cell.cell_id}", run_cell, (cell.params, cell.seed, pl.level))
+                 for cell in pending]
+        for cell, result, error in run_tasks(client, tasks, timeout):
+            if error is None:
                 record(cell, result)
-            fut.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            else:
+                failed.append((cell.index, error))
     return executor
 
 

@@ -185,7 +185,10 @@ def escape_arrays(e: NetworkEscape) -> dict:
 
 
 def escape_from_arrays(a: dict, config: EscapeConfig, names: list[str]) -> NetworkEscape:
-    return NetworkEscape(config=replace(config, n_seeds=int(a["dist_iter"].size)),
+    """The escape stored by :func:`escape_arrays` under ``config``; without stored loss exits
+    the loss criterion was off (a model's prediction), as in the escape that was saved."""
+    off = {} if "loss_iter" in a else {"loss_rise": None}
+    return NetworkEscape(config=replace(config, n_seeds=int(a["dist_iter"].size), **off),
                          dist_iter=a["dist_iter"], dist_exited=a["dist_exited"].astype(bool),
                          exit_param=a["exit_param"], exit_layer=a["exit_layer"],
                          layer_share=a["layer_share"], layer_names=list(names),

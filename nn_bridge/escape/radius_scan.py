@@ -23,9 +23,10 @@ from nn_bridge.escape.cells import cell_stability, escape_ratio, run_cell
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
 from nn_bridge.escape.ladder import MODEL_LABELS, MODELS
-from nn_bridge.training.checkpoint import config_key
+from nn_bridge.training.checkpoint import PartStore, config_key
 
-__all__ = ["RADII", "GROWTH_P", "SCAN_CELL", "RadiusScan", "radius_scan"]
+__all__ = ["RADII", "GROWTH_P", "SCAN_CELL", "RadiusScan", "radius_scan", "check_scan",
+           "scan_point"]
 
 #: Radii of the scan (issue: R in {0.25, 0.5, 1, 2, 4}).
 RADII = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -144,30 +145,13 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
                 cached_only: bool = False) -> RadiusScan:
     """Escape time against the radius at one cell (:class:`RadiusScan`); the loss criterion
     is off (the distance exit does not depend on it: same streams). Cached in ``workdir``."""
-    if basin.minibatch is not None:
-        basin.minibatch.check_batch_size(batch_size)
-        basin.minibatch.check_lr(lr)
-    radii = tuple(float(positive("radius", r)) for r in radii)
-    bad = [m for m in models if m not in MODELS]
-    if bad:
-        raise ValueError(f"models: {bad[0]!r} is not one of {', '.join(MODELS)}")
+    radii = check_scan(basin, batch_size, lr, radii, models)
     store = part_store(workdir)
-    c = cfg.to_dict()
-    base = {"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
-            **{k: c[k] for k in ("n_seeds", "max_iter", "seed")}, "loss_rise": None}
     meas, preds = {}, {m: {} for m in models}
     for R in radii:
-        ecfg = replace(cfg.escape_config(lr, batch_size), radius=R, loss_rise=None)
-        cell = {**base, "B": batch_size, "lr": lr, "radius": R}
-        bridge = functools.cache(
-            lambda: build_bridge(basin.profiles[batch_size], basin.curvature, lr, R))
         words = []
-        e, p = run_cell(
-            basin, cfg, ecfg, store, measured_key=config_key({**cell, "part": "measured"}),
-            prediction_key=lambda m, npaths: config_key({**cell, "model": m, "n_paths": npaths,
-                                                         "remainder": False}),
-            models=models, bridge=lambda m: bridge() if m in ("levy", "gauss") else None,
-            cached_only=cached_only,
+        e, p = scan_point(
+            basin, cfg, batch_size, lr, R, models, store, cached_only=cached_only,
             on_prediction=lambda m, p: words.append(
                 f"; {MODEL_LABELS[m]} not run yet" if p is None
                 else f"; {MODEL_LABELS[m]} {p.mean_iterations()}"))
@@ -184,3 +168,41 @@ def radius_scan(cfg: StudyConfig, basin: Basin, *, batch_size: int = SCAN_CELL[0
     done = tuple(R for R in radii if R in meas)
     preds = {m: v for m, v in preds.items() if all(R in v for R in done)}
     return RadiusScan(batch_size, lr, done, meas, preds, stab)
+
+
+def check_scan(basin: Basin, batch_size: int, lr: float, radii, models) -> tuple:
+    """The scan's radii as floats; one ValueError for a cell the minibatch model does not
+    cover, a radius that is not positive or an unknown model."""
+    if basin.minibatch is not None:
+        basin.minibatch.check_batch_size(batch_size)
+        basin.minibatch.check_lr(lr)
+    radii = tuple(float(positive("radius", r)) for r in radii)
+    bad = [m for m in models if m not in MODELS]
+    if bad:
+        raise ValueError(f"models: {bad[0]!r} is not one of {', '.join(MODELS)}")
+    return radii
+
+
+def scan_point(basin: Basin, cfg: StudyConfig, batch_size: int, lr: float, R: float, models,
+               store: PartStore, *, cached_only: bool = False,
+               on_prediction: Callable[[str, NetworkEscape | None], None] = lambda m, p: None,
+               ) -> tuple[NetworkEscape | None, dict[str, NetworkEscape]]:
+    """One radius ``R`` of the scan at (B, lr): :func:`run_cell` with the loss criterion off,
+    each part read from ``store`` or run and saved there. The serial scan and the Dask tasks
+    (:mod:`nn_bridge.escape.distributed`) both call this."""
+    c = cfg.to_dict()
+    base = {"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
+            **{k: c[k] for k in ("n_seeds", "max_iter", "seed")}, "loss_rise": None}
+    ecfg = replace(cfg.escape_config(lr, batch_size), radius=R, loss_rise=None)
+    cell = {**base, "B": batch_size, "lr": lr, "radius": R}
+    bridge = functools.cache(
+        lambda: build_bridge(basin.profiles[batch_size], basin.curvature, lr, R))
+    def at(h: int) -> dict:                 # the key's horizon (the base one as before)
+        return cell if h == cfg.max_iter else {**cell, "max_iter": int(h)}
+
+    return run_cell(
+        basin, cfg, ecfg, store, measured_key=lambda h: config_key({**at(h), "part": "measured"}),
+        prediction_key=lambda m, npaths, h: config_key({**at(h), "model": m, "n_paths": npaths,
+                                                        "remainder": False}),
+        models=models, bridge=lambda m: bridge() if m in ("levy", "gauss") else None,
+        cached_only=cached_only, cap=cfg.long_max_iter, on_prediction=on_prediction)

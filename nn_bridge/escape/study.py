@@ -64,9 +64,10 @@ from nn_bridge.escape.horizon import is_measured
 from nn_bridge.escape.slow_cells import SlowSelection, choose_slow_cells
 from nn_bridge.escape.verdict import targets as verdict_targets
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
-from nn_bridge.training.checkpoint import config_key, json_safe
+from nn_bridge.training.checkpoint import PartStore, config_key, json_safe
 
-__all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "part_keys", "fits_from_report"]
+__all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "study_plan", "compute_cell",
+           "part_keys", "fits_from_report"]
 
 SCHEMA = "levydyn.nn_study/4"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
 #                                   /4: horizons to precision, slow cells, kind, method "imprecise"
@@ -167,65 +168,87 @@ def run_study(cfg: StudyConfig, *, workdir: str | Path | None = None,
     t0 = time.perf_counter()
     basin = basin or prepare_basin(cfg, workdir=workdir, log=log)
     store = part_store(workdir)
-    base, pbase = part_keys(cfg, basin)
+    selection, plan = study_plan(basin, cfg, store, log, cached_only)
+    cells = []
+    for B, lr, kind in plan:
+        cell = compute_cell(basin, cfg, B, lr, store, log, cached_only, kind)
+        if cell is not None:
+            cells.append(cell)
+    return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0,
+                 slow_selection=selection)
+
+
+def study_plan(basin: Basin, cfg: StudyConfig, store: PartStore,
+               log: Callable[[str], None] = lambda s: None, cached_only: bool = False
+               ) -> tuple[SlowSelection, list[tuple[int, float, str]]]:
+    """The slow-cell choice (:func:`choose_slow_cells`) and the study's cells in order:
+    ``(B, lr, "grid")`` over the grid, then ``(B, lr, "slow")``."""
     selection = choose_slow_cells(basin, cfg, store, log, cached_only)
     plan = [(B, lr, "grid") for B in cfg.batch_sizes for lr in cfg.lrs]
     plan += [(B, lr, "slow") for B, lr in selection.cells]
-    cells = []
-    for B, lr, kind in plan:
-        if basin.minibatch is not None:
-            basin.minibatch.check_batch_size(B)
-            basin.minibatch.check_lr(lr)
-        bridge = functools.cache(
-            lambda B=B, lr=lr: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
-        progress = _CellLog(log, kind)
-        meas, preds = run_cell(
-            basin, cfg, cfg.escape_config(lr, B), store,
-            measured_key=lambda h, B=B, lr=lr: config_key(
-                {**_at_horizon(base, h, cfg), "B": B, "lr": lr, "part": "measured"}),
-            prediction_key=lambda model, npaths, h, B=B, lr=lr: _predict_key(
-                _at_horizon(pbase, h, cfg), B, lr, model, cfg),
-            models=cfg.models, bridge=lambda model, bridge=bridge: bridge(),
-            cached_only=cached_only, cap=cfg.long_max_iter,
-            on_prediction=progress.prediction, on_measured=progress.measured)
-        if meas is None:
-            log(f"B={B} lr={lr:g}: not measured yet (left out)")
-            continue
-        stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
-                               cached_only, log)
-        cl = bridge().closed_form_levy()
-        try:
-            cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            cg = {"error": str(exc)}
-        ecfg = meas.config
-        split = None
-        if cfg.splitting and not is_measured(meas.mean_iterations(), cfg.precision):
-            split = cell_splitting(basin, cfg, ecfg, store,
-                                   config_key({**base, "B": B, "lr": lr,
-                                               "part": "splitting",
-                                               "replicas": cfg.split_replicas,
-                                               "runs": cfg.split_runs}), cached_only)
-            if split is not None and "error" in split:
-                log(f"    splitting: not run ({split['error']})")
-            elif split is not None:
-                log(f"    splitting: mean escape {split['mean_iterations']} iterations "
-                    f"(p {split['p']}, {split['work']} SGD steps"
-                    + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
-        msplit = {}
-        if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
-                and not is_measured(preds["multiplicative"].mean_iterations(), cfg.precision)):
-            msplit["multiplicative"] = model_splitting(
-                basin, cfg, ecfg, store,
-                config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
-                            "model": "multiplicative", "replicas": cfg.split_replicas,
-                            "runs": cfg.split_runs}), cached_only)
-            if msplit["multiplicative"] is None:
-                del msplit["multiplicative"]
-        cells.append(Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split,
-                          msplit, kind=kind, precision=cfg.precision))
-    return Study(config=cfg, basin=basin, cells=cells, wall_time=time.perf_counter() - t0,
-                 slow_selection=selection)
+    return selection, plan
+
+
+def compute_cell(basin: Basin, cfg: StudyConfig, B: int, lr: float, store: PartStore,
+                 log: Callable[[str], None] = lambda s: None,
+                 cached_only: bool = False, kind: str = "grid") -> Cell | None:
+    """One cell (B, lr) of :func:`run_study`: the measurement and the predictions (each run
+    to its precision, :mod:`nn_bridge.escape.horizon`), the stability and (``cfg.splitting``,
+    where brute force leaves a mean unmeasured) the splitting estimates, each read from
+    ``store`` or run and saved there; None when ``cached_only`` and the measurement is not
+    stored. The serial loop and the Dask tasks (:mod:`nn_bridge.escape.distributed`) both
+    call this."""
+    base, pbase = part_keys(cfg, basin)
+    if basin.minibatch is not None:
+        basin.minibatch.check_batch_size(B)
+        basin.minibatch.check_lr(lr)
+    bridge = functools.cache(
+        lambda: build_bridge(basin.profiles[B], basin.curvature, lr, cfg.radius))
+    progress = _CellLog(log, kind)
+    meas, preds = run_cell(
+        basin, cfg, cfg.escape_config(lr, B), store,
+        measured_key=lambda h: config_key(
+            {**_at_horizon(base, h, cfg), "B": B, "lr": lr, "part": "measured"}),
+        prediction_key=lambda model, npaths, h: _predict_key(
+            _at_horizon(pbase, h, cfg), B, lr, model, cfg),
+        models=cfg.models, bridge=lambda model: bridge(),
+        cached_only=cached_only, cap=cfg.long_max_iter,
+        on_prediction=progress.prediction, on_measured=progress.measured)
+    if meas is None:
+        log(f"B={B} lr={lr:g}: not measured yet (left out)")
+        return None
+    stab = _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
+                           cached_only, log)
+    cl = bridge().closed_form_levy()
+    try:
+        cg = bridge().closed_form_gaussian(basin.curvature) if bridge().gaussian else {}
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        cg = {"error": str(exc)}
+    ecfg = meas.config
+    split = None
+    if cfg.splitting and not is_measured(meas.mean_iterations(), cfg.precision):
+        split = cell_splitting(basin, cfg, ecfg, store,
+                               config_key({**base, "B": B, "lr": lr, "part": "splitting",
+                                           "replicas": cfg.split_replicas,
+                                           "runs": cfg.split_runs}), cached_only)
+        if split is not None and "error" in split:
+            log(f"    splitting: not run ({split['error']})")
+        elif split is not None:
+            log(f"    splitting: mean escape {split['mean_iterations']} iterations "
+                f"(p {split['p']}, {split['work']} SGD steps"
+                + (f"; censored: {split['reason']}" if split["censored"] else "") + ")")
+    msplit = {}
+    if (cfg.splitting and "multiplicative" in preds and basin.minibatch is not None
+            and not is_measured(preds["multiplicative"].mean_iterations(), cfg.precision)):
+        msplit["multiplicative"] = model_splitting(
+            basin, cfg, ecfg, store,
+            config_key({**pbase, "B": B, "lr": lr, "part": "splitting",
+                        "model": "multiplicative", "replicas": cfg.split_replicas,
+                        "runs": cfg.split_runs}), cached_only)
+        if msplit["multiplicative"] is None:
+            del msplit["multiplicative"]
+    return Cell(B, lr, meas, preds, cl, cg, bridge().reduction, stab, split, msplit,
+                kind=kind, precision=cfg.precision)
 
 
 def _at_horizon(base: dict, h: int, cfg: StudyConfig) -> dict:
