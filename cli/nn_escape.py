@@ -79,12 +79,14 @@ def _write_outputs(study, json_path, basin_out, profile_out):
 
 
 def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise, seeds,
-          max_iter, train_batch_size, splitting, split_replicas, split_runs):
+          max_iter, train_batch_size, splitting, split_replicas, split_runs, **horizon):
+    """The StudyConfig fields of the shared options; ``horizon``: long_max_iter,
+    torch_max_iter, precision, slow_cells."""
     return dict(dataset=dataset, width=width, depth=depth, seed=seed, weight_decay=weight_decay,
                 batch_sizes=batch_sizes, lrs=lrs, radius=radius, loss_rise=loss_rise,
                 n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
                 splitting=splitting or None, split_replicas=split_replicas,
-                split_runs=split_runs)
+                split_runs=split_runs, **horizon)
 
 
 @click.command("study")
@@ -109,7 +111,8 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
 @cluster_options("the cells run one after another in this process")
 def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
-              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
+              torch_max_iter, precision, slow_cells, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
               profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
               plot_dir, scheduler, workers):
@@ -125,7 +128,9 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
                 torch_paths=torch_paths,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
-                        split_replicas, split_runs))
+                        split_replicas, split_runs, long_max_iter=long_max_iter,
+                        torch_max_iter=torch_max_iter, precision=precision,
+                        slow_cells=slow_cells))
     if radius_scan and cluster is None:
         from nn_bridge.escape.radius_scan import radius_scan as scan
 
@@ -153,15 +158,19 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
 @click.command("escape")
 @study_options
 def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
-               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
+               torch_max_iter, precision, slow_cells, train_batch_size, splitting,
                split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
                profile_out):
-    """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius."""
+    """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius
+    (no slow cells unless --slow-cells is given; horizons grow as in `nn study`)."""
     need_nn_extra()
-    st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device), **_grid(dataset, width, depth, seed, weight_decay,
-                                                   batch_sizes, lrs, radius, loss_rise, seeds,
-                                                   max_iter, train_batch_size, splitting,
-                                                   split_replicas, split_runs))
+    st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device),
+                **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
+                        loss_rise, seeds, max_iter, train_batch_size, splitting,
+                        split_replicas, split_runs, long_max_iter=long_max_iter,
+                        torch_max_iter=torch_max_iter, precision=precision,
+                        slow_cells=0 if slow_cells is None else slow_cells))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
 
     echo_blocks(basin_blocks(st) + cells_blocks(st, with_models=False))

@@ -127,7 +127,18 @@ study_options = options(
     click.option("--seeds", type=click.IntRange(min=2), default=None,
                  help="SGD replicas per cell [200; quick: 16]"),
     click.option("--max-iter", type=click.IntRange(min=1), default=None,
-                 help="censoring horizon in iterations [2000; quick: 300]"),
+                 help="first censoring horizon in iterations [2000; quick: 300]"),
+    click.option("--long-max-iter", type=click.IntRange(min=1), default=None,
+                 help="horizons grow x10 to this until each mean is known to --precision "
+                      "[100000; quick: 300]"),
+    click.option("--torch-max-iter", type=click.IntRange(min=1), default=None,
+                 help="... and to this for the torch rungs (d), (e), (f'), (g), (h) [20000]"),
+    click.option("--precision", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                 default=None, help="a mean is measured when its relative CI half-width is "
+                                    "at most this [0.25]"),
+    click.option("--slow-cells", type=click.IntRange(min=0), default=None,
+                 help="cells added from rung (f)'s probe of slow (B, lr) before any escape "
+                      "is measured [4; quick: 0]"),
     click.option("--train-batch-size", type=click.IntRange(min=1), default=None,
                  help="minibatch of the training run that finds w* [min(128, training "
                       "samples)]"),

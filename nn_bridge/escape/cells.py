@@ -23,6 +23,10 @@ from nn_bridge.escape.experiment import EscapeConfig, MinibatchGradient, Network
 from nn_bridge.escape.fit import log_se
 from nn_bridge.escape.horizon import PRECISION, is_measured, run_to_precision, why_not_measured
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
+
+#: Rungs simulated in torch (per step as costly as the network or more): their horizons
+#: stop at ``StudyConfig.torch_max_iter`` (the numba rungs (a), (c), (f) go to the cap).
+TORCH_RUNGS = ("lin_gauss", "lin_minibatch") + tuple(SECOND_ORDER)
 from nn_bridge.training.checkpoint import PartStore
 
 __all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
@@ -38,8 +42,9 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
              ) -> tuple[NetworkEscape | None, dict[str, NetworkEscape]]:
     """The network's escapes under ``ecfg`` and each of ``models``' predictions, each run to
     its mean's precision (:mod:`nn_bridge.escape.horizon`: horizons from ``ecfg.max_iter``
-    up to ``cap``, default no extension; beyond ``ecfg.max_iter`` only the distance
-    criterion is followed).
+    up to ``cap``, default no extension, and for the :data:`TORCH_RUNGS` up to
+    ``cfg.torch_max_iter`` at most; beyond ``ecfg.max_iter`` only the distance criterion is
+    followed).
 
     Every piece is read from ``store`` under its key (``measured_key(horizon)``;
     ``prediction_key(model, n_paths, horizon)``) or run and saved there. ``bridge(model)``
@@ -86,7 +91,9 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
             store.save("predict", key, **escape_arrays(pred))
             return pred
 
-        pred, _ = run_to_precision(predict, ecfg.max_iter, cap, cfg.precision)
+        pred, _ = run_to_precision(predict, ecfg.max_iter,
+                                   min(cap, max(cfg.torch_max_iter, ecfg.max_iter))
+                                   if model in TORCH_RUNGS else cap, cfg.precision)
         if pred is None:
             on_prediction(model, None)
             continue

@@ -78,7 +78,12 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
                        "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted
                                             if r["regime"] == reg)}
                  for reg in ("unstable", "stable")}
-    return {"cells": rows,
+    by_kind = {kind: {"n_cells": sum(r["kind"] == kind for r in rows),
+                      "n_counted": sum(r["kind"] == kind for r in counted),
+                      "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted
+                                           if r["kind"] == kind)}
+               for kind in ("grid", "slow")}
+    return {"cells": rows, "by_kind": by_kind,
             "f_within_2x_in_every_counted_cell":
                 all(r["f_within_2x"] for r in counted) if counted else None,
             "n_counted": len(counted),

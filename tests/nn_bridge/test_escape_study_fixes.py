@@ -125,7 +125,7 @@ def test_censored_cell_is_measured_by_splitting_and_the_ratio_uses_it():
     m = _escape([30, 100, 100, 100], [True, False, False, False])
     p = _escape([150, 250, 200, 200], [True] * 4)                       # mean 200
     cell = Cell(4, 0.1, m, {"multiplicative": p}, {}, {}, {},
-                splitting=_split_record(400.0, 300.0, 533.0))
+                splitting=_split_record(400.0, 330.0, 480.0))   # half-width 0.19
     assert cell.method == "splitting"
     assert cell.ratio("multiplicative").value == pytest.approx(0.5)
     s = cell.summary()
@@ -136,9 +136,9 @@ def test_censored_cell_is_measured_by_splitting_and_the_ratio_uses_it():
 
 
 def test_method_brute_and_bound():
-    """Every replica escaped: brute (a splitting record is kept but not used); >= 50 %
-    censored without a finished splitting estimate: bound, not counted."""
-    done = _escape([10, 20, 30, 40], [True] * 4)
+    """Every replica escaped and the mean known to 25 %: brute (a splitting record is kept
+    but not used); censored without a finished splitting estimate: bound, not counted."""
+    done = _escape([24, 25, 26, 25], [True] * 4)
     assert Cell(4, 0.1, done, {}, {}, {}, {}, splitting=_split_record(99.0, 90.0, 110.0)
                 ).method == "brute"
     cens = _escape([30, 100, 100, 100], [True, False, False, False])

@@ -105,7 +105,7 @@ def test_targets_rows_factor_and_empty():
     t2, t3 = targets(cells), targets(cells, factor=3.0)
     assert t2["cells"][0] == {"batch_size": 4, "lr": 0.5, "censored": 0.0, "f_ratio": 2.5,
                               "f_within_2x": False, "first_rung_off_by_2x": "multiplicative",
-                              "counted": True, "regime": "stable"}
+                              "counted": True, "regime": "stable", "kind": "grid"}
     assert t3["cells"][0]["f_within_2x"] is True and t3["cells"][0]["first_rung_off_by_2x"] is None
     assert t2["cells"][1]["counted"] is False
     assert "f_within_2x" not in t2["cells"][2] and t2["cells"][2]["counted"] is False
