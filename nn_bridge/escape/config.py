@@ -72,8 +72,8 @@ class StudyConfig:
     torch_max_iter: int = 20_000  # ... and to this for the torch rungs (d), (e), (f'), (g), (h)
     precision: float = 0.25       # measured: relative CI half-width <= this (escape.horizon)
     slow_cells: int = 4           # cells added from the stability diagram (escape.slow_cells)
-    slow_batch_sizes: tuple = (16, 32, 64)
-    slow_lrs: tuple = (0.05, 0.1, 0.2)
+    slow_batch_sizes: tuple = (16, 32)
+    slow_lrs: tuple = (0.1, 0.15, 0.2, 0.3, 0.5)
 
     def __post_init__(self):
         if self.network is not None:

@@ -113,12 +113,13 @@ def test_only_measured_cells_are_counted_and_the_rest_say_why():
 
 
 def test_slow_cell_targets_and_nearest_choice():
-    np.testing.assert_allclose(targets(4), [3, 4, 5, 6])
-    assert targets(1).tolist() == [6.0] and targets(0).size == 0
+    np.testing.assert_allclose(targets(4, 3.0, 6.0), [3, 4, 5, 6])
+    np.testing.assert_allclose(targets(3), [3, 4, 5])
+    assert targets(1).tolist() == [5.0] and targets(0).size == 0
     # log10 of the probes' predicted means; the highest goal is served first
     vals = [2.0, 3.1, 4.4, 4.6, 7.5, math.nan]
-    got = pick_nearest(vals, targets(4))
+    got = pick_nearest(vals, targets(4, 3.0, 6.0))
     assert got == [(4, 6.0), (3, 5.0), (2, 4.0), (1, 3.0)]   # 7.5 reaches 6; none reach 5
-    assert pick_nearest([3.0], targets(4)) == [(0, 6.0)]        # each value at most once
+    assert pick_nearest([3.0], targets(4, 3.0, 6.0)) == [(0, 6.0)]        # each value at most once
     assert pick_nearest([5.2, 6.1, 9.0], [6.0]) == [(1, 6.0)]   # the closest from above
     assert pick_nearest([math.nan], targets(2)) == []
