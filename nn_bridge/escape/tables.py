@@ -15,7 +15,7 @@ from nn_bridge.escape.fit import CurveFit
 from nn_bridge.escape.ladder import LADDER, MODEL_LABELS
 from nn_bridge.report import Table, fmt
 
-__all__ = ["basin_blocks", "cells_blocks", "ladder_blocks", "scan_blocks",
+__all__ = ["basin_blocks", "cells_blocks", "ladder_blocks", "scan_blocks", "slow_selection_blocks",
            "targets_blocks", "study_stability_blocks", "fits_blocks", "stability_blocks",
            "study_blocks", "profile_prediction_blocks"]
 
@@ -88,7 +88,8 @@ def cells_blocks(study, with_models: bool = True) -> list:
     (``with_models``) and the exit layers."""
     models = list(study.config.models) if with_models else []
     split = any(c.splitting is not None for c in study.cells)
-    head = ["B", "lr", "measured mean [95% CI]", "method", "brute cens", "loss criterion"]
+    head = ["B", "lr", "cell", "measured mean [95% CI]", "method", "horizon", "brute cens",
+            "loss criterion"]
     head += ["splitting [95% CI] (SGD steps)"] if split else []
     head += [MODEL_LABELS[m] for m in models]
     if with_models:
@@ -97,13 +98,13 @@ def cells_blocks(study, with_models: bool = True) -> list:
     for c in study.cells:
         e = c.measured_mean()
         lc = c.measured.mean_iterations("loss") if c.measured.loss_iter is not None else None
-        row = [str(c.batch_size), f"{c.lr:g}", _est(e), c.method, _censored(c.measured),
+        row = [str(c.batch_size), f"{c.lr:g}", c.kind, _est(e), c.method,
+               str(c.measured.config.max_iter), _censored(c.measured),
                _est(lc) if lc is not None else "-"]
         if split:
             row.append(_splitting(c.splitting))
         for m in models:
-            row.append(_pred(c.predicted[m].mean_iterations(), e) if m in c.predicted
-                       else "not run")
+            row.append(_pred(c.predicted_mean(m), e) if m in c.predicted else "not run")
         if with_models:
             cf = c.closed_levy.get("mean_iterations", math.nan)
             row.append(_pred(Estimate(cf, cf, cf), e))
@@ -150,13 +151,13 @@ def ladder_blocks(study) -> list:
         return []
     rows = []
     for c in study.cells:
-        row = [str(c.batch_size), f"{c.lr:g}", _est(c.measured.mean_iterations()),
-               _censored(c.measured)]
+        row = [str(c.batch_size), f"{c.lr:g}", c.kind, _est(c.measured_mean()), c.method]
         row += [_ratio(c.ratio(m)) if m in c.predicted else "not run" for m in models]
         rows.append(row)
     return ["\nthe ladder: predicted / measured mean escape iterations [95% CI] "
             "(measured -> (h) -> (g) -> (f) -> (e) -> (d) -> (a))",
-            Table(["B", "lr", "measured", "cens"] + [MODEL_LABELS[m] for m in models], rows)]
+            Table(["B", "lr", "cell", "measured", "method"] + [MODEL_LABELS[m] for m in models],
+                  rows)]
 
 
 def scan_blocks(scan) -> list:
@@ -198,7 +199,10 @@ def targets_blocks(study) -> list:
     if t["f_within_2x_in_every_counted_cell"] is None:
         return []
     out = [f"\ntarget: (f) within 2x of the measured mean in {t['n_f_within_2x']} of "
-           f"{t['n_counted']} cells with < 50% censoring"]
+           f"{t['n_counted']} measured cells (relative CI half-width <= 25 %); "
+           + "; ".join(f"{k} cells: {v['n_f_within_2x']} of {v['n_counted']} counted "
+                       f"({v['n_cells']} in all)" for k, v in t["by_kind"].items()
+                       if v["n_cells"])]
     sign = {"unstable": ">", "stable": "<"}
     split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
              for reg, v in t["by_regime"].items() if v["n_counted"]]
@@ -212,8 +216,24 @@ def targets_blocks(study) -> list:
                        + (f" ({r['f_ratio_reason']})" if "f_ratio_reason" in r else "")
                        + ", first rung off by > 2x: "
                        f"{r['first_rung_off_by_2x']}"
-                       + ("" if r["counted"] else " (measurement >= 50% censored: not counted)"))
+                       + ("" if r["counted"] else f" (not counted: measured mean is "
+                                                    f"'{r.get('method')}')"))
     return out
+
+
+def slow_selection_blocks(study) -> list:
+    """The probes behind the slow cells (:mod:`nn_bridge.escape.slow_cells`)."""
+    sel = getattr(study, "slow_selection", None)
+    if sel is None or not sel.candidates:
+        return []
+    chosen = set(sel.cells)
+    rows = [[str(p["batch_size"]), f"{p['lr']:g}",
+             ("> " if p["f_is_bound"] else "") + fmt(p["f_mean"], ".3g"),
+             f"{p['lambda_1_reachable']:+.4f}",
+             "yes" if (p["batch_size"], p["lr"]) in chosen else ""]
+            for p in sel.candidates]
+    return [f"\nslow cells, chosen before any escape was measured: {sel.rule}",
+            Table(["B", "lr", "(f) probe mean", "lambda_1 (reachable)", "chosen"], rows)]
 
 
 def _lam(lam) -> str:
@@ -284,7 +304,8 @@ def fits_blocks(fits: dict) -> list:
 
 def study_blocks(study) -> list:
     """Everything ``levydyn nn study`` prints after the run, in order."""
-    out = basin_blocks(study) + cells_blocks(study) + ladder_blocks(study)
+    out = basin_blocks(study) + slow_selection_blocks(study) + cells_blocks(study)
+    out += ladder_blocks(study)
     out += study_stability_blocks(study) + fits_blocks(study.fits())
     if study.scan is not None:
         out += scan_blocks(study.scan)
