@@ -6,10 +6,12 @@ table on the site is always what the JSON holds. Run it by hand to print every t
 
     python docs/scripts/study_tables.py docs/results/nn_study_breast_cancer.json
 
-Cells: measured mean escape iterations with its 95 % CI; each rung as predicted / measured;
-"> x": the rung is wholly censored and x = (its censoring horizon) / (measured mean) is a
-lower bound; "(cens)": at least half of the rung's paths are censored; "-": no number can be
-computed (the measurement itself is wholly censored). JSON non-finite numbers are the strings
+Cells: measured mean escape iterations with its 95 % CI, how it was measured (brute force,
+splitting, or only a bound) and the horizon it needed; each rung as predicted / measured;
+"≥ x" / "≤ x": a side is only a (Kaplan-Meier) bound, so the ratio is bounded; "†": the
+rung's own mean is not measured to the study's precision (relative CI half-width <= 25 %);
+"-": no ratio exists. Reports before schema /4: "> x" a wholly censored rung,
+"(cens)" at least half of its paths censored. JSON non-finite numbers are the strings
 "inf", "-inf", "nan" (the package's convention) and are read with ``float``.
 """
 from __future__ import annotations
@@ -38,19 +40,31 @@ def _measured(m: dict) -> str:
     mean = _num(m["mean"])
     if not math.isfinite(mean):
         return f"> {_num(m['low']):.3g}"
+    if m.get("method") == "bound" or math.isinf(_num(m["high"])):
+        return f"≥ {mean:.3g} (bound)"
     return f"{mean:.3g} [{_num(m['low']):.3g}, {_num(m['high']):.3g}]"
 
 
 def _rung(r: dict | None, measured: dict) -> str:
+    """A rung as predicted / measured: the ratio, "≥ x" / "≤ x" where a side is only a
+    bound, "-" where no ratio exists; "†" marks a rung whose own mean is not measured to the
+    study's precision (schema /4: ``why_not_measured``)."""
     if r is None:
         return ""
-    mean_m = _num(measured["mean"])
-    if not math.isfinite(mean_m):
-        return "-"
-    if not math.isfinite(_num(r["mean"])):            # the rung is wholly censored
-        return f"> {_num(r['low']) / mean_m:.2g}"
-    ratio = _num(r["ratio"]["value"])
-    return f"{ratio:.2g}" + (" (cens)" if _num(r["censored"]) >= 0.5 else "")
+    ratio = r["ratio"]
+    v, lo, hi = (_num(ratio.get(k)) for k in ("value", "low", "high"))
+    mark = " †" if r.get("why_not_measured") else ""
+    if math.isfinite(v):
+        return f"{v:.2g}" + mark + (" (cens)" if "why_not_measured" not in r
+                                     and _num(r["censored"]) >= 0.5 else "")
+    if not math.isfinite(_num(r["mean"])) and math.isfinite(_num(measured["mean"])) \
+            and _num(measured["mean"]) > 0:              # schema <= /3: wholly censored rung
+        return f"> {_num(r['low']) / _num(measured['mean']):.2g}"
+    if lo > 0 and math.isfinite(lo):
+        return f"≥ {lo:.2g}"
+    if math.isfinite(hi):
+        return f"≤ {hi:.2g}"
+    return "-"
 
 
 def _alpha_k(est: dict | None) -> str:
@@ -64,13 +78,18 @@ def _alpha_k(est: dict | None) -> str:
 
 def ladder(study: dict) -> str:
     """The ladder: one row per (B, lr) cell, every rung as predicted / measured."""
-    head = ["B", "lr", "measured [95% CI]", "cens"] + [label for _, label in RUNGS] + ["lambda_1", "alpha_K"]
+    head = (["B", "lr", "cell", "measured [95% CI]", "method", "horizon"]
+            + [label for _, label in RUNGS] + ["lambda_1 (reachable)", "alpha_K (reachable)"])
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in study["cells"]:
         m = c["measured"]
-        cells = [str(c["batch_size"]), f"{c['lr']:g}", _measured(m), f"{_num(m['censored']):.0%}"]
+        method = m.get("method") or ("brute" if _num(m["censored"]) < 0.5 else "bound")
+        cells = [str(c["batch_size"]), f"{c['lr']:g}", c.get("kind", "grid"), _measured(m),
+                 method, str(m.get("horizon", study["config"]["max_iter"]))]
         cells += [_rung(c["models"].get(key), m) for key, _ in RUNGS]
-        cells += [_ci(c["lambda_1"], "+.4f") if c.get("lambda_1") else "-", _alpha_k(c.get("alpha_K"))]
+        lam = c.get("lambda_1_reachable") or c.get("lambda_1")
+        cells += [_ci(lam, "+.4f") if lam else "-",
+                  _alpha_k(c.get("alpha_K_reachable", c.get("alpha_K")))]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
