@@ -16,9 +16,10 @@ with per-sample Gauss-Newton curvature, on the subspace its iterates reach from 
    ``PROBE_PRECISION`` (:mod:`nn_bridge.escape.horizon`); a Kaplan-Meier lower bound counts
    as its value (the candidate is at least that slow).
 3. **Choose** ``n = slow_cells`` of them: targets ``log10 m`` evenly spaced over
-   ``[3, 5]`` (3, 3.67, 4.33, 5 for ``n = 4``); from the highest target down, the unused candidate
-   that reaches it most closely (the smallest ``m_c`` at or above the target), else the
-   slowest one left (:func:`pick_nearest`; each candidate at most once).
+   ``[3, 5]`` (3, 3.67, 4.33, 5 for ``n = 4``); for the highest target the candidate that
+   reaches it most closely (the smallest ``m_c`` at or above it, else the slowest), for the
+   others the unused candidate nearest in ``log10 m_c`` (:func:`pick_nearest`; each
+   candidate at most once).
 
 Rung (f) may miss the network's escape by a factor (that is what the study measures; on
 breast_cancer at B = 16, lr = 0.2 the recursion's mean exit is ~1.2e3 iterations against the
@@ -109,8 +110,8 @@ def choose_slow_cells(basin, cfg, store: PartStore, log: Callable[[str], None] =
              if (int(B), float(lr)) not in grid]
     rule = (f"rung (f) probe ({PROBE_PATHS} recursion paths on the reachable subspace, "
             f"horizons {PROBE_HORIZONS[0]}-{PROBE_HORIZONS[1]}); targets log10 mean "
-            f"{np.round(targets(cfg.slow_cells), 2).tolist()}, from the highest down the "
-            "smallest unused mean at or above the target, else the largest left")
+            f"{np.round(targets(cfg.slow_cells), 2).tolist()}: the highest by the smallest mean "
+            "reaching it, the others by the nearest unused mean in log10")
     if cfg.slow_cells == 0 or not cands or basin.minibatch is None:
         return SlowSelection([], [], rule, 0.0)
     weights = basin.minibatch.weights_sha256
@@ -141,17 +142,21 @@ def choose_slow_cells(basin, cfg, store: PartStore, log: Callable[[str], None] =
 
 
 def pick_nearest(values, goals) -> list[tuple[int, float]]:
-    """From the highest goal down, the unused value that reaches the goal most closely
-    (the smallest value >= goal), else the largest below it; NaN values are never picked:
-    ``[(index, goal), ...]``, at most one per value."""
+    """``[(index, goal), ...]``, one unused value per goal from the highest goal down: for the
+    highest, the smallest value that reaches it (>= goal), else the largest value; for the
+    others, the value nearest to the goal. NaN values are never picked, each value at most
+    once."""
     free = [i for i, v in enumerate(values) if math.isfinite(v)]
     out = []
-    for t in sorted(goals, reverse=True):
+    for k, t in enumerate(sorted(goals, reverse=True)):
         if not free:
             break
         above = [j for j in free if values[j] >= t]
-        i = (min(above, key=lambda j: values[j]) if above
-             else max(free, key=lambda j: values[j]))
+        if k == 0:
+            i = (min(above, key=lambda j: values[j]) if above
+                 else max(free, key=lambda j: values[j]))
+        else:
+            i = min(free, key=lambda j: (abs(values[j] - t), -values[j]))
         free.remove(i)
         out.append((i, float(t)))
     return out

@@ -119,7 +119,12 @@ def test_slow_cell_targets_and_nearest_choice():
     # log10 of the probes' predicted means; the highest goal is served first
     vals = [2.0, 3.1, 4.4, 4.6, 7.5, math.nan]
     got = pick_nearest(vals, targets(4, 3.0, 6.0))
-    assert got == [(4, 6.0), (3, 5.0), (2, 4.0), (1, 3.0)]   # 7.5 reaches 6; none reach 5
+    assert got == [(4, 6.0), (3, 5.0), (2, 4.0), (1, 3.0)]   # 7.5 reaches 6; then nearest
     assert pick_nearest([3.0], targets(4, 3.0, 6.0)) == [(0, 6.0)]        # each value at most once
     assert pick_nearest([5.2, 6.1, 9.0], [6.0]) == [(1, 6.0)]   # the closest from above
+    # breast_cancer's probes (log10): four >= 5 (bounds at 1e5), 4.64, 3.99, 2.13: the lowest
+    # target takes the fast 2.13, not a fifth >= 1e5 cell
+    probes = [5.0, 4.64, 5.0, 5.0, 5.0, 3.99, 2.13]
+    assert pick_nearest(probes, [3.0, 3.67, 4.33, 5.0]) == [(0, 5.0), (1, 4.33), (5, 3.67),
+                                                            (6, 3.0)]
     assert pick_nearest([math.nan], targets(2)) == []
