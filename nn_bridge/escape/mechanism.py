@@ -40,13 +40,16 @@ import numpy as np
 from scipy import stats
 
 from levydyn.results import Estimate
+from nn_bridge.data.flat import positive
 from nn_bridge.escape.fit import fit_gaussian, fit_levy, log_se, wls
 from nn_bridge.escape.horizon import PRECISION, is_measured, why_not_measured
 from nn_bridge.escape.radius_scan import RADII
 
-__all__ = ["P_ACCEPT", "MIN_POINTS", "MECHANISMS", "fit_radius", "fit_lr", "verdict",
-           "MechanismScan", "mechanism_scan", "choose_mechanism_cells"]
+__all__ = ["SCHEMA", "P_ACCEPT", "MIN_POINTS", "MECHANISMS", "fit_radius", "fit_lr", "verdict",
+           "MechanismScan", "mechanism_scan", "scan_values", "choose_mechanism_cells"]
 
+#: The JSON of ``levydyn nn mechanism --json``.
+SCHEMA = "levydyn.nn_mechanism/1"
 #: A fit is acceptable when its chi2 p-value is at least this (and dof >= 1).
 P_ACCEPT = 0.01
 #: Fewer measured means than this: no verdict ("undetermined").
@@ -298,6 +301,13 @@ class MechanismScan:
                       "vs_radius": self.radius_fit(level), "vs_lr": self.lr_fit(level)})
 
 
+def scan_values(radii, lrs) -> tuple[tuple, tuple]:
+    """The scan's radii and learning rates as floats; one ValueError naming a value that is
+    not positive (checked before any network is trained)."""
+    return (tuple(float(positive("radius", r)) for r in radii),
+            tuple(float(positive("lr", v)) for v in lrs))
+
+
 def mechanism_scan(cfg, basin, *, batch_size: int, lr: float, radii=RADII, lrs=None, workdir: str | Path | None = None,
                    log: Callable[[str], None] = lambda s: None, cached_only: bool = False,
                    models=("multiplicative",)) -> MechanismScan:
@@ -311,8 +321,8 @@ def mechanism_scan(cfg, basin, *, batch_size: int, lr: float, radii=RADII, lrs=N
     from nn_bridge.escape.radius_scan import check_scan, scan_point
     from nn_bridge.escape.study import stored_stability
 
-    radii = check_scan(basin, batch_size, lr, radii, models)
-    lrs = tuple(float(v) for v in (cfg.all_lrs if lrs is None else lrs))
+    radii, lrs = scan_values(radii, cfg.all_lrs if lrs is None else lrs)
+    check_scan(basin, batch_size, lr, radii, models)
     for v in lrs:
         check_scan(basin, batch_size, v, (cfg.radius,), models)
     store = part_store(workdir)
