@@ -104,6 +104,7 @@ def _record(law: str, rate: str, n_left: int, names, beta, se, chi2: float, dof:
     return {"law": law, "params": params, "se": dict(zip(names, map(float, se))),
             "chi2": float(chi2), "dof": int(dof), "chi2_dof": chi2 / dof if dof else math.nan,
             "p_value": p, "n": len(beta) + int(dof), "n_left_out": n_left,
+            "rate_positive": bool(params[rate] > 0),
             "acceptable": bool(dof >= 1 and p >= P_ACCEPT and params[rate] > 0)}
 
 

@@ -337,13 +337,15 @@ def mechanism_blocks(scans) -> list:
             out.append(f"\nB={sc.batch_size}: mean escape iterations vs {label}")
             rows = [[f"{p[what]:g}", f">= {fmt(p['low'])}" if p["method"] == "bound"
                      else f"{fmt(p['mean'])} [{fmt(p['low'])}, {fmt(p['high'])}]",
-                     f"{100 * p['censored']:.0f}%", str(p["horizon"]),
-                     p["method"] + (f" ({p['why_not_measured']})" if p["why_not_measured"]
-                                    else "")] for p in pts[what]]
+                     f"{100 * p['censored']:.0f}%", str(p["horizon"]), p["method"]]
+                    for p in pts[what]]
             out.append(Table([what, "mean [95% CI]", "cens", "horizon", "method"], rows))
+            out += [f"  {what}={p[what]:g} left out: {p['why_not_measured']}"
+                    for p in pts[what] if p["why_not_measured"]]
             out.append(Table(["mechanism", "law", "rate", "chi2/dof", "p", "verdict"],
                              [_mechanism_row(MECHANISMS[k], f) for k, f in fit["fits"].items()]))
-            out.append(f"mechanism vs {what}: {fit['mechanism']}")
+            out.append(f"mechanism vs {what}: "
+                       + MECHANISMS.get(fit["mechanism"], fit["mechanism"]))
     return out
 
 
@@ -356,4 +358,5 @@ def _mechanism_row(name: str, f: dict) -> list:
         if f.get(z) is not None:
             rate += f"; {z[2:]} {f[z]:+.1f} se"
     return [name, f["law"], rate, fmt(f["chi2_dof"]), fmt(f["p_value"], ".2g"),
-            "acceptable" if f["acceptable"] else "rejected"]
+            "acceptable" if f["acceptable"] else
+            "rejected" + ("" if f["rate_positive"] else f" ({k} <= 0)")]

@@ -142,3 +142,64 @@ def test_choose_mechanism_cells_smallest_measured_slow_then_slowest_grid():
     rep["cells"] = [c for c in rep["cells"] if c["lr"] != 0.1 and c["lr"] != 0.2]
     rep["cells"].append(_cell(32, 0.2, "slow", "imprecise", 2e3))
     assert choose_mechanism_cells(rep) == [(8, 0.3), (4, 0.5)]
+
+
+def _escapes(mean_iter, lr, R, n=400, seed=0, horizon=10 ** 7):
+    """Geometric escape iterations (>= 1) with the given mean, censored at ``horizon``."""
+    from nn_bridge.escape.experiment import EscapeConfig, NetworkEscape
+
+    it = np.random.default_rng(seed).geometric(1.0 / mean_iter, n)
+    done = it <= horizon
+    cfg = EscapeConfig(lr=lr, batch_size=8, n_seeds=n, radius=R, max_iter=horizon)
+    return NetworkEscape(cfg, np.minimum(it, horizon), done, np.zeros(n, int),
+                         np.zeros(n, int), np.full((n, 1), np.nan), ["fc1"])
+
+
+def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
+    """The driver with scan_point and the stored stability replaced by synthetic escapes
+    (means 20 R^1.5 at lr 0.1; 2 / lr over lr at R = 1; the point R = 4 censored at a
+    horizon of 5 iterations, mean 160): every point reaches the scan with its R or lr,
+    the censored one is reported as not measured with its reason and left out of the fit,
+    the reachable exponent and alpha_i are handed to the fits, and the summary is JSON."""
+    import json
+    from types import SimpleNamespace
+
+    import importlib
+    from nn_bridge.escape.config import StudyConfig
+    from nn_bridge.escape.mechanism import mechanism_scan
+    from nn_bridge.escape.tables import mechanism_blocks
+    from nn_bridge.training.checkpoint import json_safe
+
+    rs = importlib.import_module("nn_bridge.escape.radius_scan")
+    study = importlib.import_module("nn_bridge.escape.study")
+    calls = []
+
+    def fake_point(basin, cfg, B, lr, R, models, store, cached_only=False, **kw):
+        calls.append((B, lr, R))
+        if lr == 0.1:
+            return _escapes(20 * R ** 1.5, lr, R, seed=int(10 * R),
+                            horizon=5 if R == 4.0 else 10 ** 7), {}
+        return _escapes(2 / lr, lr, R, seed=int(100 * lr)), {}
+
+    lam = Estimate(-0.02, -0.03, -0.01)
+    monkeypatch.setattr(rs, "scan_point", fake_point)
+    monkeypatch.setattr(study, "stored_stability", lambda *a, **k: {
+        "lambda_1": Estimate(0.1, 0.09, 0.11), "lambda_1_reachable": lam,
+        "alpha_K_reachable": Estimate(1.5, 1.4, 1.6), "alpha_K": None, "regime": "stable"})
+    basin = SimpleNamespace(minibatch=None, noise={8: {"alpha_median": 1.7}})
+    cfg = StudyConfig.quick(lrs=(0.1, 0.2, 0.4))
+    sc = mechanism_scan(cfg, basin, batch_size=8, lr=0.1, models=())
+    assert sorted(calls) == sorted([(8, 0.1, R) for R in R] + [(8, v, 1.0) for v in cfg.lrs])
+    pts = sc.points()
+    four = [p for p in pts["radius"] if p["radius"] == 4.0][0]
+    assert four["method"] in ("bound", "imprecise") and four["why_not_measured"]
+    assert four["horizon"] == 5 and four["censored"] > 0.9
+    f = sc.radius_fit()
+    assert f["n_measured"] == 4 and f["left_out"][0]["radius"] == 4.0
+    h = f["fits"]["heavy_tails"]
+    assert h["alpha_K"].value == 1.5 and h["alpha_i"] == 1.7      # reachable, not full
+    assert f["fits"]["unstable_growth"]["predicted_s"] is None     # lambda_1 < 0
+    assert sc.lr_fit()["fits"]["heavy_tails"]["params"]["alpha"] == pytest.approx(1.0, abs=0.2)
+    json.dumps(json_safe(sc.summary()))
+    text = [b for b in mechanism_blocks([sc]) if isinstance(b, str)]
+    assert any(line.startswith("mechanism vs radius:") for line in text)
