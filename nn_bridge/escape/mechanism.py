@@ -354,15 +354,31 @@ def choose_mechanism_cells(study, n: int = 2) -> list[tuple[int, float]]:
     "splitting") with the smallest means -- so the larger radii stay affordable -- topped up
     with the slowest measured grid cells when fewer slow cells are measured.
 
-    ``study``: a :class:`~nn_bridge.escape.study.Study` or its report (dict)."""
+    ``study``: a :class:`~nn_bridge.escape.study.Study` or its report (dict; a report from
+    before ``measured.method``, schema /1-/2, counts a mean as measured by
+    :func:`~nn_bridge.escape.horizon.is_measured`)."""
     if isinstance(study, dict):
-        rows = [(c["batch_size"], c["lr"], c.get("kind", "grid"), c["measured"].get("method"),
-                 c["measured"].get("mean")) for c in study["cells"]]
+        rows = [(c["batch_size"], c["lr"], c.get("kind", "grid"), _method(c["measured"]),
+                 _num(c["measured"].get("mean"))) for c in study["cells"]]
     else:
         rows = [(c.batch_size, c.lr, c.kind, c.method, c.measured_mean().value)
                 for c in study.cells]
     ok = [(int(B), float(lr), kind, float(m)) for B, lr, kind, how, m in rows
-          if how in ("brute", "splitting") and m is not None and math.isfinite(float(m))]
+          if how in ("brute", "splitting") and math.isfinite(float(m))]
     slow = sorted((r for r in ok if r[2] == "slow"), key=lambda r: r[3])[:n]
     grid = sorted((r for r in ok if r[2] != "slow"), key=lambda r: -r[3])[:n - len(slow)]
     return [(B, lr) for B, lr, _, _ in slow + grid]
+
+
+def _num(v) -> float:
+    """A report's number (None or a string such as "inf" for non-finite values)."""
+    return math.nan if v is None else float(v)
+
+
+def _method(measured: dict) -> str | None:
+    """A report cell's ``measured.method``; before schema /3, "brute" when its mean is
+    measured by the rule of :mod:`nn_bridge.escape.horizon`."""
+    if "method" in measured:
+        return measured["method"]
+    e = Estimate(*(_num(measured.get(k)) for k in ("mean", "low", "high")))
+    return "brute" if is_measured(e) else None

@@ -203,3 +203,16 @@ def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
     json.dumps(json_safe(sc.summary()))
     text = [b for b in mechanism_blocks([sc]) if isinstance(b, str)]
     assert any(line.startswith("mechanism vs radius:") for line in text)
+
+
+def test_choose_mechanism_cells_reads_reports_from_before_measured_method():
+    """Schema /1-/2 cells carry no method: a mean with relative half-width 0.1 counts as
+    measured, one with 0.95 (an exponential extrapolation of a censored cell) and a
+    non-finite one do not."""
+    rep = {"cells": [{"batch_size": 4, "lr": 0.5, "measured": {"mean": 500, "low": 450,
+                                                               "high": 550}},
+                     {"batch_size": 8, "lr": 0.2, "measured": {"mean": 2e4, "low": 1e3,
+                                                               "high": 3.9e4}},
+                     {"batch_size": 16, "lr": 0.2, "measured": {"mean": "inf", "low": 10,
+                                                                "high": "inf"}}]}
+    assert choose_mechanism_cells(rep) == [(4, 0.5)]
