@@ -67,7 +67,13 @@ def mechanism_cmd(ctx, model_file, data_file, loss, device, report, batch_size, 
     (ii) Arrhenius-Kramers: log E tau = c + b R^2 (vs lr: c - log lr + K / lr);
     (iii) unstable growth: E tau = c + s log R (s vs 1/lambda_1; vs lr: c + s / lambda_1).
     A fit is acceptable with p >= 0.01 and a positive rate; the verdict is the acceptable
-    one with the smallest chi2/dof, 'neither', or 'undetermined' (< 3 measured means)."""
+    one with the smallest chi2/dof, 'neither', or 'undetermined' (< 3 measured means).
+
+    \b
+    Examples:
+      levydyn nn mechanism --from-study study.json --workdir .levydyn-nn --json mech.json
+      levydyn nn mechanism --dataset wine --batch-size 32 --lr 0.1 --radii 0.5,1,2
+    """
     need_nn_extra()
     if report is None and (batch_size is None or lr is None):
         raise CliError("give --batch-size and --lr, or --from-study REPORT.json")

@@ -327,12 +327,14 @@ def mechanism_scan(cfg, basin, *, batch_size: int, lr: float, radii=RADII, lrs=N
     for v in lrs:
         check_scan(basin, batch_size, v, (cfg.radius,), models)
     store = part_store(workdir)
-    by_radius, by_lr, pred = {}, {}, {m: {} for m in models}
+    by_radius, by_lr, pred, seen = {}, {}, {m: {} for m in models}, {}
     for what, points in (("R", [(lr, R) for R in radii]),
                          ("lr", [(v, cfg.radius) for v in lrs])):
         for v, R in points:
-            e, p = scan_point(basin, cfg, batch_size, v, R, models, store,
-                              cached_only=cached_only)
+            if (v, R) not in seen:        # (lr, cfg.radius) is on both scans: run once
+                seen[(v, R)] = scan_point(basin, cfg, batch_size, v, R, models, store,
+                                          cached_only=cached_only)
+            e, p = seen[(v, R)]
             where = f"B={batch_size} lr={v:g} R={R:g}"
             if e is None:
                 log(f"{where}: not measured yet (left out)")

@@ -5,15 +5,14 @@ from click.testing import CliRunner
 
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
+from cli_checks import assert_help_has_examples, assert_one_line_error  # noqa: E402
 
 
 def test_help_names_the_three_mechanisms():
     from cli.nn import nn
 
-    res = CliRunner().invoke(nn, ["mechanism", "--help"])
-    assert res.exit_code == 0, res.output
-    for word in ("--from-study", "--radii", "--lrs", "Arrhenius-Kramers", "lambda_1"):
-        assert word in res.output
+    assert_help_has_examples(nn.commands["mechanism"], "--from-study", "--radii", "--lrs",
+                             "Arrhenius-Kramers", "lambda_1")
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -27,8 +26,4 @@ def test_help_names_the_three_mechanisms():
 def test_bad_values_are_one_line(args, needle):
     from cli.nn import nn
 
-    res = CliRunner().invoke(nn, ["mechanism"] + args)
-    assert res.exit_code == 2, res.output
-    assert needle in res.output and "Traceback" not in res.output
-    errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and needle in errors[0], res.output
+    assert_one_line_error(CliRunner().invoke(nn, ["mechanism"] + args), needle)

@@ -189,7 +189,7 @@ def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
     basin = SimpleNamespace(minibatch=None, noise={8: {"alpha_median": 1.7}})
     cfg = StudyConfig.quick(lrs=(0.1, 0.2, 0.4))
     sc = mechanism_scan(cfg, basin, batch_size=8, lr=0.1, models=())
-    assert sorted(calls) == sorted([(8, 0.1, R) for R in R] + [(8, v, 1.0) for v in cfg.lrs])
+    assert sorted(calls) == sorted({(8, 0.1, r) for r in R} | {(8, v, 1.0) for v in cfg.lrs})
     pts = sc.points()
     four = [p for p in pts["radius"] if p["radius"] == 4.0][0]
     assert four["method"] in ("bound", "imprecise") and four["why_not_measured"]
