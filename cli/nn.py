@@ -289,3 +289,8 @@ for _cmd in _ESCAPE_COMMANDS:
 from cli.nn_reproduce import reproduce_cmd as _reproduce  # noqa: E402
 
 nn.add_command(_reproduce)
+
+# which mechanism carries the slow escapes (escape time vs radius and lr, chi2 verdicts)
+from cli.nn_mechanism import mechanism_cmd as _mechanism  # noqa: E402
+
+nn.add_command(_mechanism)

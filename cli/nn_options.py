@@ -115,11 +115,9 @@ def user_network(model_file, data_file, loss, *, seed: int = 0, device="auto",
                              test_fraction=test_fraction)
 
 
-study_options = options(
-    network_options(None, "hidden units of the 3-layer ReLU MLP [16; quick: 8]"),
-    user_network_options, device_option,
-    grid_options("escape batch sizes [4,8,16; quick: 8,32]",
-                 "escape learning rates [0.2,0.3,0.5,0.8; quick: 0.4,0.8]"),
+#: What a study's escapes depend on besides the network (so the keys of their parts in
+#: --workdir): ``nn study``, ``nn escape`` and ``nn mechanism`` share them.
+escape_run_options = options(
     click.option("--radius", type=click.FloatRange(min=0, min_open=True), default=1.0,
                  show_default=True, help="distance criterion ||w - w*|| > radius"),
     click.option("--loss-rise", type=click.FloatRange(min=0), default=0.1,
@@ -142,6 +140,14 @@ study_options = options(
     click.option("--train-batch-size", type=click.IntRange(min=1), default=None,
                  help="minibatch of the training run that finds w* [min(128, training "
                       "samples)]"),
+)
+
+study_options = options(
+    network_options(None, "hidden units of the 3-layer ReLU MLP [16; quick: 8]"),
+    user_network_options, device_option,
+    grid_options("escape batch sizes [4,8,16; quick: 8,32]",
+                 "escape learning rates [0.2,0.3,0.5,0.8; quick: 0.4,0.8]"),
+    escape_run_options,
     click.option("--splitting", is_flag=True,
                  help="also estimate every cell's mean escape by adaptive multilevel "
                       "splitting (gAMS on the SGD replicas); it is the measurement where "

@@ -145,6 +145,24 @@ class StudyConfig:
             given["models"] = tuple(models)
         return cls.quick(**given) if quick else cls(**given)
 
+    @classmethod
+    def from_dict(cls, d: dict, network=None, **overrides) -> "StudyConfig":
+        """The config :meth:`to_dict` wrote (a study report's ``config``), with
+        ``overrides`` (``None``: keep the report's; ``loss_rise=0``: off). A study of your
+        own network needs it again as ``network`` (the dict holds only its description)."""
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(d) - known)
+        if bad:
+            raise ValueError(f"config: {bad[0]!r} is not a StudyConfig field")
+        if d.get("network") is not None and network is None:
+            raise ValueError("config: the study ran your own network; give it again "
+                             "(network=..., --model-file/--data)")
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k != "network"}
+        kw.update({k: v for k, v in overrides.items() if v is not None})
+        if kw.get("loss_rise") == 0:
+            kw["loss_rise"] = None
+        return cls(network=network, **kw)
+
     def to_dict(self) -> dict:
         """JSON-able fields; ``network`` as its description (model source, loss, identity)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "network"}

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = ["CurveFit", "fit_levy", "fit_gaussian", "fit_levy_batch", "fit_gaussian_batch",
-           "fit_escape_table", "log_se"]
+           "fit_escape_table", "log_se", "wls"]
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,34 @@ def _prepare(x, tau, se):
     return x[ok], np.log(tau[ok]), se[ok], int((~ok).sum())
 
 
+def wls(A, b, se, scale: bool = True) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Weighted least squares ``b ~ A beta`` with independent errors ``se``: minimises
+    ``chi2 = sum((b - A beta)^2 / se^2)``; ``cov = (A^T W A)^-1``, ``W = diag(se^-2)``.
+
+    Returns ``(beta, se_beta, chi2, dof)`` with ``dof = rows - columns``; ``scale``
+    multiplies ``se_beta`` by ``sqrt(chi2 / dof)`` when that exceeds 1 (Birge ratio: the
+    scatter is larger than the quoted errors). One ValueError when ``dof < 0``.
+    """
+    A, b, se = np.asarray(A, float), np.asarray(b, float), np.asarray(se, float)
+    n, p = A.shape
+    if n < p:
+        raise ValueError(f"fit: needs at least {p} points, got {n}")
+    w = 1.0 / se
+    coef, *_ = np.linalg.lstsq(A * w[:, None], b * w, rcond=None)
+    chi2 = float((((b - A @ coef) * w) ** 2).sum())
+    dof = n - p
+    cov = np.linalg.pinv((A * w[:, None]).T @ (A * w[:, None]))
+    factor = max(1.0, chi2 / dof) if (scale and dof > 0) else 1.0
+    return coef, np.sqrt(np.diag(cov) * factor), chi2, dof
+
+
 def _wls(A, b, se, names, model, n_left, x_name, fixed=None) -> CurveFit:
     n, p = A.shape
     if n < p:
         raise ValueError(f"{model} fit: needs at least {p} uncensored points, got {n}")
-    w = 1.0 / se
-    coef, *_ = np.linalg.lstsq(A * w[:, None], b * w, rcond=None)
+    coef, se_c, chi2, dof = wls(A, b, se)
     resid = b - A @ coef
-    chi2 = float(((resid * w) ** 2).sum())
-    dof = n - p
     chi2_dof = chi2 / dof if dof > 0 else math.nan
-    cov = np.linalg.pinv((A * w[:, None]).T @ (A * w[:, None]))
-    scale = max(1.0, chi2_dof) if dof > 0 else 1.0
-    se_c = np.sqrt(np.diag(cov) * scale)
     ss_tot = float(((b - b.mean()) ** 2).sum())
     r2 = 1.0 - float((resid ** 2).sum()) / ss_tot if ss_tot > 0 else math.nan
     params = dict(zip(names, coef.tolist()))

@@ -22,6 +22,7 @@ from nn_bridge.escape.bridge import build_bridge
 from nn_bridge.escape.cells import cell_stability, escape_ratio, run_cell
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
+from nn_bridge.escape.fit import wls
 from nn_bridge.escape.ladder import MODEL_LABELS, MODELS
 from nn_bridge.training.checkpoint import PartStore, config_key
 
@@ -91,14 +92,10 @@ class RadiusScan:
         fits = {}
         for name, yv, sv in (("logarithmic", m[ok], se[ok]),
                              ("polynomial", np.log(m[ok]), se[ok] / m[ok])):
-            w = 1.0 / sv ** 2
             A = np.column_stack([np.ones(ok.sum()), x[ok]])
-            cov = np.linalg.inv(A.T @ (A * w[:, None]))
-            beta = cov @ (A.T @ (w * yv))
-            chi2 = float(np.sum(w * (yv - A @ beta) ** 2))
+            beta, se_beta, chi2, _ = wls(A, yv, sv, scale=False)
             fits[name] = {"intercept": float(beta[0]), "slope": float(beta[1]),
-                          "slope_se": float(math.sqrt(cov[1, 1])),
-                          "chi2_dof": chi2 / (ok.sum() - 2)}
+                          "slope_se": float(se_beta[1]), "chi2_dof": chi2 / (ok.sum() - 2)}
         out.update(fits)
         out["logarithmic"]["meaning"] = "E tau = a + slope log R; unstable law: slope = 1/lambda_1"
         out["polynomial"]["meaning"] = "log E tau = c + slope log R; stable law: slope = alpha_K"

@@ -67,7 +67,7 @@ from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER
 from nn_bridge.training.checkpoint import PartStore, config_key, json_safe
 
 __all__ = ["SCHEMA", "SCHEMAS_READ", "Study", "run_study", "study_plan", "compute_cell",
-           "part_keys", "fits_from_report"]
+           "part_keys", "fits_from_report", "load_report", "stored_stability"]
 
 SCHEMA = "levydyn.nn_study/4"     # /3: measured.method, lambda_1_reachable, alpha_K_reachable
 #                                   /4: horizons to precision, slow cells, kind, method "imprecise"
@@ -296,21 +296,39 @@ def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: Study
     return stab
 
 
-def fits_from_report(path: str | Path, criterion: str = "distance", level: float = 0.95) -> dict:
-    """:meth:`Study.fits` from a study's JSON report (``levydyn nn study/escape --json``)."""
+def stored_stability(basin: Basin, cfg: StudyConfig, store: PartStore, B: int, lr: float,
+                     cached_only: bool = False,
+                     log: Callable[[str], None] = lambda s: None) -> dict:
+    """The stability of cell (B, lr) (lambda_1, alpha_K, their reachable-subspace values) as
+    the study keeps it: read from ``store`` under the study's key or computed and saved
+    there ({} when ``cached_only`` and not stored, or without a minibatch model)."""
+    _, pbase = part_keys(cfg, basin)
+    return _cell_stability(basin, store, _stability_key(pbase, B, lr, cfg), B, lr, cfg,
+                           cached_only, log)
+
+
+def load_report(path: str | Path) -> dict:
+    """A study's JSON report (``levydyn nn study/escape --json``), checked: one ValueError
+    naming the file for a missing file, another format or an unknown schema."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"report={str(path)!r}: file not found")
     try:
         rep = json.loads(p.read_text())
-        cells = rep["cells"]
-        noise = rep["basin"]["noise"]
+        rep["cells"], rep["basin"]["noise"], rep["config"]
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"report={str(path)!r}: not a `levydyn nn study/escape --json` "
                          f"report ({exc})") from None
     if rep.get("schema") not in SCHEMAS_READ:
         raise ValueError(f"report={str(path)!r}: schema {rep.get('schema')!r}, expected "
                          f"{SCHEMA!r} (or /1)")
+    return rep
+
+
+def fits_from_report(path: str | Path, criterion: str = "distance", level: float = 0.95) -> dict:
+    """:meth:`Study.fits` from a study's JSON report (``levydyn nn study/escape --json``)."""
+    rep = load_report(path)
+    cells, noise = rep["cells"], rep["basin"]["noise"]
 
     def mean(c):
         m = c["measured"].get(criterion)

@@ -17,7 +17,7 @@ from nn_bridge.report import Table, fmt
 
 __all__ = ["basin_blocks", "cells_blocks", "ladder_blocks", "scan_blocks", "slow_selection_blocks",
            "targets_blocks", "study_stability_blocks", "fits_blocks", "stability_blocks",
-           "study_blocks", "profile_prediction_blocks"]
+           "study_blocks", "profile_prediction_blocks", "mechanism_blocks"]
 
 
 def _est(e) -> str:
@@ -342,3 +342,42 @@ def profile_prediction_blocks(profile_path, profile, rows: list[dict]) -> list:
             Table(["lr", "Levy sim: mean [CI]  P(exit layer)",
                    "Gauss sim: mean [CI]  P(exit layer)", "Levy 1-jump"], table),
             "(SGD iterations; levydyn Euler with dt = lr, eps_i = lr^(1-1/alpha_i) sigma_i)"]
+
+
+def mechanism_blocks(scans) -> list:
+    """``levydyn nn mechanism``: per :class:`~nn_bridge.escape.mechanism.MechanismScan`, the
+    means against R and against lr (mean [CI], censored, horizon, method) and the three
+    fits of each with chi2/dof, p and the verdict."""
+    from nn_bridge.escape.mechanism import MECHANISMS
+
+    out = []
+    for sc in scans:
+        pts = sc.points()
+        for what, fit, label in (("radius", sc.radius_fit(), f"radius R at lr={sc.lr:g}"),
+                                 ("lr", sc.lr_fit(), f"lr at R={sc.radius:g}")):
+            out.append(f"\nB={sc.batch_size}: mean escape iterations vs {label}")
+            rows = [[f"{p[what]:g}", f">= {fmt(p['low'])}" if p["method"] == "bound"
+                     else f"{fmt(p['mean'])} [{fmt(p['low'])}, {fmt(p['high'])}]",
+                     f"{100 * p['censored']:.0f}%", str(p["horizon"]), p["method"]]
+                    for p in pts[what]]
+            out.append(Table([what, "mean [95% CI]", "cens", "horizon", "method"], rows))
+            out += [f"  {what}={p[what]:g} left out: {p['why_not_measured']}"
+                    for p in pts[what] if p["why_not_measured"]]
+            out.append(Table(["mechanism", "law", "rate", "chi2/dof", "p", "verdict"],
+                             [_mechanism_row(MECHANISMS[k], f) for k, f in fit["fits"].items()]))
+            out.append(f"mechanism vs {what}: "
+                       + MECHANISMS.get(fit["mechanism"], fit["mechanism"]))
+    return out
+
+
+def _mechanism_row(name: str, f: dict) -> list:
+    if "error" in f:
+        return [name, f["law"], "", "", "", f"not fitted: {f['error']}"]
+    k = [p for p in f["params"] if p != "c"][0]
+    rate = f"{k} = {fmt(f['params'][k])} +- {fmt(f['se'][k], '.2g')}"
+    for z in ("z_alpha_K", "z_alpha_i", "z_predicted"):
+        if f.get(z) is not None:
+            rate += f"; {z[2:]} {f[z]:+.1f} se"
+    return [name, f["law"], rate, fmt(f["chi2_dof"]), fmt(f["p_value"], ".2g"),
+            "acceptable" if f["acceptable"] else
+            "rejected" + ("" if f["rate_positive"] else f" ({k} <= 0)")]
