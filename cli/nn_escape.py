@@ -81,7 +81,7 @@ def _write_outputs(study, json_path, basin_out, profile_out):
 def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise, seeds,
           max_iter, train_batch_size, splitting, split_replicas, split_runs, **horizon):
     """The StudyConfig fields of the shared options; ``horizon``: long_max_iter,
-    torch_max_iter, precision, slow_cells."""
+    model_max_iter, precision, slow_cells."""
     return dict(dataset=dataset, width=width, depth=depth, seed=seed, weight_decay=weight_decay,
                 batch_sizes=batch_sizes, lrs=lrs, radius=radius, loss_rise=loss_rise,
                 n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
@@ -112,7 +112,7 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
 @cluster_options("the cells run one after another in this process")
 def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
-              torch_max_iter, precision, slow_cells, train_batch_size, splitting,
+              model_max_iter, precision, slow_cells, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
               profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
               plot_dir, scheduler, workers):
@@ -129,7 +129,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs, long_max_iter=long_max_iter,
-                        torch_max_iter=torch_max_iter, precision=precision,
+                        model_max_iter=model_max_iter, precision=precision,
                         slow_cells=slow_cells))
     if radius_scan and cluster is None:
         from nn_bridge.escape.radius_scan import radius_scan as scan
@@ -159,7 +159,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
 @study_options
 def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
                batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
-               torch_max_iter, precision, slow_cells, train_batch_size, splitting,
+               model_max_iter, precision, slow_cells, train_batch_size, splitting,
                split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
                profile_out):
     """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius
@@ -169,7 +169,7 @@ def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs, long_max_iter=long_max_iter,
-                        torch_max_iter=torch_max_iter, precision=precision,
+                        model_max_iter=model_max_iter, precision=precision,
                         slow_cells=0 if slow_cells is None else slow_cells))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
 

@@ -20,7 +20,7 @@ from cli.nn_options import (device_option, echo_blocks, echo_wrote, escape_run_o
 _CONFIG = {"dataset": "dataset", "width": "width", "depth": "depth", "seed": "seed",
            "weight_decay": "weight_decay", "radius": "radius", "loss_rise": "loss_rise",
            "seeds": "n_seeds", "max_iter": "max_iter", "long_max_iter": "long_max_iter",
-           "torch_max_iter": "torch_max_iter", "precision": "precision",
+           "model_max_iter": "model_max_iter", "precision": "precision",
            "slow_cells": "slow_cells", "train_batch_size": "train_batch_size"}
 
 

@@ -129,8 +129,9 @@ escape_run_options = options(
     click.option("--long-max-iter", type=click.IntRange(min=1), default=None,
                  help="horizons grow x10 to this until each mean is known to --precision "
                       "[100000; quick: 300]"),
-    click.option("--torch-max-iter", type=click.IntRange(min=1), default=None,
-                 help="... and to this for the torch rungs (d), (e), (f'), (g), (h) [20000]"),
+    click.option("--model-max-iter", type=click.IntRange(min=1), default=None,
+                 help="... and to this for every rung but (f) (their steps cost as much as "
+                      "the network's or more) [20000]"),
     click.option("--precision", type=click.FloatRange(0, 1, min_open=True, max_open=True),
                  default=None, help="a mean is measured when its relative CI half-width is "
                                     "at most this [0.25]"),

@@ -24,9 +24,11 @@ from nn_bridge.escape.fit import log_se
 from nn_bridge.escape.horizon import PRECISION, is_measured, run_to_precision, why_not_measured
 from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 
-#: Rungs simulated in torch (per step as costly as the network or more): their horizons
-#: stop at ``StudyConfig.torch_max_iter`` (the numba rungs (a), (c), (f) go to the cap).
-TORCH_RUNGS = ("lin_gauss", "lin_minibatch") + tuple(SECOND_ORDER)
+#: Every rung but (f): each step costs as much as the network's or more (the torch rungs, and
+#: the levydyn SDE rungs (a), (c) with their full-dimensional quadratic drift), so their
+#: horizons stop at ``StudyConfig.model_max_iter``; rung (f) (numba, on the reachable
+#: subspace) goes to the cap.
+CAPPED_RUNGS = ("levy", "gauss", "lin_gauss", "lin_minibatch") + tuple(SECOND_ORDER)
 from nn_bridge.training.checkpoint import PartStore
 
 __all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
@@ -42,8 +44,8 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
              ) -> tuple[NetworkEscape | None, dict[str, NetworkEscape]]:
     """The network's escapes under ``ecfg`` and each of ``models``' predictions, each run to
     its mean's precision (:mod:`nn_bridge.escape.horizon`: horizons from ``ecfg.max_iter``
-    up to ``cap``, default no extension, and for the :data:`TORCH_RUNGS` up to
-    ``cfg.torch_max_iter`` at most; beyond ``ecfg.max_iter`` only the distance criterion is
+    up to ``cap``, default no extension, and for the :data:`CAPPED_RUNGS` up to
+    ``cfg.model_max_iter`` at most; beyond ``ecfg.max_iter`` only the distance criterion is
     followed).
 
     Every piece is read from ``store`` under its key (``measured_key(horizon)``;
@@ -92,8 +94,8 @@ def run_cell(basin: Basin, cfg: StudyConfig, ecfg: EscapeConfig, store: PartStor
             return pred
 
         pred, _ = run_to_precision(predict, ecfg.max_iter,
-                                   min(cap, max(cfg.torch_max_iter, ecfg.max_iter))
-                                   if model in TORCH_RUNGS else cap, cfg.precision)
+                                   min(cap, max(cfg.model_max_iter, ecfg.max_iter))
+                                   if model in CAPPED_RUNGS else cap, cfg.precision)
         if pred is None:
             on_prediction(model, None)
             continue

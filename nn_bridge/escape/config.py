@@ -69,7 +69,7 @@ class StudyConfig:
     split_replicas: int = 64
     split_runs: int = 4
     long_max_iter: int = 100_000  # horizons grow (x10) to this until each mean is measured
-    torch_max_iter: int = 20_000  # ... and to this for the torch rungs (d), (e), (f'), (g), (h)
+    model_max_iter: int = 20_000  # ... and to this for every rung but (f) (escape.cells)
     precision: float = 0.25       # measured: relative CI half-width <= this (escape.horizon)
     slow_cells: int = 4           # cells added from the stability diagram (escape.slow_cells)
     slow_batch_sizes: tuple = (16, 32)
@@ -114,7 +114,7 @@ class StudyConfig:
         positive("weight_decay", self.weight_decay, allow_zero=True)
         for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
                   "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
-                  "factor_probes", "split_replicas", "split_runs", "long_max_iter", "torch_max_iter"):
+                  "factor_probes", "split_replicas", "split_runs", "long_max_iter", "model_max_iter"):
             positive_int(f, getattr(self, f))
         if self.loss_rise is not None:
             positive("loss_rise", self.loss_rise)
@@ -125,7 +125,7 @@ class StudyConfig:
         base = dict(width=8, max_epochs=60, grad_tol=0.0, batch_sizes=(8, 32), lrs=(0.4, 0.8),
                     n_seeds=16, max_iter=300, n_minibatches=200, k=5, n_paths=32, torch_paths=16,
                     loss_every=10, lyap_paths=8, lyap_steps=200, tail_particles=32,
-                    tail_replicas=2, tail_steps=50, factor_probes=8, long_max_iter=300, torch_max_iter=300,
+                    tail_replicas=2, tail_steps=50, factor_probes=8, long_max_iter=300, model_max_iter=300,
                     slow_cells=0)
         base.update(overrides)
         return cls(**base)

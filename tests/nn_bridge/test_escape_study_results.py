@@ -33,10 +33,15 @@ def study(request):
 
 
 def test_default_grid_at_radius_one(study):
+    """The default grid, and from schema /4 the slow cells after it (none dropped)."""
     name, d = study
     assert d["config"]["radius"] == 1.0
-    grid = {(c["batch_size"], c["lr"]) for c in d["cells"]}
+    grid = {(c["batch_size"], c["lr"]) for c in d["cells"] if c.get("kind", "grid") == "grid"}
     assert grid == set(itertools.product((4, 8, 16), (0.2, 0.3, 0.5, 0.8))), name
+    if d["schema"] == "levydyn.nn_study/4":
+        slow = [(c["batch_size"], c["lr"]) for c in d["cells"] if c["kind"] == "slow"]
+        chosen = [(c["batch_size"], c["lr"]) for c in d["slow_selection"]["chosen"]]
+        assert slow == chosen and len(slow) == d["config"]["slow_cells"], name
 
 
 def test_every_cell_has_the_measurement_the_rungs_and_the_stability(study):
@@ -51,25 +56,35 @@ def test_every_cell_has_the_measurement_the_rungs_and_the_stability(study):
         _interval(c["lambda_1"])
         assert isinstance(c["lambda_1"]["value"], float) and math.isfinite(c["lambda_1"]["value"])
         assert c["regime"] in ("stable", "unstable")
-        new = d["schema"] == "levydyn.nn_study/3"   # /3: the regime is the reachable one
+        new = d["schema"] != "levydyn.nn_study/2"   # from /3: the regime is the reachable one
         lam = c["lambda_1_reachable"] if new else c["lambda_1"]
-        assert (c["regime"] == "stable") == (lam["value"] < 0)
-        if c["regime"] == "stable":
+        if c["regime"] != "marginal":
+            assert (c["regime"] == "stable") == (lam["value"] < 0)
+        if c["regime"] == "stable" and c.get("alpha_K_reachable" if new else "alpha_K"):
             _interval(c["alpha_K_reachable" if new else "alpha_K"])
 
 
 def test_schema_version_and_its_fields(study):
-    """Committed files are schema /2 (written before issue 28) or /3; /3 adds how each
-    mean was measured (``measured.method``) and the exponent on the reachable subspace."""
+    """Committed files are schema /2 (written before issue 28) or /4; /4 says how each mean
+    was measured (``measured.method``, ``horizon``), why a mean is not measured, and the
+    exponent on the reachable subspace."""
     name, d = study
-    assert d["schema"] in ("levydyn.nn_study/2", "levydyn.nn_study/3"), name
-    if d["schema"] == "levydyn.nn_study/3":
-        for c in d["cells"]:
-            assert c["measured"]["method"] in ("brute", "splitting", "bound")
-            if c["measured"]["method"] == "splitting":
-                assert c["measured"]["splitting"]["estimator"] == "gAMS"
-                assert c["measured"]["splitting"]["work"] > 0
-            _interval(c["lambda_1_reachable"])
-            assert c["regime"] in ("stable", "unstable", "marginal")
-            if c["regime"] == "stable":
-                _interval(c["alpha_K_reachable"])
+    assert d["schema"] in ("levydyn.nn_study/2", "levydyn.nn_study/4"), name
+    if d["schema"] != "levydyn.nn_study/4":
+        return
+    for c in d["cells"]:
+        m = c["measured"]
+        assert m["method"] in ("brute", "splitting", "bound", "imprecise")
+        assert m["horizon"] >= d["config"]["max_iter"]
+        if m["method"] in ("brute", "splitting"):
+            assert m["why_not_measured"] is None
+            rel = (m["high"] - m["low"]) / (2 * m["mean"])      # the precision rule
+            assert rel <= d["config"]["precision"] + 1e-12, (name, c["batch_size"], c["lr"])
+        else:
+            assert isinstance(m["why_not_measured"], str) and m["why_not_measured"]
+        if m["method"] == "splitting":
+            assert m["splitting"]["estimator"] == "gAMS" and m["splitting"]["work"] > 0
+        _interval(c["lambda_1_reachable"])
+        assert c["regime"] in ("stable", "unstable", "marginal")
+    counted = [r for r in d["targets"]["cells"] if r["counted"]]
+    assert all(r["method"] in ("brute", "splitting") for r in counted)
