@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from levydyn.results import Estimate
+from nn_bridge.report import fmt as _fmt
 from nn_bridge.curvature.stability import stability_cell
 from nn_bridge.escape.basin import Basin
 from nn_bridge.escape.bridge import Bridge
@@ -31,7 +32,7 @@ from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 CAPPED_RUNGS = ("levy", "gauss", "lin_gauss", "lin_minibatch") + tuple(SECOND_ORDER)
 from nn_bridge.training.checkpoint import PartStore
 
-__all__ = ["Cell", "run_cell", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
+__all__ = ["Cell", "run_cell", "ratio_text", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",
            "escape_from_arrays", "stability_from_json", "plain"]
 
 
@@ -348,6 +349,21 @@ def escape_ratio(p: Estimate, m: Estimate, level: float) -> Estimate:
         return Estimate(r, math.nan, math.nan, level, "ratio")
     return Estimate(r, r * math.exp(-z * s), r * math.exp(z * s), level,
                     "ratio, log-normal CI from both CIs")
+
+
+def ratio_text(e: Estimate) -> str:
+    """A ratio with its CI; a ratio with a bounded side as "<= x" / ">= x" (no number)."""
+    if not math.isfinite(e.value):
+        if e.value == e.value:
+            return "inf"
+        if e.method.startswith("bound") and math.isfinite(e.high) and e.low == 0:
+            return f"<= {_fmt(e.high, '.2g')}"
+        if e.method.startswith("bound") and e.low > 0:
+            return f">= {_fmt(e.low, '.2g')}"
+        return "n/a"
+    if not math.isfinite(e.low):
+        return _fmt(e.value)
+    return f"{_fmt(e.value, '.2g')} [{_fmt(e.low, '.2g')}, {_fmt(e.high, '.2g')}]"
 
 
 def _estimate(e: dict | None) -> Estimate | None:

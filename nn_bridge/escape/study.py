@@ -55,7 +55,7 @@ from nn_bridge.data.models import weights_checksum
 from nn_bridge.curvature.stability import describe_stability
 from nn_bridge.escape.basin import Basin, part_store, prepare_basin
 from nn_bridge.escape.bridge import build_bridge
-from nn_bridge.escape.cells import (Cell, cell_splitting, cell_stability, escape_ratio,
+from nn_bridge.escape.cells import (Cell, ratio_text, cell_splitting, cell_stability, escape_ratio,
                                     model_splitting, plain, run_cell, stability_from_json)
 from nn_bridge.escape.config import StudyConfig
 from nn_bridge.escape.experiment import NetworkEscape
@@ -276,7 +276,8 @@ class _CellLog:
             self.log(f"    {MODEL_LABELS[model]:>24}: not run yet (left out)")
             return
         pm = e.mean_iterations()
-        self.log(f"    {MODEL_LABELS[model]:>24}: {pm}  ratio {escape_ratio(pm, self.mean, pm.level)}")
+        self.log(f"    {MODEL_LABELS[model]:>24}: {pm}  ratio "
+                 f"{ratio_text(escape_ratio(pm, self.mean, pm.level))}")
 
 
 def _cell_stability(basin: Basin, store, key: str, B: int, lr: float, cfg: StudyConfig,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from levydyn.results import Estimate
+from nn_bridge.escape.cells import ratio_text as _ratio
 from nn_bridge.escape.fit import CurveFit
 from nn_bridge.escape.ladder import LADDER, MODEL_LABELS
 from nn_bridge.report import Table, fmt
@@ -26,12 +27,6 @@ def _est(e) -> str:
     return f"{fmt(e.value)} [{fmt(e.low)}, {fmt(e.high)}]"
 
 
-def _ratio(e) -> str:
-    if not math.isfinite(e.value):
-        return "n/a" if e.value != e.value else "inf"
-    if not math.isfinite(e.low):
-        return fmt(e.value)
-    return f"{fmt(e.value, '.2g')} [{fmt(e.low, '.2g')}, {fmt(e.high, '.2g')}]"
 
 
 def _pred(p, m) -> str:

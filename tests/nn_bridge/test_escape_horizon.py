@@ -128,3 +128,15 @@ def test_slow_cell_targets_and_nearest_choice():
     assert pick_nearest(probes, [3.0, 3.67, 4.33, 5.0]) == [(0, 5.0), (1, 4.33), (5, 3.67),
                                                             (6, 3.0)]
     assert pick_nearest([math.nan], targets(2)) == []
+
+
+def test_ratio_text_says_which_side_is_bounded():
+    """A bounded measured mean bounds the ratio from above, a bounded prediction from below;
+    neither prints as a number (it used to print ">= 0" for an upper bound)."""
+    from nn_bridge.escape.cells import escape_ratio, ratio_text
+
+    bound = Estimate(3e4, 3e4, math.inf, 0.95, "bound: Kaplan-Meier")
+    num = Estimate(100.0, 90.0, 110.0, 0.95, "t")
+    assert ratio_text(escape_ratio(num, bound, 0.95)).startswith("<= 0.0037")
+    assert ratio_text(escape_ratio(bound, num, 0.95)) == ">= 2.7e+02"
+    assert ratio_text(escape_ratio(num, num, 0.95)).startswith("1 [")
