@@ -55,11 +55,11 @@ def _write_outputs(study, json_path, basin_out, profile_out):
             echo_wrote(p)
 
 
-def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise, seeds,
-          max_iter, train_batch_size, splitting, split_replicas, split_runs):
+def _grid(dataset, width, depth, seed, weight_decay, minimum_evals, batch_sizes, lrs, radius,
+          loss_rise, seeds, max_iter, train_batch_size, splitting, split_replicas, split_runs):
     return dict(dataset=dataset, width=width, depth=depth, seed=seed, weight_decay=weight_decay,
-                batch_sizes=batch_sizes, lrs=lrs, radius=radius, loss_rise=loss_rise,
-                n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
+                minimum_evals=minimum_evals, batch_sizes=batch_sizes, lrs=lrs, radius=radius,
+                loss_rise=loss_rise, n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
                 splitting=splitting or None, split_replicas=split_replicas,
                 split_runs=split_runs)
 
@@ -84,8 +84,8 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
               help="write the minibatch-model profile (.npz) for `levydyn nn stability`")
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
-def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
-              batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+def study_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_file, data_file,
+              loss, device, batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
               profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
               plot_dir):
@@ -97,8 +97,8 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
     st = _study(quick, models, workdir, quiet, (model_file, data_file, loss, device),
                 cached_only=cached_only, n_paths=paths, k=k,
                 torch_paths=torch_paths,
-                **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
-                        loss_rise, seeds, max_iter, train_batch_size, splitting,
+                **_grid(dataset, width, depth, seed, weight_decay, minimum_evals, batch_sizes,
+                        lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs))
     if radius_scan:
         from nn_bridge.escape.radius_scan import radius_scan as scan
@@ -126,16 +126,17 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
 
 @click.command("escape")
 @study_options
-def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
+def escape_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_file, data_file,
+               loss, device,
                batch_sizes, lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
                split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
                profile_out):
     """Escape experiments only: SGD from w*, many seeds at once, until ||w - w*|| > radius."""
     need_nn_extra()
-    st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device), **_grid(dataset, width, depth, seed, weight_decay,
-                                                   batch_sizes, lrs, radius, loss_rise, seeds,
-                                                   max_iter, train_batch_size, splitting,
-                                                   split_replicas, split_runs))
+    st = _study(quick, [], workdir, quiet, (model_file, data_file, loss, device),
+                **_grid(dataset, width, depth, seed, weight_decay, minimum_evals, batch_sizes,
+                        lrs, radius, loss_rise, seeds, max_iter, train_batch_size, splitting,
+                        split_replicas, split_runs))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
 
     echo_blocks(basin_blocks(st) + cells_blocks(st, with_models=False))
@@ -213,9 +214,9 @@ def fit_cmd(report, criterion):
 @click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
               help="write the minibatch-model profile (.npz)")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="heat map (.png)")
-def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, model_file,
-                  data_file, loss, device, batch_sizes, lrs, tail, remainder, lyap_paths,
-                  lyap_steps, tail_particles, tail_steps, memory_limit, matrix_free, workdir,
+def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay,
+                  minimum_evals, model_file, data_file, loss, device, batch_sizes, lrs, tail,
+                  remainder, lyap_paths, lyap_steps, tail_particles, tail_steps, memory_limit, matrix_free, workdir,
                   json_path, quiet, profile_out, plot):
     """Stability diagram of SGD at a network's minimum: lambda_1 and alpha_K per (lr, B).
 
@@ -248,6 +249,8 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
 
             cfg = StudyConfig(dataset=dataset, width=width, depth=depth, seed=seed,
                               weight_decay=weight_decay,
+                              **({} if minimum_evals is None else
+                                 {"minimum_evals": minimum_evals}),
                               network=user_network(model_file, data_file, loss, seed=seed,
                                                    device=device),
                               batch_sizes=tuple(batch_sizes or (4, 8, 16)),
