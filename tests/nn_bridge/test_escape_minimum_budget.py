@@ -8,7 +8,9 @@ stability``.
   option parsed but not passed on -- leaves the default 4000 and fails these tests);
 - the cache keeps the key minima had before the budget existed, and a stored minimum
   without the new entries reads back with the defaults;
-- bad values: one-line errors naming the option / field and the value.
+- bad values: one-line errors naming the option / field and the value;
+- what made the search slow on shared cores: ``levydyn nn`` sets ``OMP_WAIT_POLICY=PASSIVE``
+  before torch loads (unless the environment gives a value).
 """
 import json
 import warnings
@@ -179,3 +181,20 @@ def test_cli_stability_reports_a_used_up_budget(tmp_path):
                                      "10", "--workdir", str(tmp_path / "wd")])
     assert res.exit_code == 0, res.output
     assert "of 3 evaluations, stopped by evaluation budget" in res.output
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_nn_commands_default_to_passive_openmp_threads(given, expected):
+    """``levydyn nn`` sets OMP_WAIT_POLICY before torch is loaded; a value given wins."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = ("import os, sys, cli.main, cli.nn; "
+            "print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [expected, "False"]
