@@ -4,22 +4,26 @@ The network: the built-in 3-layer ReLU MLP of width 280 on the 8 x 8 digits (64 
 10 classes): 64*280 + 280 + 280*280 + 280 + 280*10 + 10 = 99,690 parameters. Its stored
 per-sample factors would need 8 (N P (r + 1) + P^2) bytes = 84.7 GiB (N = 1437, r = 9), so
 ``levydyn nn stability`` goes matrix-free (``nn_bridge.curvature.matrix_free``). The script
-runs the same library call as
+runs the library call behind
 
-    levydyn nn train --dataset digits --width 280 --max-epochs 100 --out w.pt
-    levydyn nn stability --dataset digits --width 280 --weights w.pt --matrix-free
+    levydyn nn stability --dataset digits --width 280 --matrix-free
 
-(``nn_bridge.escape.basin.network_stability`` with ``matrix_free=True``; the CLI's grid
-B = 4, 8, 16 x lr = 0.2, 0.3, 0.5, 0.8 and its 64 paths x 1000 steps per cell are the
-defaults here), except that it trains inside the call (``--max-epochs``, default 100 of
-plain SGD, lr 0.05, B = 128) and times each phase: training, the L-BFGS search for ``w*``
-(``--minimum-evals`` full-batch float64 evaluations at most; its evaluations and the time of
-one), and the diagram. The load average (1 min) is printed before and after: on a shared
+(``nn_bridge.escape.basin.network_stability`` with ``matrix_free=True``, with the CLI's grid
+B = 4, 8, 16 x lr = 0.2, 0.3, 0.5, 0.8 and its 64 paths x 1000 steps per cell), except that
+training is capped at ``--max-epochs`` (default 100 epochs of plain SGD, lr 0.05, B = 128;
+the command trains to its plateau rule, at most 3000 epochs, or reads ``--weights`` from
+``levydyn nn train``). It times each phase: training, the L-BFGS search for ``w*``
+(``--minimum-evals`` full-batch float64 evaluations at most; how many it used and the time
+of one), and the diagram. The load average (1 min) is printed before and after: on a shared
 machine it says how many other processes the 2 cores served. ``OMP_WAIT_POLICY`` defaults
 to ``PASSIVE`` as in ``levydyn nn`` (``cli/nn.py``).
 
     python benchmarks/bench_matrix_free_stability.py [--quick] [--threads N]
-        [--max-epochs 100] [--minimum-evals 4000] [--workdir DIR]
+        [--max-epochs 100] [--minimum-evals 4000] [--lyap-paths 64] [--lyap-steps 1000]
+        [--workdir DIR]
+
+With the ``--workdir`` of an earlier run, training and ``w*`` are read back (cached) and
+only the diagram runs.
 
 ``--quick``: width 64 (8,970 parameters), 20 epochs, 2 x 2 grid, 8 paths x 100 steps.
 The last line reads ``total: <s> s (diagram <s> s)``.
@@ -50,14 +54,16 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=None, help="[280; quick: 64]")
     ap.add_argument("--max-epochs", type=int, default=None, help="[100; quick: 20]")
     ap.add_argument("--minimum-evals", type=int, default=4000)
+    ap.add_argument("--lyap-paths", type=int, default=None, help="[64, the CLI's; quick: 8]")
+    ap.add_argument("--lyap-steps", type=int, default=None, help="[1000, the CLI's; quick: 100]")
     ap.add_argument("--threads", type=int, default=None, help="torch threads [torch's default]")
     ap.add_argument("--workdir", default=None, help="[a new temporary directory]")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     grid = dict(batch_sizes=(4, 8), lrs=(0.3, 0.8)) if a.quick else {}
-    lyap = dict(lyap_paths=8, lyap_steps=100) if a.quick else dict(lyap_paths=64,
-                                                                  lyap_steps=1000)
+    lyap = dict(lyap_paths=a.lyap_paths or (8 if a.quick else 64),
+                lyap_steps=a.lyap_steps or (100 if a.quick else 1000))
     cfg = StudyConfig(dataset="digits", width=a.width or (64 if a.quick else 280),
                       max_epochs=a.max_epochs or (20 if a.quick else 100),
                       minimum_evals=a.minimum_evals, **grid)
