@@ -8,7 +8,8 @@ full-batch float64 forward and backward pass over the training set. This script 
    parameters) on the 1,437 digits, float64 and, for comparison, float32, under three
    thread settings, each in its own process: 1 thread; 2 threads with OpenMP's default wait
    (``OMP_WAIT_POLICY`` unset: a thread spins before it sleeps); 2 threads with
-   ``OMP_WAIT_POLICY=PASSIVE`` (what ``levydyn nn`` sets);
+   ``OMP_WAIT_POLICY=PASSIVE`` (what ``levydyn nn`` sets); each line ends with a checksum of
+   the gradient: the wait policy changes the time, not the numbers;
 2. **one matrix-free recursion step** (``nn_bridge.curvature.matrix_free``, 64 replicas,
    B = 4) of the 99,690-parameter MLP, with ``FlatModel.unflatten`` as now (one
    ``torch.split``) and as before (one slice per tensor: its gradient is a zero-filled
@@ -24,6 +25,7 @@ The load average is printed with every line: on shared cores it decides the numb
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -75,10 +77,14 @@ def evaluations() -> None:
 
             def one():
                 flat.objective(w, X, y, 1e-2).backward()
+                g = w.grad
                 w.grad = None
+                return g
 
+            g = one().numpy()
             print(f"    {name} ({flat.n_params:,} parameters) {str(dtype)[6:]}: "
-                  f"{median_ms(one):7.1f} ms per evaluation  [{load()}]", flush=True)
+                  f"{median_ms(one):7.1f} ms per evaluation, gradient sha256 "
+                  f"{hashlib.sha256(g.tobytes()).hexdigest()[:12]}  [{load()}]", flush=True)
 
 
 class SlicedFlat:
