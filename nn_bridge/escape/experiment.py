@@ -90,8 +90,9 @@ class Minimum:
     def stopped(self) -> str:
         """Why the search ended: ``"gradient tolerance"`` (``||grad U|| <= grad_tol``),
         ``"evaluation budget"`` (``max_evals`` objective evaluations used with the gradient
-        still above ``grad_tol``) or ``"no progress"`` (L-BFGS stalled above ``grad_tol``,
-        typically on a ReLU or max-pool kink)."""
+        still above ``grad_tol``) or ``"no progress"`` (L-BFGS stopped before either,
+        typically stalled on a ReLU or max-pool kink; also when its own test, the largest
+        ``|dU/dw_i| <= grad_tol``, ended it with the norm still above)."""
         if self.grad_norm <= self.grad_tol:
             return "gradient tolerance"
         return "evaluation budget" if self.n_evals >= self.max_evals else "no progress"
@@ -132,10 +133,11 @@ def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
                  loss_fn=nn.functional.cross_entropy) -> Minimum:
     """L-BFGS (float64, full batch, strong-Wolfe line search) on ``U`` from ``model``'s weights.
 
-    Stops when ``||grad U|| <= grad_tol``, when L-BFGS makes no more progress (ReLU
-    kinks: the reported ``grad_norm`` then stays above ``grad_tol``) or when ``max_evals``
-    evaluations of ``U`` and its gradient are used (the budget holds over L-BFGS's restarts;
-    a strong-Wolfe line search may finish its bracket, at most 25 evaluations past it).
+    Stops when the gradient is below ``grad_tol`` (torch's L-BFGS tests the largest
+    ``|dU/dw_i|``), when L-BFGS makes no more progress (ReLU kinks: the reported
+    ``grad_norm`` then stays above ``grad_tol``) or when ``max_evals`` evaluations of ``U``
+    and its gradient are used (the budget holds over L-BFGS's restarts; torch caps each
+    line search by what is left, so a run ends at most one evaluation past it).
     Each evaluation is one full-batch forward and backward pass in float64, so the budget
     bounds the time: ``max_evals`` times one evaluation (:attr:`Minimum.stopped` says which
     rule ended it). ``model`` is not modified. ``loss_fn``: the data loss (a
