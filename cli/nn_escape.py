@@ -81,7 +81,7 @@ def _write_outputs(study, json_path, basin_out, profile_out):
 def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, loss_rise, seeds,
           max_iter, train_batch_size, splitting, split_replicas, split_runs, **horizon):
     """The StudyConfig fields of the shared options; ``horizon``: long_max_iter,
-    model_max_iter, precision, slow_cells."""
+    model_max_iter, precision, slow_cells, minimum_evals."""
     return dict(dataset=dataset, width=width, depth=depth, seed=seed, weight_decay=weight_decay,
                 batch_sizes=batch_sizes, lrs=lrs, radius=radius, loss_rise=loss_rise,
                 n_seeds=seeds, max_iter=max_iter, train_batch_size=train_batch_size,
@@ -110,7 +110,8 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
 @click.option("--plot-dir", type=click.Path(file_okay=False), default=None,
               help="write nn_escape_curves.png, nn_survival.png and nn_ladder_<dataset>.png here")
 @cluster_options("the cells run one after another in this process")
-def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
+def study_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_file, data_file,
+              loss, device,
               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
               model_max_iter, precision, slow_cells, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
@@ -130,7 +131,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs, long_max_iter=long_max_iter,
                         model_max_iter=model_max_iter, precision=precision,
-                        slow_cells=slow_cells))
+                        slow_cells=slow_cells, minimum_evals=minimum_evals))
     if radius_scan and cluster is None:
         from nn_bridge.escape.radius_scan import radius_scan as scan
 
@@ -157,7 +158,8 @@ def study_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, 
 
 @click.command("escape")
 @study_options
-def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file, loss, device,
+def escape_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_file, data_file,
+               loss, device,
                batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
                model_max_iter, precision, slow_cells, train_batch_size, splitting,
                split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
@@ -170,7 +172,8 @@ def escape_cmd(dataset, width, depth, seed, weight_decay, model_file, data_file,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs, long_max_iter=long_max_iter,
                         model_max_iter=model_max_iter, precision=precision,
-                        slow_cells=0 if slow_cells is None else slow_cells))
+                        slow_cells=0 if slow_cells is None else slow_cells,
+                        minimum_evals=minimum_evals))
     from nn_bridge.escape.tables import basin_blocks, cells_blocks
 
     echo_blocks(basin_blocks(st) + cells_blocks(st, with_models=False))

@@ -21,7 +21,8 @@ _CONFIG = {"dataset": "dataset", "width": "width", "depth": "depth", "seed": "se
            "weight_decay": "weight_decay", "radius": "radius", "loss_rise": "loss_rise",
            "seeds": "n_seeds", "max_iter": "max_iter", "long_max_iter": "long_max_iter",
            "model_max_iter": "model_max_iter", "precision": "precision",
-           "slow_cells": "slow_cells", "train_batch_size": "train_batch_size"}
+           "slow_cells": "slow_cells", "train_batch_size": "train_batch_size",
+           "minimum_evals": "minimum_evals"}
 
 
 def _given(ctx: click.Context, kw: dict, explicit_only: bool) -> dict:

@@ -56,7 +56,8 @@ def options(*opts):
 
 
 def network_options(width_default, width_help):
-    """The built-in MLP at ``w*``: data set, width, depth, seed, L2 term of U."""
+    """The built-in MLP at ``w*``: data set, width, depth, seed, L2 term of U, and the
+    evaluation budget of the search for ``w*``."""
     return options(
         click.option("--dataset", default="breast_cancer", show_default=True),
         click.option("--width", type=click.IntRange(min=1), default=width_default,
@@ -64,7 +65,10 @@ def network_options(width_default, width_help):
         click.option("--depth", type=click.IntRange(min=2), default=3, show_default=True),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option("--weight-decay", type=click.FloatRange(min=0), default=1e-2,
-                     show_default=True, help="L2 term of U: makes w* an isolated minimum"))
+                     show_default=True, help="L2 term of U: makes w* an isolated minimum"),
+        click.option("--minimum-evals", type=click.IntRange(min=1), default=None,
+                     help="budget of the L-BFGS search for w*: full-batch evaluations of U "
+                          "and its gradient [4000]; the output says when it was used up"))
 
 
 def grid_options(batch_help, lr_help):

@@ -84,7 +84,6 @@ class FlatModel:
         self.loss_fn = loss_fn
         self.layout: ParameterLayout = parameter_layout(model)
         self._buffers = {k: v.detach() for k, v in model.named_buffers()}
-        self._offsets = self.layout.offsets
 
     @property
     def n_params(self) -> int:
@@ -97,10 +96,17 @@ class FlatModel:
         return w if dtype is None else w.to(dtype)
 
     def unflatten(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Views of ``w`` shaped like the model's parameters."""
-        o = self._offsets
-        return {k: w[o[i]:o[i + 1]].reshape(s)
-                for i, (k, s) in enumerate(zip(self.layout.names, self.layout.shapes))}
+        """Views of ``w`` shaped like the model's parameters.
+
+        One ``torch.split`` rather than a slice per tensor: the same views, but the
+        gradient flows back through one concatenation instead of, per tensor, a zero
+        vector of length ``P`` with its piece copied in and all of them summed (the
+        values are the same). Under ``vmap`` over ``S`` replicas that was ``2 T`` passes
+        over ``S x P`` numbers per gradient (``T`` tensors): 4.8 x the time of a
+        matrix-free recursion step of a 99,690-parameter MLP (64 replicas, one thread).
+        """
+        parts = torch.split(w, self.layout.sizes)
+        return {k: p.reshape(s) for k, p, s in zip(self.layout.names, parts, self.layout.shapes)}
 
     def logits(self, w: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         return functional_call(self.model, (self.unflatten(w), self._buffers), (X,))

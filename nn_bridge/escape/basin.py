@@ -30,7 +30,7 @@ from nn_bridge.data.flat import FlatModel
 from nn_bridge.data.models import ModelSpec, build_model, weights_checksum
 from nn_bridge.data.network import Network
 from nn_bridge.escape.config import StudyConfig
-from nn_bridge.escape.experiment import Minimum, find_minimum
+from nn_bridge.escape.experiment import MINIMUM_EVALS, Minimum, find_minimum
 from nn_bridge.noise.measure import MeasureConfig, measure_noise
 from nn_bridge.noise.per_sample import per_sample_gradients
 from nn_bridge.noise.profile import NoiseProfile
@@ -105,22 +105,27 @@ def minimum_warning(minimum: Minimum, grad_tol: float,
 
 
 def warn_minimum(minimum: Minimum, grad_tol: float) -> None:
-    """:func:`minimum_warning` as a ``UserWarning`` (printed once by Python, on stderr)."""
-    msg = minimum_warning(minimum, grad_tol)
-    if msg is not None:
-        warnings.warn(msg, UserWarning, stacklevel=2)
+    """:func:`minimum_warning` and, when the search used its whole evaluation budget,
+    :meth:`~nn_bridge.escape.experiment.Minimum.budget_line`, each as a ``UserWarning``
+    (printed once by Python, on stderr)."""
+    for msg in (minimum_warning(minimum, grad_tol), minimum.budget_line()):
+        if msg is not None:
+            warnings.warn(msg, UserWarning, stacklevel=2)
 
 
 def cached_minimum(store: PartStore, model, data, weights_sha256: str,
-                   weight_decay: float, loss_fn=None) -> Minimum:
+                   weight_decay: float, loss_fn=None, max_evals: int = MINIMUM_EVALS) -> Minimum:
     """The minimum ``w*`` of ``U = loss + (weight_decay/2)||w||^2`` reached from ``model``,
-    found once per (weights, weight decay) and kept in ``store``; ``loss_fn`` is the
-    network's loss (default cross-entropy)."""
-    key = config_key({"weights": weights_sha256, "wd": weight_decay})
+    found once per (weights, weight decay, evaluation budget ``max_evals``) and kept in
+    ``store``; ``loss_fn`` is the network's loss (default cross-entropy). The key of the
+    default budget is the key minima had before the budget was an option, so their
+    stored minima stay valid."""
+    key = config_key({"weights": weights_sha256, "wd": weight_decay,
+                      **({} if max_evals == MINIMUM_EVALS else {"max_evals": int(max_evals)})})
     part = store.load("minimum", key)
     if part is not None:
-        return Minimum(w=part["w"], **json.loads(str(part["meta"])))
-    mn = find_minimum(model, data, weight_decay,
+        return Minimum.from_summary(part["w"], json.loads(str(part["meta"])))
+    mn = find_minimum(model, data, weight_decay, max_evals=max_evals,
                       **({} if loss_fn is None else {"loss_fn": loss_fn}))
     store.save("minimum", key, w=mn.w, meta=np.array(json.dumps(json_safe(
         {k: v for k, v in mn.summary().items() if k not in ("w_norm", "n_params")}))))
@@ -164,10 +169,10 @@ def prepare_basin(cfg: StudyConfig, *, workdir: str | Path | None = None,
         f"{res.reason} ({time.perf_counter() - t0:.1f}s)")
     store = part_store(workdir)
     mn = cached_minimum(store, res.model, data, res.weights_sha256, cfg.weight_decay,
-                        network.loss_fn)
+                        network.loss_fn, cfg.minimum_evals)
     log(f"minimum: U {mn.objective:.4g} (loss {mn.loss:.4g} + L2 {cfg.weight_decay:g}), "
         f"||grad U|| {mn.grad_norm:.2e}, train acc {mn.train_acc:.3f}, ||w*|| "
-        f"{np.linalg.norm(mn.w):.3g}")
+        f"{np.linalg.norm(mn.w):.3g}; {mn.search()}")
     warn_minimum(mn, cfg.grad_tol)
     flat, X, y, G = basin_at(network, data, mn.w)
     model_dict = network.model_dict()
@@ -270,9 +275,9 @@ def network_minimum(cfg: StudyConfig, *, weights: str | Path | None = None,
         model, trained = res.model, res.weights_sha256
         log(f"trained: {res.epochs} epochs ({res.reason})")
     mn = cached_minimum(part_store(workdir), model, data, trained, cfg.weight_decay,
-                        network.loss_fn)
+                        network.loss_fn, cfg.minimum_evals)
     log(f"minimum: U {mn.objective:.4g}, ||grad U|| {mn.grad_norm:.2e}, train acc "
-        f"{mn.train_acc:.3f}")
+        f"{mn.train_acc:.3f}; {mn.search()}")
     warn_minimum(mn, cfg.grad_tol)
     return network, model, trained, mn
 

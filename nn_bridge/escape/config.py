@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from nn_bridge.data.flat import positive, positive_int
-from nn_bridge.escape.experiment import EscapeConfig
+from nn_bridge.escape.experiment import MINIMUM_EVALS, EscapeConfig
 from nn_bridge.training.train import TrainConfig
 
 __all__ = ["StudyConfig", "MODELS", "MODEL_LABELS", "LADDER", "TRAIN_BATCH"]
@@ -45,6 +45,7 @@ class StudyConfig:
     max_epochs: int = 3000
     grad_tol: float = 1e-3
     weight_decay: float = 1e-2
+    minimum_evals: int = MINIMUM_EVALS    # L-BFGS budget of find_minimum (evaluations of U)
     batch_sizes: tuple = (4, 8, 16)
     lrs: tuple = (0.2, 0.3, 0.5, 0.8)
     radius: float = 1.0
@@ -112,6 +113,7 @@ class StudyConfig:
             positive_int("train_batch_size", self.train_batch_size)
         positive("radius", self.radius)
         positive("weight_decay", self.weight_decay, allow_zero=True)
+        positive_int("minimum_evals", self.minimum_evals)
         for f in ("n_seeds", "max_iter", "n_paths", "torch_paths", "k", "n_minibatches", "loss_every",
                   "lyap_paths", "lyap_steps", "tail_particles", "tail_replicas", "tail_steps",
                   "factor_probes", "split_replicas", "split_runs", "long_max_iter", "model_max_iter"):

@@ -42,7 +42,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -54,11 +54,15 @@ from levydyn.results import Estimate, EscapeResult, SurvivalCurve, wilson
 from nn_bridge.data.datasets import Dataset
 from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
 
-__all__ = ["Minimum", "find_minimum", "EscapeConfig", "NetworkEscape", "MinibatchGradient",
-           "InjectedNoiseGradient", "run_escape", "run_escape_loop", "replica_rng",
-           "CRITERIA"]
+__all__ = ["MINIMUM_EVALS", "Minimum", "find_minimum", "EscapeConfig", "NetworkEscape",
+           "MinibatchGradient", "InjectedNoiseGradient", "run_escape", "run_escape_loop",
+           "replica_rng", "CRITERIA"]
 
 CRITERIA = ("distance", "loss")
+#: find_minimum's default budget of objective + gradient evaluations, and its tolerance on
+#: ``||grad U||`` (StudyConfig.minimum_evals, ``--minimum-evals``).
+MINIMUM_EVALS = 4000
+MINIMUM_GRAD_TOL = 1e-7
 #: SGD steps whose randomness a replica draws at once (fixed: it fixes the streams).
 BLOCK = 32
 
@@ -66,7 +70,11 @@ BLOCK = 32
 # --------------------------------------------------------------------------- minimum
 @dataclass(frozen=True)
 class Minimum:
-    """A minimum ``w*`` of ``U(w) = CE(w) + (weight_decay/2) ||w||^2`` on the training set."""
+    """A minimum ``w*`` of ``U(w) = CE(w) + (weight_decay/2) ||w||^2`` on the training set.
+
+    ``max_evals`` and ``grad_tol``: the L-BFGS budget and tolerance it was searched with
+    (:func:`find_minimum`); :attr:`stopped` says which ended the search.
+    """
 
     w: np.ndarray
     objective: float
@@ -75,26 +83,70 @@ class Minimum:
     train_acc: float
     weight_decay: float
     n_evals: int
+    max_evals: int = MINIMUM_EVALS
+    grad_tol: float = MINIMUM_GRAD_TOL
+
+    @property
+    def stopped(self) -> str:
+        """Why the search ended: ``"gradient tolerance"`` (``||grad U|| <= grad_tol``),
+        ``"evaluation budget"`` (``max_evals`` objective evaluations used with the gradient
+        still above ``grad_tol``) or ``"no progress"`` (L-BFGS stopped before either,
+        typically stalled on a ReLU or max-pool kink; also when its own test, the largest
+        ``|dU/dw_i| <= grad_tol``, ended it with the norm still above)."""
+        if self.grad_norm <= self.grad_tol:
+            return "gradient tolerance"
+        return "evaluation budget" if self.n_evals >= self.max_evals else "no progress"
+
+    @property
+    def budget_exhausted(self) -> bool:
+        return self.stopped == "evaluation budget"
 
     def summary(self) -> dict:
         return {"objective": self.objective, "loss": self.loss, "grad_norm": self.grad_norm,
                 "train_acc": self.train_acc, "weight_decay": self.weight_decay,
                 "w_norm": float(np.linalg.norm(self.w)), "n_params": int(self.w.size),
-                "n_evals": self.n_evals}
+                "n_evals": self.n_evals, "max_evals": self.max_evals, "grad_tol": self.grad_tol,
+                "stopped": self.stopped}
+
+    @classmethod
+    def from_summary(cls, w: np.ndarray, d: dict) -> "Minimum":
+        """The minimum of a stored :meth:`summary` (derived entries ignored; a summary
+        written before the budget was recorded had the defaults)."""
+        names = {f.name for f in fields(cls)} - {"w"}
+        return cls(w=w, **{k: v for k, v in d.items() if k in names})
+
+    def search(self) -> str:
+        """How the search went, e.g. ``L-BFGS 945 of 4000 evaluations, stopped by no progress``."""
+        return f"L-BFGS {self.n_evals} of {self.max_evals} evaluations, stopped by {self.stopped}"
+
+    def budget_line(self) -> str | None:
+        """One line when the evaluation budget ended the search, else None."""
+        if not self.budget_exhausted:
+            return None
+        return (f"find_minimum used its whole budget of {self.max_evals} evaluations with "
+                f"||grad U|| = {self.grad_norm:.3g} above grad_tol = {self.grad_tol:g}: w* is "
+                "the last L-BFGS iterate (raise minimum_evals / --minimum-evals to search on)")
 
 
 def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
-                 max_evals: int = 4000, grad_tol: float = 1e-7,
+                 max_evals: int = MINIMUM_EVALS, grad_tol: float = MINIMUM_GRAD_TOL,
                  loss_fn=nn.functional.cross_entropy) -> Minimum:
     """L-BFGS (float64, full batch, strong-Wolfe line search) on ``U`` from ``model``'s weights.
 
-    Stops when ``||grad U|| <= grad_tol`` or when L-BFGS makes no more progress (ReLU
-    kinks: the reported ``grad_norm`` then stays above ``grad_tol``). ``model`` is not
-    modified. ``loss_fn``: the data loss (a :class:`~nn_bridge.data.network.Network`'s);
-    the accuracy is reported for classification data only (nan otherwise).
+    Stops when the gradient is below ``grad_tol`` (torch's L-BFGS tests the largest
+    ``|dU/dw_i|``), when L-BFGS makes no more progress (ReLU kinks: the reported
+    ``grad_norm`` then stays above ``grad_tol``) or when ``max_evals`` evaluations of ``U``
+    and its gradient are used (the budget holds over L-BFGS's restarts; torch caps each
+    line search by what is left, so a run ends at most one evaluation past it).
+    Each evaluation is one full-batch forward and backward pass in float64, so the budget
+    bounds the time: ``max_evals`` times one evaluation (:attr:`Minimum.stopped` says which
+    rule ended it). ``model`` is not modified. ``loss_fn``: the data loss (a
+    :class:`~nn_bridge.data.network.Network`'s); the accuracy is reported for
+    classification data only (nan otherwise).
     """
     wd = positive("weight_decay", weight_decay, allow_zero=True)
     max_evals = positive_int("max_evals", max_evals)
+    grad_tol = positive("grad_tol", grad_tol, allow_zero=True)
     net = copy.deepcopy(model).to("cpu", torch.float64)
     flat = FlatModel(net, loss_fn)
     X = torch.as_tensor(data.X_train, dtype=torch.float64)
@@ -116,6 +168,7 @@ def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
 
     for _ in range(20):
         before = n_evals
+        opt.param_groups[0]["max_eval"] = max_evals - n_evals     # what is left of the budget
         opt.step(closure)
         if n_evals - before <= 2 or n_evals >= max_evals:
             break
@@ -132,7 +185,8 @@ def find_minimum(model: nn.Module, data: Dataset, weight_decay: float = 1e-2, *,
     if not math.isfinite(float(obj)):
         raise FloatingPointError("find_minimum: the objective became non-finite")
     return Minimum(w=w.numpy().copy(), objective=float(obj), loss=loss,
-                   grad_norm=float(g.norm()), train_acc=acc, weight_decay=wd, n_evals=n_evals)
+                   grad_norm=float(g.norm()), train_acc=acc, weight_decay=wd, n_evals=n_evals,
+                   max_evals=max_evals, grad_tol=grad_tol)
 
 
 # --------------------------------------------------------------------------- streams

@@ -67,7 +67,9 @@ def basin_blocks(study) -> list:
         f"samples), {b.flat.n_params} parameters",
         f"minimum w*: U = {loss} + {m.weight_decay:g}/2 ||w||^2 = {m.objective:.4g} "
         f"({loss} {m.loss:.4g}), ||grad U(w*)|| {m.grad_norm:.2e}, ||w*|| "
-        f"{float((m.w ** 2).sum()) ** 0.5:.3g}, train acc {m.train_acc:.3f}",
+        f"{float((m.w ** 2).sum()) ** 0.5:.3g}, train acc {m.train_acc:.3f}; "
+        f"{m.search()}",
+        *([m.budget_line()] if m.budget_exhausted else []),
         f"curvature ({cs['method']}): lambda_1..3 = "
         f"{', '.join(fmt(v, '.3g') for v in cs['top_eigvals'][:3])}; model H = top-"
         f"{cs['k']} + diagonal (covers {100 * cs['top_k_trace_share']:.0f} % of the trace, "
