@@ -251,8 +251,8 @@ def fit_cmd(report, criterion):
 @click.option("--profile-out", type=click.Path(dir_okay=False), default=None,
               help="write the minibatch-model profile (.npz)")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="heat map (.png)")
-def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay, model_file,
-                  data_file, loss, device, batch_sizes, lrs, tail, remainder, lyap_paths,
+def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_decay,
+                  minimum_evals, model_file, data_file, loss, device, batch_sizes, lrs, tail, remainder, lyap_paths,
                   lyap_steps, tail_particles, tail_steps, memory_limit, matrix_free, workdir,
                   json_path, quiet, profile_out, plot):
     """Stability diagram of SGD at a network's minimum: lambda_1 and alpha_K per (lr, B).
@@ -286,6 +286,8 @@ def stability_cmd(profile_path, weights, dataset, width, depth, seed, weight_dec
 
             cfg = StudyConfig(dataset=dataset, width=width, depth=depth, seed=seed,
                               weight_decay=weight_decay,
+                              **({} if minimum_evals is None else
+                                 {"minimum_evals": minimum_evals}),
                               network=user_network(model_file, data_file, loss, seed=seed,
                                                    device=device),
                               batch_sizes=tuple(batch_sizes or (4, 8, 16)),
