@@ -29,9 +29,10 @@
 #
 # Run as a script: `python examples/own_network_cnn.py [--quick] [--outdir DIR]` (figures
 # go to a new temporary directory unless `--outdir` is given). In Jupyter (with jupytext),
-# open this file as a notebook and run the cells top to bottom. The full run took
-# 14 min on 2 shared CPU cores; `--quick` runs a reduced grid (fewer epochs, replicas and
-# rungs).
+# open this file as a notebook and run the cells top to bottom. The full run is long: on 2
+# shared CPU cores under load it had not finished in 45 min (its stability cells took 3-15
+# min each before the reachable subspace was shared between cells; not re-timed since);
+# `--quick` runs a reduced grid (fewer epochs, replicas and rungs).
 
 # %%
 """Your own network, end to end: a small CNN on digits (a levydyn tutorial; the lecture note is the first cell)."""
