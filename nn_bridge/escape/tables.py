@@ -213,8 +213,10 @@ def targets_blocks(study) -> list:
                        + (f" ({r['f_ratio_reason']})" if "f_ratio_reason" in r else "")
                        + ", first rung off by > 2x: "
                        f"{r['first_rung_off_by_2x']}"
-                       + ("" if r["counted"] else f" (not counted: measured mean is "
-                                                    f"'{r.get('method')}')"))
+                       + ("" if r["counted"] else
+                          " (not counted: the (f) ratio is only a bound)"
+                          if r.get("method") in ("brute", "splitting") else
+                          f" (not counted: measured mean is '{r.get('method')}')"))
     return out
 
 
