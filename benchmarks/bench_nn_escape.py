@@ -8,7 +8,10 @@ ReLU MLP on breast_cancer for a fixed number of iterations (radius huge: nobody 
 - vectorised: all replicas at once, ``torch.func.vmap(grad(loss))`` over stacked weights
   (``run_escape``).
 
-Prints seconds per (replica x iteration) and the ratio, measured in the same process.
+Prints seconds per (replica x iteration) and the ratio, measured in the same process, and
+the vectorised runner's time over its gradients' alone (the stochastic gradients of the same
+replicas and minibatches, nothing else): what the update, the distance and the exit checks
+add to each step.
 
     python benchmarks/bench_nn_escape.py [--width 16] [--seeds 64] [--iters 100] [--threads 1]
 """
@@ -55,6 +58,14 @@ def main() -> None:
     res = run_escape(orc, w, cfg, keep_final=True)
     vec = (time.perf_counter() - t) / (cfg.n_seeds * args.iters)
     assert np.all(np.isfinite(res.final_w))
+    W = torch.as_tensor(w).repeat(cfg.n_seeds, 1)
+    draws = torch.as_tensor(np.stack([orc.draw(np.random.default_rng(i), args.iters)
+                                      for i in range(cfg.n_seeds)]))
+    t = time.perf_counter()
+    with torch.no_grad():
+        for j in range(args.iters):
+            orc.gradients(W, draws[:, j])
+    grads = (time.perf_counter() - t) / (cfg.n_seeds * args.iters)
     print(f"MLP 30-{args.width}x2-2 ({flat.n_params} parameters), batch {args.batch}, "
           f"{args.threads} thread(s)")
     print(f"loop of runs      : {1e6 * loop:8.1f} us per replica-iteration "
@@ -62,6 +73,8 @@ def main() -> None:
     print(f"vectorised (vmap) : {1e6 * vec:8.1f} us per replica-iteration "
           f"({cfg.n_seeds} replicas)")
     print(f"speed-up          : {loop / vec:8.1f} x")
+    print(f"gradients alone   : {1e6 * grads:8.1f} us per replica-iteration "
+          f"(runner / gradients {vec / grads:.2f})")
 
 
 if __name__ == "__main__":

@@ -495,42 +495,41 @@ def run_escape(oracle, w_star, config: EscapeConfig, *, layer_of: np.ndarray | N
         while active.size and k < cfg.max_iter:
             steps = min(BLOCK, cfg.max_iter - k)
             draws = torch.as_tensor(np.stack([oracle.draw(rngs[i], BLOCK) for i in active]))
+            # Per active row: left the ball already / finished (frozen from then on). Kept
+            # as tensors and touched only when a row exits, so a step with no exit costs
+            # the gradient, the update, the distance and one check.
+            left = torch.as_tensor(dist_ex[active], device=dev)
             done = torch.zeros(active.size, dtype=torch.bool, device=dev)
+            any_done = False
             for j in range(steps):
                 G = oracle.gradients(W, draws[:, j])
-                W = torch.where(done[:, None], W, W - cfg.lr * G)
+                W = torch.where(done[:, None], W, W - cfg.lr * G) if any_done else W - cfg.lr * G
                 k += 1
                 D = W - wst
                 d2 = (D * D).sum(1)
-                new = (d2 > r2) & ~torch.as_tensor(dist_ex[active], device=dev) & ~done
-                if bool(new.any()):
-                    rows = torch.nonzero(new).reshape(-1)
-                    Dn = D[rows]
-                    ids = active[rows.cpu().numpy()]
-                    dist_iter[ids] = k
-                    dist_ex[ids] = True
-                    exit_param[ids] = Dn.abs().argmax(1).cpu().numpy()
-                    e = torch.zeros(rows.numel(), n_layers, dtype=dtype, device=dev)
-                    e.index_add_(1, lay, Dn * Dn)
-                    share[ids] = (e / e.sum(1, keepdim=True)).cpu().numpy()
+                # ~(d2 <= r2) is true past the radius and where d2 is inf or nan
+                changed = bool((~(d2 <= r2) & ~left).any())
+                if changed:
+                    _record_distance_exits(D, d2, r2, left, done, active, k, dist_iter, dist_ex,
+                                           exit_param, share, lay, n_layers)
                 if use_loss and k % cfg.loss_every == 0:
                     pend = ~torch.as_tensor(loss_ex[active], device=dev) & ~done
                     if bool(pend.any()):
                         rows = torch.nonzero(pend).reshape(-1)
                         rise = oracle.objective(W[rows]) - u0
                         hit = rows[(rise > cfg.loss_rise) | ~torch.isfinite(rise)]
-                        ids = active[hit.cpu().numpy()]
-                        loss_iter[ids] = k
-                        loss_ex[ids] = True
-                nowdone = torch.as_tensor(dist_ex[active] & (loss_ex[active] | (not use_loss)),
-                                          device=dev)
-                done = done | nowdone
-                bad = ~torch.isfinite(d2)
-                if bool(bad.any()):    # diverged: counts as a distance exit at this step
-                    ids = active[(bad & ~torch.as_tensor(dist_ex[active], device=dev)).cpu().numpy()]
-                    dist_iter[ids], dist_ex[ids] = k, True
-                if bool(done.all()):
-                    break
+                        if hit.numel():
+                            ids = active[hit.cpu().numpy()]
+                            loss_iter[ids] = k
+                            loss_ex[ids] = True
+                            changed = True
+                if changed:
+                    left = torch.as_tensor(dist_ex[active], device=dev)
+                    done = done | torch.as_tensor(dist_ex[active] & (loss_ex[active] | (not use_loss)),
+                                                  device=dev)
+                    any_done = bool(done.any())
+                    if bool(done.all()):
+                        break
             keep = (~done).cpu().numpy()
             if keep_final:          # finished rows are frozen; record them before dropping
                 gone = ~keep if k < cfg.max_iter else np.ones_like(keep)
@@ -545,6 +544,32 @@ def run_escape(oracle, w_star, config: EscapeConfig, *, layer_of: np.ndarray | N
                          loss_iter=loss_iter if use_loss else None,
                          loss_exited=loss_ex if use_loss else None, final_w=final,
                          wall_time=time.perf_counter() - t0)
+
+
+def _record_distance_exits(D, d2, r2, left, done, active, k, dist_iter, dist_ex, exit_param,
+                           share, lay, n_layers) -> None:
+    """Record the rows of this step that first pass the radius (or diverge), in place.
+
+    A row past ``r2`` gets its exit iteration, the coordinate of largest ``|w - w*|`` and
+    each layer's share of ``||w - w*||^2``; a row whose ``d2`` is not finite (diverged)
+    counts as a distance exit at this step; one with ``d2 = inf`` also gets the shares.
+    """
+    new = (d2 > r2) & ~left & ~done
+    if bool(new.any()):
+        rows = torch.nonzero(new).reshape(-1)
+        Dn = D[rows]
+        ids = active[rows.cpu().numpy()]
+        dist_iter[ids] = k
+        dist_ex[ids] = True
+        exit_param[ids] = Dn.abs().argmax(1).cpu().numpy()
+        e = torch.zeros(rows.numel(), n_layers, dtype=D.dtype, device=D.device)
+        e.index_add_(1, lay, Dn * Dn)
+        share[ids] = (e / e.sum(1, keepdim=True)).cpu().numpy()
+    bad = ~torch.isfinite(d2) & ~left
+    if bool(bad.any()):    # diverged: counts as a distance exit at this step
+        ids = active[bad.cpu().numpy()]
+        ids = ids[~dist_ex[ids]]
+        dist_iter[ids], dist_ex[ids] = k, True
 
 
 def run_escape_loop(oracle, w_star, config: EscapeConfig) -> NetworkEscape:
