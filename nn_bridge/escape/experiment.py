@@ -50,6 +50,7 @@ import torch
 from torch import nn
 from torch.func import grad, vmap
 
+from levydyn.censoring import weibull_shape
 from levydyn.results import Estimate, EscapeResult, SurvivalCurve, wilson
 from nn_bridge.data.datasets import Dataset
 from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positive_int
@@ -428,12 +429,18 @@ class NetworkEscape:
         return {name: float(sh[:, k].mean()) if sh.shape[0] else float("nan")
                 for k, name in enumerate(self.layer_names)}
 
+    def hazard_shape(self, level: float = 0.95) -> Estimate:
+        """Weibull shape of the distance escapes (:func:`levydyn.censoring.weibull_shape`):
+        1 for a memoryless (rare-event) escape, >> 1 for exits concentrated at one time."""
+        return weibull_shape(self.dist_iter, self.dist_exited, level)
+
     def summary(self, level: float = 0.95) -> dict:
         d = {"config": self.config.to_dict(), "n_seeds": self.n_seeds,
              "wall_time_s": self.wall_time,
              "distance": {"mean_iterations": self.mean_iterations("distance", level),
                           "censored_fraction": 1.0 - float(self.dist_exited.mean()),
                           "median_iterations": self.escape_result("distance").median_exit_time(),
+                          "hazard_shape": self.hazard_shape(level),
                           "exit_layer": self.layer_probability(level),
                           "layer_share": self.mean_layer_share()}}
         if self.loss_iter is not None:

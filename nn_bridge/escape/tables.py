@@ -29,6 +29,10 @@ def _est(e) -> str:
 
 
 
+def _shape(e) -> str:
+    return _est(e) if math.isfinite(e.value) else "-"
+
+
 def _pred(p, m) -> str:
     """``value (ratio)`` of a prediction against the measured mean; censored: lower bounds."""
     if not math.isfinite(p.value):
@@ -86,7 +90,7 @@ def cells_blocks(study, with_models: bool = True) -> list:
     models = list(study.config.models) if with_models else []
     split = any(c.splitting is not None for c in study.cells)
     head = ["B", "lr", "cell", "measured mean [95% CI]", "method", "horizon", "brute cens",
-            "loss criterion"]
+            "Weibull k", "loss criterion"]
     head += ["splitting [95% CI] (SGD steps)"] if split else []
     head += [MODEL_LABELS[m] for m in models]
     if with_models:
@@ -97,7 +101,7 @@ def cells_blocks(study, with_models: bool = True) -> list:
         lc = c.measured.mean_iterations("loss") if c.measured.loss_iter is not None else None
         row = [str(c.batch_size), f"{c.lr:g}", c.kind, _est(e), c.method,
                str(c.measured.config.max_iter), _censored(c.measured),
-               _est(lc) if lc is not None else "-"]
+               _shape(c.measured.hazard_shape()), _est(lc) if lc is not None else "-"]
         if split:
             row.append(_splitting(c.splitting))
         for m in models:
@@ -106,8 +110,9 @@ def cells_blocks(study, with_models: bool = True) -> list:
             cf = c.closed_levy.get("mean_iterations", math.nan)
             row.append(_pred(Estimate(cf, cf, cf), e))
         rows.append(row)
-    out = ["\nmean escape time in SGD iterations (SDE time = iterations x lr); model "
-           "columns: predicted (predicted / measured)", Table(head, rows)]
+    out = ["\nmean escape time in SGD iterations (SDE time = iterations x lr); Weibull k: "
+           "shape of the escape times (1 memoryless, a rare event; >> 1 concentrated, a "
+           "transport); model columns: predicted (predicted / measured)", Table(head, rows)]
     if with_models:
         rows = []
         for c in study.cells:
