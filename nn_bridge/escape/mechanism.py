@@ -269,13 +269,17 @@ class MechanismScan:
                       precision=self.precision, level=level)
 
     def points(self, level: float = 0.95) -> dict:
-        """Each point's mean, CI, censored fraction, horizon, method and reason."""
+        """Each point's mean, CI, Weibull shape of its escape times (1: memoryless, the
+        rare-event exit the three laws describe; >> 1: concentrated), censored fraction,
+        horizon, method and reason."""
         from nn_bridge.escape.cells import measurement_method
 
         def row(e, key) -> dict:
             m = e.mean_iterations("distance", level)
             how = measurement_method(e, None, self.precision)
+            k = e.hazard_shape(level)
             return {"mean": m.value, "low": m.low, "high": m.high,
+                    "weibull_k": {"value": k.value, "low": k.low, "high": k.high},
                     "censored": 1.0 - float(e.dist_exited.mean()),
                     "horizon": int(e.config.max_iter),
                     "method": "measured" if how == "brute" else how,

@@ -362,9 +362,11 @@ def mechanism_blocks(scans) -> list:
             out.append(f"\nB={sc.batch_size}: mean escape iterations vs {label}")
             rows = [[f"{p[what]:g}", f">= {fmt(p['low'])}" if p["method"] == "bound"
                      else f"{fmt(p['mean'])} [{fmt(p['low'])}, {fmt(p['high'])}]",
-                     f"{100 * p['censored']:.0f}%", str(p["horizon"]), p["method"]]
+                     _shape(Estimate(**p["weibull_k"])), f"{100 * p['censored']:.0f}%",
+                     str(p["horizon"]), p["method"]]
                     for p in pts[what]]
-            out.append(Table([what, "mean [95% CI]", "cens", "horizon", "method"], rows))
+            out.append(Table([what, "mean [95% CI]", "Weibull k", "cens", "horizon", "method"],
+                             rows))
             out += [f"  {what}={p[what]:g} left out: {p['why_not_measured']}"
                     for p in pts[what] if p["why_not_measured"]]
             out.append(Table(["mechanism", "law", "rate", "chi2/dof", "p", "verdict"],
