@@ -57,7 +57,7 @@ from nn_bridge.data.flat import FlatModel, check_finite_vector, positive, positi
 
 __all__ = ["MINIMUM_EVALS", "Minimum", "find_minimum", "EscapeConfig", "NetworkEscape",
            "MinibatchGradient", "InjectedNoiseGradient", "run_escape", "run_escape_loop",
-           "replica_rng", "CRITERIA"]
+           "replica_rng", "distance_profile", "CRITERIA"]
 
 CRITERIA = ("distance", "loss")
 #: find_minimum's default budget of objective + gradient evaluations, and its tolerance on
@@ -551,6 +551,52 @@ def run_escape(oracle, w_star, config: EscapeConfig, *, layer_of: np.ndarray | N
                          loss_iter=loss_iter if use_loss else None,
                          loss_exited=loss_ex if use_loss else None, final_w=final,
                          wall_time=time.perf_counter() - t0)
+
+
+def distance_profile(oracle, w_star, lr: float, n_seeds: int, n_steps: int, *, seed: int = 0,
+                     points: int = 24, at=None) -> dict[str, np.ndarray]:
+    """Quantiles of ``||w_k - w*||`` over ``n_seeds`` SGD replicas run with no exit ball.
+
+    The replicas are :func:`run_escape`'s (streams ``replica_rng(seed, i)``, minibatches drawn
+    ``BLOCK`` steps at a time), so up to its exit each path is the escape experiment's path;
+    here none stops. At ``points`` iterations ``k`` (log-spaced from 1 to ``n_steps``; or the
+    increasing iterations ``at``) it records the 10 / 50 / 90 % quantiles of the distance
+    (``inf`` for a diverged replica).
+
+    What it tells: a median that rises steadily through the radius ``R`` near the mean
+    escape time says the exits are a transport (every path drifts out together: escape
+    times concentrated, Weibull shape >> 1); a median that levels off below ``R`` says the
+    exits are excursions out of a stationary cloud (a rare event: memoryless, shape ~ 1).
+    """
+    ws = _check_start(oracle, w_star)
+    S, n_steps = positive_int("n_seeds", n_seeds), positive_int("n_steps", n_steps)
+    lr = positive("lr", lr)
+    if at is None:
+        marks = np.unique(np.round(np.geomspace(1, n_steps, positive_int("points", points, 2)))
+                          ).astype(np.int64)
+    else:
+        marks = np.asarray(at, dtype=np.int64)
+        if marks.ndim != 1 or not marks.size or np.any(np.diff(marks) <= 0) \
+                or not 1 <= marks[0] <= marks[-1] <= n_steps:
+            raise ValueError(f"at: need increasing iterations in [1, n_steps={n_steps}], got "
+                             f"{np.asarray(at).ravel()[:4]}")
+    wst = torch.as_tensor(ws, dtype=oracle.dtype, device=oracle.device)
+    W = wst.repeat(S, 1)
+    rngs = [replica_rng(seed, i) for i in range(S)]
+    q = np.full((marks.size, 3), np.nan)
+    k, m = 0, 0
+    with torch.no_grad():
+        while k < n_steps:
+            draws = torch.as_tensor(np.stack([oracle.draw(r, BLOCK) for r in rngs]))
+            for j in range(min(BLOCK, n_steps - k)):
+                W = W - lr * oracle.gradients(W, draws[:, j])
+                k += 1
+                if m < marks.size and k == marks[m]:
+                    d = torch.linalg.vector_norm(W - wst, dim=1).cpu().numpy()
+                    q[m] = np.quantile(np.where(np.isfinite(d), d, np.inf), [0.1, 0.5, 0.9],
+                                       method="inverted_cdf")
+                    m += 1
+    return {"k": marks, "q10": q[:, 0], "q50": q[:, 1], "q90": q[:, 2]}
 
 
 def _record_distance_exits(D, d2, r2, left, done, active, k, dist_iter, dist_ex, exit_param,

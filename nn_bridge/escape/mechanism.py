@@ -251,6 +251,25 @@ class MechanismScan:
     alpha_i: float | None = None
     predicted: dict = field(default_factory=dict)
     precision: float = PRECISION
+    profile: dict | None = None
+
+    def profile_summary(self, level: float = 0.95) -> dict | None:
+        """The distance profile at (B, lr) (:func:`~nn_bridge.escape.experiment.distance_profile`)
+        and, at the checkpoint nearest the measured mean escape time at ``radius``, the median
+        ``||w_k - w*||`` in units of the radius (near 1: the median path crosses R when the
+        mean escape happens, a transport; well below 1: exits are excursions)."""
+        if self.profile is None:
+            return None
+        out = {k: np.asarray(v).tolist() for k, v in self.profile.items()}
+        e = self.by_radius.get(self.radius) or self.by_lr.get(self.lr)
+        m = None if e is None else e.mean_iterations("distance", level)
+        out["median_over_radius_at_mean"] = None
+        if m is not None and is_measured(m, self.precision):
+            k = np.asarray(self.profile["k"], dtype=float)
+            j = int(np.argmin(np.abs(np.log(k) - math.log(m.value))))
+            out["at_k"] = int(k[j])
+            out["median_over_radius_at_mean"] = float(self.profile["q50"][j]) / self.radius
+        return out
 
     def radius_fit(self, level: float = 0.95) -> dict:
         R = [r for r in self.radii if r in self.by_radius]
@@ -303,7 +322,8 @@ class MechanismScan:
                       "stability": {str(v): {k: s.get(k) for k in (
                           "lambda_1", "alpha_K", "lambda_1_reachable", "alpha_K_reachable",
                           "regime")} for v, s in self.stability.items()},
-                      "vs_radius": self.radius_fit(level), "vs_lr": self.lr_fit(level)})
+                      "vs_radius": self.radius_fit(level), "vs_lr": self.lr_fit(level),
+                      "distance_profile": self.profile_summary(level)})
 
 
 def scan_values(radii, lrs) -> tuple[tuple, tuple]:
@@ -351,8 +371,36 @@ def mechanism_scan(cfg, basin, *, batch_size: int, lr: float, radii=RADII, lrs=N
     stab = {v: stored_stability(basin, cfg, store, batch_size, v, cached_only, log)
             for v in sorted(set(lrs) | {float(lr)})}
     noise = basin.noise.get(batch_size, {})
+    e = by_radius.get(cfg.radius) or by_lr.get(float(lr))
+    profile = None if e is None else stored_profile(
+        basin, cfg, store, batch_size, float(lr), int(e.config.max_iter), cached_only, log)
     return MechanismScan(batch_size, float(lr), cfg.radius, radii, lrs, by_radius, by_lr, stab,
-                         noise.get("alpha_median"), pred, cfg.precision)
+                         noise.get("alpha_median"), pred, cfg.precision, profile)
+
+
+#: Replicas of the distance profile (its quantiles, not a mean, are reported).
+PROFILE_SEEDS = 64
+
+
+def stored_profile(basin, cfg, store, batch_size: int, lr: float, n_steps: int,
+                   cached_only: bool, log: Callable[[str], None]) -> dict | None:
+    """The distance profile of ``PROFILE_SEEDS`` replicas at (B, lr) up to ``n_steps`` (the
+    horizon at which the cell's mean was measured), read from ``store`` or run and saved."""
+    from nn_bridge.data.models import weights_checksum
+    from nn_bridge.escape.experiment import MinibatchGradient, distance_profile
+    from nn_bridge.training.checkpoint import config_key
+
+    key = config_key({"weights": weights_checksum(basin.flat.model), "wd": cfg.weight_decay,
+                      "B": batch_size, "lr": lr, "n_seeds": PROFILE_SEEDS, "n_steps": n_steps,
+                      "seed": cfg.seed, "part": "distance_profile"})
+    got = store.load("distance", key)
+    if got is not None or cached_only:
+        return got
+    log(f"B={batch_size} lr={lr:g}: distance profile, {PROFILE_SEEDS} replicas x {n_steps} steps")
+    orc = MinibatchGradient(basin.flat, basin.X, basin.y, batch_size, cfg.weight_decay)
+    got = distance_profile(orc, basin.minimum.w, lr, PROFILE_SEEDS, n_steps, seed=cfg.seed)
+    store.save("distance", key, **got)
+    return got
 
 
 def choose_mechanism_cells(study, n: int = 2) -> list[tuple[int, float]]:

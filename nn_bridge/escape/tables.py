@@ -373,6 +373,26 @@ def mechanism_blocks(scans) -> list:
                              [_mechanism_row(MECHANISMS[k], f) for k, f in fit["fits"].items()]))
             out.append(f"mechanism vs {what}: "
                        + MECHANISMS.get(fit["mechanism"], fit["mechanism"]))
+        out += _profile_blocks(sc)
+    return out
+
+
+def _profile_blocks(sc) -> list:
+    """The distance profile of a mechanism scan, in units of its radius."""
+    from nn_bridge.escape.mechanism import PROFILE_SEEDS
+
+    prof = sc.profile_summary()
+    if prof is None:
+        return []
+    R = sc.radius
+    rows = [[str(k), fmt(a / R, ".3g"), fmt(b / R, ".3g"), fmt(c / R, ".3g")]
+            for k, a, b, c in zip(prof["k"], prof["q10"], prof["q50"], prof["q90"])]
+    out = [f"\nB={sc.batch_size} lr={sc.lr:g}: ||w_k - w*|| / R over {PROFILE_SEEDS} replicas "
+           "with no exit ball (quantiles)",
+           Table(["k", "q10", "median", "q90"], rows)]
+    if prof["median_over_radius_at_mean"] is not None:
+        out.append(f"at k = {prof['at_k']} (nearest the mean escape) the median path is at "
+                   f"{prof['median_over_radius_at_mean']:.2f} R")
     return out
 
 

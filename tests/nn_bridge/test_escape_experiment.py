@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 from nn_bridge.data.datasets import load_dataset  # noqa: E402
-from nn_bridge.escape.experiment import (EscapeConfig, InjectedNoiseGradient, MinibatchGradient, find_minimum, run_escape, run_escape_loop)
+from nn_bridge.escape.experiment import (EscapeConfig, InjectedNoiseGradient, MinibatchGradient, distance_profile, find_minimum, run_escape, run_escape_loop)
 
 
 def test_find_minimum_is_stationary(breast_cancer_mlp_at_minimum):
@@ -82,3 +82,24 @@ def test_bad_inputs_are_one_line(breast_cancer_mlp_at_minimum):
     with pytest.raises(ValueError, match="criterion"):
         run_escape(orc, mn.w, EscapeConfig(lr=0.1, batch_size=8, n_seeds=2,
                                            max_iter=2)).mean_iterations("loss")
+
+
+def test_distance_profile_follows_the_escape_replicas(breast_cancer_mlp_at_minimum):
+    """One replica with a checkpoint at every step: its median is its own distance, which
+    first passes R exactly where run_escape (same stream) records the exit; with three
+    replicas the quantiles are ordered and the 90 % one is the largest distance
+    (inverted-cdf quantile of three). A planted off-by-one in the step count, or a stream
+    other than run_escape's, fails the first check."""
+    flat, X, y, mn = breast_cancer_mlp_at_minimum
+    orc = MinibatchGradient(flat, X, y, batch_size=8, weight_decay=1e-2)
+    cfg = EscapeConfig(lr=0.4, batch_size=8, n_seeds=1, radius=0.4, max_iter=150, seed=5)
+    esc = run_escape(orc, mn.w, cfg)
+    assert esc.dist_exited[0] and esc.dist_iter[0] > 3
+    prof = distance_profile(orc, mn.w, 0.4, 1, 150, seed=5, at=np.arange(1, 151))
+    np.testing.assert_array_equal(prof["k"], np.arange(1, 151))
+    assert int(prof["k"][np.argmax(prof["q50"] > 0.4)]) == esc.dist_iter[0]
+    three = distance_profile(orc, mn.w, 0.4, 3, 40, seed=5, points=5)
+    assert np.all(three["q10"] <= three["q50"]) and np.all(three["q50"] <= three["q90"])
+    assert three["k"][-1] == 40 and three["q50"][-1] > three["q50"][0]
+    with pytest.raises(ValueError, match="at: need increasing"):
+        distance_profile(orc, mn.w, 0.4, 1, 10, at=[3, 2])
