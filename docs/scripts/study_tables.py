@@ -143,17 +143,43 @@ def split(studies: dict[str, dict]) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _shape(details: dict | None) -> str:
+    """The Weibull shape k [95% CI] of a set of escapes (``distance.hazard_shape``)."""
+    h = (details or {}).get("distance", {}).get("hazard_shape")
+    if h is None or not math.isfinite(_num(h["value"])):
+        return "-"
+    return _ci(h, ".2f")
+
+
+def shape(study: dict) -> str:
+    """Weibull shape k of the escape times per cell: the network's and rungs (h), (g), (f)'s
+    (1: memoryless, a rare event; >> 1: concentrated, a transport)."""
+    keys = [("nonlinear_multiplicative", "(h)"), ("nonlinear_frozen", "(g)"),
+            ("multiplicative", "(f)")]
+    head = ["B", "lr", "cell", "measured mean", "k measured"] + [f"k {lab}" for _, lab in keys]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in study["cells"]:
+        m = c["measured"]
+        if "hazard_shape" not in m.get("distance", {}):
+            return "*(this file predates the Weibull shape)*\n"
+        cells = [str(c["batch_size"]), f"{c['lr']:g}", c.get("kind", "grid"), _measured(m),
+                 _shape(m)]
+        cells += [_shape((c["models"].get(k) or {}).get("details")) for k, _ in keys]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def load(path) -> dict:
     return json.loads(Path(path).read_text())
 
 
 def render(kind: str, files: list[Path]) -> str:
-    """``kind`` is ``ladder``, ``radius`` (one file each) or ``split`` (any number)."""
+    """``kind`` is ``ladder``, ``radius``, ``shape`` (one file each) or ``split`` (any number)."""
     if kind == "split":
         return split({load(f)["config"]["dataset"]: load(f) for f in files})
-    if kind in ("ladder", "radius") and len(files) == 1:
-        return {"ladder": ladder, "radius": radius}[kind](load(files[0]))
-    raise ValueError(f"study-table kind must be ladder, radius (one file) or split, got kind={kind!r} with {len(files)} files")
+    if kind in ("ladder", "radius", "shape") and len(files) == 1:
+        return {"ladder": ladder, "radius": radius, "shape": shape}[kind](load(files[0]))
+    raise ValueError(f"study-table kind must be ladder, radius, shape (one file) or split, got kind={kind!r} with {len(files)} files")
 
 
 if __name__ == "__main__":
@@ -161,5 +187,6 @@ if __name__ == "__main__":
         sys.exit("usage: python docs/scripts/study_tables.py STUDY.json [STUDY.json ...]")
     paths = [Path(a) for a in sys.argv[1:]]
     for p in paths:
-        print(f"## {p.name}\n\n{render('ladder', [p])}\n{render('radius', [p])}")
+        print(f"## {p.name}\n\n{render('ladder', [p])}\n{render('shape', [p])}\n"
+              f"{render('radius', [p])}")
     print(render("split", paths))
