@@ -13,7 +13,7 @@ from cli.types import OutputFile, json_file
 #: The study's models (``nn_bridge.escape.ladder.MODELS``; repeated here so that parsing
 #: does not import torch; a test checks the two agree).
 MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
-          "nonlinear_frozen", "nonlinear_multiplicative")
+          "nonlinear_frozen", "nonlinear_multiplicative", "nonlinear_gauss")
 
 
 class IntList(click.ParamType):

@@ -29,7 +29,7 @@ from nn_bridge.escape.ladder import MODEL_LABELS, SECOND_ORDER, predict_escape
 #: the levydyn SDE rungs (a), (c) with their full-dimensional quadratic drift), so their
 #: horizons stop at ``StudyConfig.model_max_iter``; rung (f) (numba, on the reachable
 #: subspace) goes to the cap.
-CAPPED_RUNGS = ("levy", "gauss", "lin_gauss", "lin_minibatch") + tuple(SECOND_ORDER)
+CAPPED_RUNGS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "nonlinear_gauss") + tuple(SECOND_ORDER)
 from nn_bridge.training.checkpoint import PartStore
 
 __all__ = ["Cell", "run_cell", "ratio_text", "cell_splitting", "model_splitting", "measurement_method", "cell_stability", "escape_ratio", "escape_arrays",

@@ -13,6 +13,9 @@ Each rung changes one assumption of the one below it (``nn_bridge.escape.study``
         products (torch): the cost of the factorisation
     (g) "nonlinear_frozen" true full-batch gradient + noise frozen at w*
     (h) "nonlinear_multiplicative" (g) + (H_B - H)(w - w*)
+    (i) "nonlinear_gauss" the network's landscape, Gaussian noise with the exact covariance
+        of the minibatch noise at every w (``curvature.local_gauss``): the network but for
+        the noise's shape (paper 003's view); not run unless asked (its cost)
 
 Time: predictions are simulated with ``dt = lr`` and reported in iterations (``t / lr``),
 the unit of the measurement.
@@ -24,6 +27,7 @@ import numpy as np
 
 from levydyn.simulate import simulate
 from nn_bridge.curvature.linearized import LinearizedGradient
+from nn_bridge.curvature.local_gauss import LocalGaussianGradient
 from nn_bridge.curvature.second_order import KINDS as SECOND_ORDER
 from nn_bridge.curvature.second_order import SecondOrderGradient
 from nn_bridge.escape.basin import Basin
@@ -101,6 +105,11 @@ def predict_escape(model: str, bridge: Bridge | None, basin: Basin, config: Esca
         orc = SecondOrderGradient(basin.flat, basin.X, basin.y, basin.per_sample_centered,
                                   basin.minimum.w, basin.hessian, config.batch_size,
                                   basin.minimum.weight_decay, model)
+        cfg = replace(config, n_seeds=n_paths, loss_rise=None)
+        return run_escape(orc, basin.minimum.w, cfg)
+    if model == "nonlinear_gauss":
+        orc = LocalGaussianGradient(basin.flat, basin.X, basin.y, config.batch_size,
+                                    basin.minimum.weight_decay)
         cfg = replace(config, n_seeds=n_paths, loss_rise=None)
         return run_escape(orc, basin.minimum.w, cfg)
     raise ValueError(f"model={model!r}: must be one of {', '.join(MODELS)}")

@@ -82,3 +82,22 @@ def test_cli_bad_input_is_one_line(args, needle, tmp_path):
     assert res.exit_code == 2, res.output
     assert needle in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_study_runs_rung_i_when_asked(tmp_path):
+    """Rung (i) (Gaussian noise of the exact local covariance) is not in the default models
+    and runs through the study when named, with its row in the ladder."""
+    from cli.nn import nn
+    from nn_bridge.escape.config import DEFAULT_MODELS, StudyConfig
+
+    assert "nonlinear_gauss" not in DEFAULT_MODELS
+    assert "nonlinear_gauss" not in StudyConfig.quick().models
+    out = tmp_path / "study.json"
+    res = CliRunner().invoke(nn, ["study", "--quick", "--batch-sizes", "8", "--lrs", "0.8",
+                                  "--models", "nonlinear_gauss,multiplicative", "--workdir",
+                                  str(tmp_path / "wd"), "--json", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "(i) nonlinear, Gauss local cov" in res.output
+    cell = json.loads(out.read_text())["cells"][0]
+    rung = cell["models"]["nonlinear_gauss"]
+    assert rung["mean"] > 0 and rung["details"]["n_seeds"] >= 2

@@ -51,3 +51,29 @@ def test_rungs_on_an_exactly_quadratic_model():
     np.testing.assert_allclose(fx, np.einsum("sij,sj->si", Hb, D) + wd * D + u, atol=1e-12)
     with pytest.raises(ValueError, match="kind='magic'"):
         SecondOrderGradient(flat, X, y, G, w_star, H, 4, wd, "magic")
+
+
+def test_local_gaussian_rung_against_its_formula():
+    """Rung (i) on least squares, per-sample gradients g_i(w) = x_i (x_i . w - y_i): the
+    oracle is mean_i g_i + wd w + (n B)^(-1/2) sum_i (g_i - mean g) z_i for the given z
+    (so Cov = Sigma(w) / B), to round-off; chunked replicas give the same numbers. A planted
+    (n B)^(-1/2) -> n^(-1/2), or the noise of w* instead of w, fails."""
+    from nn_bridge.curvature.local_gauss import LocalGaussianGradient
+
+    flat, X, y, w_star = _least_squares()
+    n, B, wd = X.shape[0], 4, 0.01
+    rng = np.random.default_rng(5)
+    W = torch.as_tensor(w_star + 0.5 * rng.standard_normal((6, 3)))
+    orc = LocalGaussianGradient(flat, X, y, B, wd)
+    z = torch.as_tensor(orc.draw(rng, 6))
+    assert z.shape == (6, n)
+    Xn, yn, Wn = X.numpy(), y.numpy(), W.numpy()
+    g = np.einsum("ni,sn->sni", Xn, Wn @ Xn.T - yn)               # (s, n, P)
+    c = g - g.mean(1, keepdims=True)
+    want = g.mean(1) + wd * Wn + np.einsum("snp,sn->sp", c, z.numpy()) / np.sqrt(n * B)
+    np.testing.assert_allclose(orc.gradients(W, z).numpy(), want, atol=1e-12)
+    one = LocalGaussianGradient(flat, X, y, B, wd, max_floats=1)
+    assert one.chunk == 1
+    np.testing.assert_allclose(one.gradients(W, z).numpy(), want, atol=1e-12)
+    U = 0.5 * ((Wn @ Xn.T - yn) ** 2).mean(1) + 0.5 * wd * (Wn ** 2).sum(1)
+    np.testing.assert_allclose(orc.objective(W).numpy(), U, atol=1e-12)
