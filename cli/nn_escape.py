@@ -93,7 +93,7 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
 @study_options
 @click.option("--models", callback=models_option, default=None,
               help=f"predictions to run, of {','.join(MODELS)} (default all but "
-                   "nonlinear_gauss, rung (i): its step costs n per-sample gradients)")
+                   "nonlinear_gauss, rung (i): its step is a full-batch gradient)")
 @click.option("--paths", type=click.IntRange(min=2), default=None,
               help="paths per prediction [200; quick: 32]")
 @click.option("--k", type=click.IntRange(min=1), default=None,

@@ -15,9 +15,14 @@ minibatch noise), here with the state dependence kept to every order; against ru
 tells whether (h)'s miss is the noise's change beyond first order (then (i) holds) or its
 non-Gaussian shape (then (i) misses too).
 
-Cost: ``n`` per-sample gradients per replica and step (``vmap`` over replicas of ``vmap``
-over samples), ``n / B`` times a minibatch step; replicas are chunked so that a chunk holds at
-most ``max_floats`` numbers of per-sample gradients.
+No per-sample gradient is formed: since ``sum_i c_i z_i = sum_i grad l_i (z_i - zbar)``, the
+whole step direction is one weighted full-batch gradient,
+
+    grad CE(w) + xi(w) = grad_w sum_i a_i l_i(w),   a_i = 1/n + (z_i - zbar) / sqrt(n B),
+
+computed with ``torch.func`` for all replicas at once (each replica its own ``a``): a step
+costs one forward and backward pass over the ``n`` training samples per replica, ``n / B``
+times a network step.
 """
 from __future__ import annotations
 
@@ -38,21 +43,24 @@ class LocalGaussianGradient:
 
     Parameters
     ----------
-    flat, X, y : the network and its training set (float64).
+    flat, X, y : the network and its training set (float64); ``flat.loss_fn`` must be a
+        mean over samples (its per-sample values are taken one sample at a time).
     batch_size, weight_decay : the SGD of the escape (``U = CE + wd/2 |w|^2``).
-    max_floats : per-sample gradient numbers held at once (replica chunking).
     """
 
     def __init__(self, flat: FlatModel, X: torch.Tensor, y: torch.Tensor, batch_size: int,
-                 weight_decay: float, max_floats: int = 20_000_000):
+                 weight_decay: float):
         self.flat = flat
         self.X, self.y = X.to(torch.float64), y
         self.n = int(X.shape[0])
         self.batch_size = positive_int("batch_size", batch_size)
         self.weight_decay = positive("weight_decay", weight_decay, allow_zero=True)
-        self.chunk = max(1, positive_int("max_floats", max_floats) // (self.n * flat.n_params))
-        one = lambda w, x, t: flat.loss(w, x[None], t[None])
-        self._per_sample = vmap(vmap(grad(one), in_dims=(None, 0, 0)), in_dims=(0, None, None))
+        each = vmap(lambda o, t: flat.loss_fn(o[None], t[None]))
+
+        def weighted(w, a):
+            return (a * each(flat.logits(w, self.X), self.y)).sum()
+
+        self._g = vmap(grad(weighted))
         self._loss = vmap(flat.loss, in_dims=(0, None, None))
 
     n_params = property(lambda self: self.flat.n_params)
@@ -68,15 +76,8 @@ class LocalGaussianGradient:
 
     def gradients(self, W: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
         z = draws.to(dtype=torch.float64, device=self.device)
-        scale = 1.0 / math.sqrt(self.n * self.batch_size)
-        out = []
-        for i in range(0, W.shape[0], self.chunk):
-            G = self._per_sample(W[i:i + self.chunk], self.X, self.y)       # (s, n, P)
-            g = G.mean(1)
-            zi = z[i:i + self.chunk]
-            noise = (torch.einsum("snp,sn->sp", G, zi) - g * zi.sum(1, keepdim=True)) * scale
-            out.append(g + noise)
-        return torch.cat(out) + self.weight_decay * W
+        a = 1.0 / self.n + (z - z.mean(1, keepdim=True)) / math.sqrt(self.n * self.batch_size)
+        return self._g(W, a) + self.weight_decay * W
 
     def objective(self, W: torch.Tensor) -> torch.Tensor:
         """``U(w)`` on the training set (for a loss criterion)."""

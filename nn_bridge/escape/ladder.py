@@ -15,7 +15,7 @@ Each rung changes one assumption of the one below it (``nn_bridge.escape.study``
     (h) "nonlinear_multiplicative" (g) + (H_B - H)(w - w*)
     (i) "nonlinear_gauss" the network's landscape, Gaussian noise with the exact covariance
         of the minibatch noise at every w (``curvature.local_gauss``): the network but for
-        the noise's shape (paper 003's view); not run unless asked (its cost)
+        the noise's shape (paper 003's view); not run unless asked (a full-batch gradient per step)
 
 Time: predictions are simulated with ``dt = lr`` and reported in iterations (``t / lr``),
 the unit of the measurement.
