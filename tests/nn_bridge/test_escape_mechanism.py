@@ -172,7 +172,12 @@ def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
 
     rs = importlib.import_module("nn_bridge.escape.radius_scan")
     study = importlib.import_module("nn_bridge.escape.study")
+    mech = importlib.import_module("nn_bridge.escape.mechanism")
     calls = []
+    profile = {"k": np.array([1, 10, 100, 1000]), "q10": np.array([0.05, 0.4, 0.8, 1.0]),
+               "q50": np.array([0.1, 0.5, 0.9, 1.1]), "q90": np.array([0.2, 0.6, 1.0, 1.2])}
+    monkeypatch.setattr(mech, "stored_profile", lambda basin, cfg, store, B, lr, n, *a: (
+        calls.append(("profile", B, lr)) or profile))
 
     def fake_point(basin, cfg, B, lr, R, models, store, cached_only=False, **kw):
         calls.append((B, lr, R))
@@ -189,6 +194,8 @@ def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
     basin = SimpleNamespace(minibatch=None, noise={8: {"alpha_median": 1.7}})
     cfg = StudyConfig.quick(lrs=(0.1, 0.2, 0.4))
     sc = mechanism_scan(cfg, basin, batch_size=8, lr=0.1, models=())
+    assert ("profile", 8, 0.1) in calls
+    calls.remove(("profile", 8, 0.1))
     assert sorted(calls) == sorted({(8, 0.1, r) for r in R} | {(8, v, 1.0) for v in cfg.lrs})
     pts = sc.points()
     four = [p for p in pts["radius"] if p["radius"] == 4.0][0]
@@ -203,6 +210,12 @@ def test_mechanism_scan_plumbing_without_a_network(monkeypatch):
     json.dumps(json_safe(sc.summary()))
     text = [b for b in mechanism_blocks([sc]) if isinstance(b, str)]
     assert any(line.startswith("mechanism vs radius:") for line in text)
+    # the escape-time shape per point; the profile read at the mean escape (20 -> k = 10)
+    assert all(p["weibull_k"]["low"] <= p["weibull_k"]["value"] <= p["weibull_k"]["high"]
+               for p in pts["radius"] if p["method"] == "measured")
+    prof = sc.summary()["distance_profile"]
+    assert prof["at_k"] == 10 and prof["median_over_radius_at_mean"] == pytest.approx(0.5)
+    assert any("the median path is at 0.50 R" in line for line in text)
 
 
 def test_choose_mechanism_cells_reads_reports_from_before_measured_method():
