@@ -22,7 +22,8 @@ import re
 import sys
 from pathlib import Path
 
-RUNGS = [("nonlinear_multiplicative", "(h) nonlinear mult."), ("nonlinear_frozen", "(g) nonlinear frozen"),
+RUNGS = [("nonlinear_gauss", "(i) nonlinear Gauss local"),
+         ("nonlinear_multiplicative", "(h) nonlinear mult."), ("nonlinear_frozen", "(g) nonlinear frozen"),
          ("multiplicative", "(f) 2nd-order (levydyn)"), ("multiplicative_exact", "(f') exact HVP"),
          ("lin_minibatch", "(e) lin true noise"), ("lin_gauss", "(d) lin Gauss"), ("levy", "(a) Levy")]
 
@@ -78,15 +79,17 @@ def _alpha_k(est: dict | None) -> str:
 
 def ladder(study: dict) -> str:
     """The ladder: one row per (B, lr) cell, every rung as predicted / measured."""
+    rungs = [(k, lab) for k, lab in RUNGS            # (i) only where the study ran it
+             if any(k in c["models"] for c in study["cells"])]
     head = (["B", "lr", "cell", "measured [95% CI]", "method", "horizon"]
-            + [label for _, label in RUNGS] + ["lambda_1 (reachable)", "alpha_K (reachable)"])
+            + [label for _, label in rungs] + ["lambda_1 (reachable)", "alpha_K (reachable)"])
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in study["cells"]:
         m = c["measured"]
         method = m.get("method") or ("brute" if _num(m["censored"]) < 0.5 else "bound")
         cells = [str(c["batch_size"]), f"{c['lr']:g}", c.get("kind", "grid"), _measured(m),
                  method, str(m.get("horizon", study["config"]["max_iter"]))]
-        cells += [_rung(c["models"].get(key), m) for key, _ in RUNGS]
+        cells += [_rung(c["models"].get(key), m) for key, _ in rungs]
         lam = c.get("lambda_1_reachable") or c.get("lambda_1")
         cells += [_ci(lam, "+.4f") if lam else "-",
                   _alpha_k(c.get("alpha_K_reachable", c.get("alpha_K")))]
@@ -152,10 +155,11 @@ def _shape(details: dict | None) -> str:
 
 
 def shape(study: dict) -> str:
-    """Weibull shape k of the escape times per cell: the network's and rungs (h), (g), (f)'s
-    (1: memoryless, a rare event; >> 1: concentrated, a transport)."""
-    keys = [("nonlinear_multiplicative", "(h)"), ("nonlinear_frozen", "(g)"),
-            ("multiplicative", "(f)")]
+    """Weibull shape k of the escape times per cell: the network's and rungs (i) (where run),
+    (h), (g), (f)'s (1: memoryless, a rare event; >> 1: concentrated, a transport)."""
+    keys = [(k, lab) for k, lab in (("nonlinear_gauss", "(i)"), ("nonlinear_multiplicative", "(h)"),
+                                    ("nonlinear_frozen", "(g)"), ("multiplicative", "(f)"))
+            if any(k in c["models"] for c in study["cells"])]
     head = ["B", "lr", "cell", "measured mean", "k measured"] + [f"k {lab}" for _, lab in keys]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in study["cells"]:
