@@ -205,6 +205,8 @@ def targets_blocks(study) -> list:
            + "; ".join(f"{k} cells: {v['n_f_within_2x']} of {v['n_counted']} counted "
                        f"({v['n_cells']} in all)" for k, v in t["by_kind"].items()
                        if v["n_cells"])]
+    out.append(f"target: the best rung (ratio closest to 1) within 2x in "
+               f"{t['n_best_within_2x']} of {t['n_counted']} measured cells")
     sign = {"unstable": ">", "stable": "<"}
     split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
              for reg, v in t["by_regime"].items() if v["n_counted"]]
@@ -218,6 +220,8 @@ def targets_blocks(study) -> list:
                        + (f" ({r['f_ratio_reason']})" if "f_ratio_reason" in r else "")
                        + ", first rung off by > 2x: "
                        f"{r['first_rung_off_by_2x']}"
+                       + (f"; best rung {r['best_rung']} {fmt(r['best_ratio'], '.3g')}"
+                          if r.get("best_rung") else "")
                        + ("" if r["counted"] else
                           " (not counted: the (f) ratio is only a bound)"
                           if r.get("method") in ("brute", "splitting") else

@@ -22,7 +22,7 @@ import math
 
 from nn_bridge.escape.ladder import LADDER
 
-__all__ = ["FACTOR", "ratio_verdict", "targets"]
+__all__ = ["FACTOR", "ratio_verdict", "best_rung", "targets"]
 
 #: A model is "within" when predicted / measured lies in [1/FACTOR, FACTOR].
 FACTOR = 2.0
@@ -44,11 +44,26 @@ def ratio_verdict(ratio: dict, factor: float = FACTOR) -> bool | None:
     return None
 
 
+def best_rung(models: dict) -> tuple[str | None, float]:
+    """The rung of the ladder whose ratio is a number closest to 1 on a log scale
+    (``|log r|`` smallest; the first in ladder order on a tie), and that ratio; ``(None,
+    nan)`` when no rung's ratio is a number. Judged by the same rule as (f): a rung is
+    only as good as its ratio, a bounded one is never "best"."""
+    best, ratio = None, math.nan
+    for m in LADDER:
+        v = _num(models.get(m, {}).get("ratio", {}).get("value"))
+        if math.isfinite(v) and v > 0 and (best is None or abs(math.log(v)) < abs(math.log(ratio))):
+            best, ratio = m, v
+    return best, ratio
+
+
 def targets(cells: list[dict], factor: float = FACTOR) -> dict:
     """Per cell: ``f_ratio`` (value of the multiplicative model's ratio, nan if none),
-    ``f_within_2x`` (:func:`ratio_verdict`, None if undecided), the first rung of the ladder
-    (from the network down) that is off, ``counted``, ``regime``; and the counts over the
-    counted cells, in total and by the sign of lambda_1."""
+    ``f_within_2x`` (:func:`ratio_verdict`, None if undecided), the best rung
+    (:func:`best_rung`) and whether it is within, the first rung of the ladder (from the
+    network down) that is off, ``counted``, ``regime``; and the counts over the counted
+    cells, in total and by the sign of lambda_1 (issue 28's target: (f), or the best rung,
+    within 2x in every counted cell)."""
     rows = []
     for c in cells:
         cens = _num(c["measured"]["censored"])
@@ -58,6 +73,9 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
             r = models["multiplicative"]["ratio"]
             row["f_ratio"] = _num(r.get("value"))
             row["f_within_2x"] = ratio_verdict(r, factor)
+        row["best_rung"], row["best_ratio"] = best_rung(models)
+        row["best_within_2x"] = (None if row["best_rung"] is None
+                                 else ratio_verdict(models[row["best_rung"]]["ratio"], factor))
         row["first_rung_off_by_2x"] = next(
             (m for m in LADDER if m in models and ratio_verdict(models[m]["ratio"], factor) is False),
             None)
@@ -86,6 +104,9 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
     return {"cells": rows, "by_kind": by_kind,
             "f_within_2x_in_every_counted_cell":
                 all(r["f_within_2x"] for r in counted) if counted else None,
+            "n_best_within_2x": sum(bool(r["best_within_2x"]) for r in counted),
+            "best_within_2x_in_every_counted_cell":
+                all(r["best_within_2x"] for r in counted) if counted else None,
             "n_counted": len(counted),
             "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted),
             "by_regime": by_regime}

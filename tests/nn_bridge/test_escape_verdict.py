@@ -58,6 +58,14 @@ def test_counts_on_a_hand_made_report_read_back_from_json(tmp_path):
         "nonlinear_multiplicative", "multiplicative", None, None, "multiplicative", None,
         "multiplicative", "multiplicative"]
     assert t["cells"][0]["f_ratio"] == 1.5 and math.isnan(t["cells"][5]["f_ratio"])
+    # the best rung: the number closest to 1 in log ((f) 1.5 beats (h) 0.3; (e) 1.0 beats
+    # (f) 2.5); a bound or infinite ratio is never best; 0.45 is best and still off
+    assert [r["best_rung"] for r in t["cells"]] == [
+        "multiplicative", "lin_minibatch", "multiplicative", "multiplicative", None, None,
+        None, "multiplicative"]
+    assert [r["best_within_2x"] for r in t["cells"]] == [
+        True, True, True, True, None, None, None, False]
+    assert t["n_best_within_2x"] == 3 and t["best_within_2x_in_every_counted_cell"] is False
 
 
 def test_verdict_edges():
@@ -105,6 +113,8 @@ def test_targets_rows_factor_and_empty():
     t2, t3 = targets(cells), targets(cells, factor=3.0)
     assert t2["cells"][0] == {"batch_size": 4, "lr": 0.5, "censored": 0.0, "f_ratio": 2.5,
                               "f_within_2x": False, "first_rung_off_by_2x": "multiplicative",
+                              "best_rung": "multiplicative", "best_ratio": 2.5,
+                              "best_within_2x": False,
                               "counted": True, "regime": "stable", "kind": "grid"}
     assert t3["cells"][0]["f_within_2x"] is True and t3["cells"][0]["first_rung_off_by_2x"] is None
     assert t2["cells"][1]["counted"] is False
