@@ -9,6 +9,10 @@ CI, their ratio, the work (single-replica SGD steps) and the wall time::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_nn_splitting.py --dataset breast_cancer \\
         --batch-size 8 --lr 0.2 --radius 1 --workdir .levydyn-nn
+
+``--no-brute`` runs the splitting side only (compare it with the study's brute-force mean
+of the same cell, e.g. wine B = 4, lr = 0.2 in ``docs/results/nn_study_wine.json``, whose
+workdir it shares: ``--dataset wine --slow-cells 2`` gives the study's network and w*).
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ def main() -> None:
     ap.add_argument("--replicas", type=int, default=32, help="splitting replicas per run")
     ap.add_argument("--runs", type=int, default=4, help="independent splitting runs")
     ap.add_argument("--workdir", default=".levydyn-nn")
+    ap.add_argument("--slow-cells", type=int, default=0,
+                    help="the study's --slow-cells (its learning rates enter the basin's key)")
+    ap.add_argument("--no-brute", action="store_true", help="the splitting side only")
     a = ap.parse_args()
 
     from nn_bridge.escape.basin import prepare_basin
@@ -35,10 +42,17 @@ def main() -> None:
     from nn_bridge.escape.experiment import EscapeConfig, MinibatchGradient, run_escape
     from nn_bridge.escape.splitting import split_network
 
-    cfg = StudyConfig(dataset=a.dataset, batch_sizes=(a.batch_size,), lrs=(a.lr,),
-                      slow_cells=0, loss_rise=None)
+    cfg = StudyConfig(dataset=a.dataset, slow_cells=a.slow_cells, loss_rise=None)
     basin = prepare_basin(cfg, workdir=a.workdir)
     orc = MinibatchGradient(basin.flat, basin.X, basin.y, a.batch_size, cfg.weight_decay)
+    if a.no_brute:
+        t0 = time.perf_counter()
+        res = split_network(orc, basin.minimum.w, a.lr, a.radius, a.replicas, a.runs, 0)
+        print(f"{a.dataset} B={a.batch_size} lr={a.lr:g} R={a.radius:g}")
+        print(f"splitting   : {res.mean_exit_time} iterations (p {res.p}; {a.runs} runs x "
+              f"{a.replicas} replicas); {int(res.work)} SGD steps, "
+              f"{time.perf_counter() - t0:.1f} s")
+        return
     t0 = time.perf_counter()
     brute = run_escape(orc, basin.minimum.w,
                        EscapeConfig(lr=a.lr, batch_size=a.batch_size, n_seeds=a.seeds,
