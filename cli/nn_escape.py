@@ -100,6 +100,9 @@ def _grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius, l
               help="Hessian eigenpairs kept [20; quick: 5]")
 @click.option("--torch-paths", type=click.IntRange(min=2), default=None,
               help="paths per torch rung (f'), (g), (h) [64; quick: 16]")
+@click.option("--tail-particles", type=click.IntRange(min=2), default=None,
+              help="particles of the Kesten tail index alpha_K in stable cells (cloning; "
+                   "its cost grows with them and the reachable dimension) [128; quick: 32]")
 @click.option("--radius-scan", is_flag=True,
               help="also escape time vs radius R in 0.25,0.5,1,2,4 at B=8, lr=0.5 (measured, "
                    "(f), (h), the regime's law)")
@@ -116,8 +119,8 @@ def study_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_fi
               batch_sizes, lrs, radius, loss_rise, seeds, max_iter, long_max_iter,
               model_max_iter, precision, slow_cells, train_batch_size, splitting,
               split_replicas, split_runs, quick, workdir, json_path, quiet, basin_out,
-              profile_out, models, paths, k, torch_paths, radius_scan, cached_only, model_out,
-              plot_dir, scheduler, workers):
+              profile_out, models, paths, k, torch_paths, tail_particles, radius_scan,
+              cached_only, model_out, plot_dir, scheduler, workers):
     """Measured alpha_i -> simulator -> predicted escapes vs the network's real escapes.
 
     The network: the built-in MLP (--dataset, --width, --depth) or yours (--model-file,
@@ -127,7 +130,7 @@ def study_cmd(dataset, width, depth, seed, weight_decay, minimum_evals, model_fi
     cluster = _cluster(scheduler, workers, cached_only, radius_scan)
     st = _study(quick, models, workdir, quiet, (model_file, data_file, loss, device),
                 cached_only=cached_only, cluster=cluster, n_paths=paths, k=k,
-                torch_paths=torch_paths,
+                torch_paths=torch_paths, tail_particles=tail_particles,
                 **_grid(dataset, width, depth, seed, weight_decay, batch_sizes, lrs, radius,
                         loss_rise, seeds, max_iter, train_batch_size, splitting,
                         split_replicas, split_runs, long_max_iter=long_max_iter,
