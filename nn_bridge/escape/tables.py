@@ -206,7 +206,7 @@ def targets_blocks(study) -> list:
                        f"({v['n_cells']} in all)" for k, v in t["by_kind"].items()
                        if v["n_cells"])]
     out.append(f"target: the best rung (ratio closest to 1) within 2x in "
-               f"{t['n_best_within_2x']} of {t['n_counted']} measured cells")
+               f"{t['n_best_within_2x']} of {t['n_best_counted']} measured cells")
     sign = {"unstable": ">", "stable": "<"}
     split = [f"{v['n_f_within_2x']} of {v['n_counted']} {reg} (lambda_1 {sign[reg]} 0)"
              for reg, v in t["by_regime"].items() if v["n_counted"]]

@@ -61,9 +61,10 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
     """Per cell: ``f_ratio`` (value of the multiplicative model's ratio, nan if none),
     ``f_within_2x`` (:func:`ratio_verdict`, None if undecided), the best rung
     (:func:`best_rung`) and whether it is within, the first rung of the ladder (from the
-    network down) that is off, ``counted``, ``regime``; and the counts over the counted
-    cells, in total and by the sign of lambda_1 (issue 28's target: (f), or the best rung,
-    within 2x in every counted cell)."""
+    network down) that is off, ``counted`` (measured, (f) decided), ``best_counted``
+    (measured, the best rung decided), ``regime``; and the counts over the counted cells, in
+    total and by the sign of lambda_1, and over the best-counted ones (issue 28's target:
+    (f), or the best rung, within 2x in every measured cell)."""
     rows = []
     for c in cells:
         cens = _num(c["measured"]["censored"])
@@ -89,9 +90,11 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
         measured = (method in ("brute", "splitting") if method is not None else cens < 0.5)
         row["kind"] = c.get("kind", "grid")
         row["counted"] = bool(measured and row.get("f_within_2x") is not None)
+        row["best_counted"] = bool(measured and row["best_within_2x"] is not None)
         row["regime"] = c.get("regime")
         rows.append(row)
     counted = [r for r in rows if r["counted"]]
+    best = [r for r in rows if r["best_counted"]]    # measured, best rung decided
     by_regime = {reg: {"n_counted": sum(r["regime"] == reg for r in counted),
                        "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted
                                             if r["regime"] == reg)}
@@ -104,9 +107,10 @@ def targets(cells: list[dict], factor: float = FACTOR) -> dict:
     return {"cells": rows, "by_kind": by_kind,
             "f_within_2x_in_every_counted_cell":
                 all(r["f_within_2x"] for r in counted) if counted else None,
-            "n_best_within_2x": sum(bool(r["best_within_2x"]) for r in counted),
+            "n_best_counted": len(best),
+            "n_best_within_2x": sum(bool(r["best_within_2x"]) for r in best),
             "best_within_2x_in_every_counted_cell":
-                all(r["best_within_2x"] for r in counted) if counted else None,
+                all(r["best_within_2x"] for r in best) if best else None,
             "n_counted": len(counted),
             "n_f_within_2x": sum(bool(r["f_within_2x"]) for r in counted),
             "by_regime": by_regime}

@@ -65,7 +65,11 @@ def test_counts_on_a_hand_made_report_read_back_from_json(tmp_path):
         None, "multiplicative"]
     assert [r["best_within_2x"] for r in t["cells"]] == [
         True, True, True, True, None, None, None, False]
-    assert t["n_best_within_2x"] == 3 and t["best_within_2x_in_every_counted_cell"] is False
+    # counted for the best rung: measured and the best rung decided (cells 1, 2, 3, 8)
+    assert [r["best_counted"] for r in t["cells"]] == [
+        True, True, True, False, False, False, False, True]
+    assert t["n_best_counted"] == 4 and t["n_best_within_2x"] == 3
+    assert t["best_within_2x_in_every_counted_cell"] is False
 
 
 def test_verdict_edges():
@@ -114,7 +118,7 @@ def test_targets_rows_factor_and_empty():
     assert t2["cells"][0] == {"batch_size": 4, "lr": 0.5, "censored": 0.0, "f_ratio": 2.5,
                               "f_within_2x": False, "first_rung_off_by_2x": "multiplicative",
                               "best_rung": "multiplicative", "best_ratio": 2.5,
-                              "best_within_2x": False,
+                              "best_within_2x": False, "best_counted": True,
                               "counted": True, "regime": "stable", "kind": "grid"}
     assert t3["cells"][0]["f_within_2x"] is True and t3["cells"][0]["first_rung_off_by_2x"] is None
     assert t2["cells"][1]["counted"] is False
