@@ -32,7 +32,9 @@ traced to the noise law, to the dropped correlations, or to the linearisation. T
 measured -> (h) -> (g) -> (f) -> (e) puts one factor between neighbours: (h) keeps the
 network's landscape and the noise to first order in ``w - w*`` (what it misses is the noise's
 higher-order change), (g) drops the noise's change (multiplicative noise), (f) the landscape's
-nonlinearity (quadratic model with random curvature), (e) the curvature's randomness.
+nonlinearity (quadratic model with random curvature), (e) the curvature's randomness. Rung
+(i) (asked for with ``models``) sits beside (h), one assumption from the network the other
+way: the noise's change kept to every order, its law made Gaussian of the local covariance.
 
 Time: predictions are simulated with ``dt = lr`` and reported in iterations (``t / lr``),
 the unit of the measurement. With a ``workdir`` every finished piece (training, minimum,

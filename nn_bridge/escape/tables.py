@@ -156,8 +156,9 @@ def ladder_blocks(study) -> list:
         row = [str(c.batch_size), f"{c.lr:g}", c.kind, _est(c.measured_mean()), c.method]
         row += [_ratio(c.ratio(m)) if m in c.predicted else "not run" for m in models]
         rows.append(row)
+    order = " -> ".join(MODEL_LABELS[m].split()[0] for m in models)
     return ["\nthe ladder: predicted / measured mean escape iterations [95% CI] "
-            "(measured -> (h) -> (g) -> (f) -> (e) -> (d) -> (a))",
+            f"(measured -> {order})",
             Table(["B", "lr", "cell", "measured", "method"] + [MODEL_LABELS[m] for m in models],
                   rows)]
 
