@@ -16,7 +16,8 @@ __all__ = ["plot_escape_curves", "plot_survival", "plot_ladder"]
 _STYLE = {"levy": ("tab:red", "v"), "gauss": ("tab:blue", "s"),
           "lin_gauss": ("tab:cyan", "D"), "lin_minibatch": ("tab:green", "^"),
           "multiplicative": ("tab:purple", "P"), "multiplicative_exact": ("tab:pink", "X"),
-          "nonlinear_frozen": ("tab:olive", "<"), "nonlinear_multiplicative": ("tab:orange", ">")}
+          "nonlinear_frozen": ("tab:olive", "<"), "nonlinear_multiplicative": ("tab:orange", ">"),
+          "nonlinear_gauss": ("tab:brown", "*")}
 
 
 def plot_escape_curves(study: Study, path: str | Path) -> Path:

@@ -95,9 +95,12 @@ def test_cli_study_runs_rung_i_when_asked(tmp_path):
     out = tmp_path / "study.json"
     res = CliRunner().invoke(nn, ["study", "--quick", "--batch-sizes", "8", "--lrs", "0.8",
                                   "--models", "nonlinear_gauss,multiplicative", "--workdir",
-                                  str(tmp_path / "wd"), "--json", str(out), "-q"])
+                                  str(tmp_path / "wd"), "--json", str(out), "--plot-dir",
+                                  str(tmp_path / "plots"), "-q"])
     assert res.exit_code == 0, res.output
     assert "(i) nonlinear, Gauss local cov" in res.output
+    for name in ("nn_escape_curves.png", "nn_survival.png", "nn_ladder_breast_cancer.png"):
+        assert (tmp_path / "plots" / name).stat().st_size > 0
     cell = json.loads(out.read_text())["cells"][0]
     rung = cell["models"]["nonlinear_gauss"]
     assert rung["mean"] > 0 and rung["details"]["n_seeds"] >= 2
