@@ -22,7 +22,8 @@ whole step direction is one weighted full-batch gradient,
 
 computed with ``torch.func`` for all replicas at once (each replica its own ``a``): a step
 costs one forward and backward pass over the ``n`` training samples per replica, ``n / B``
-times a network step.
+times the samples of a network step (``benchmarks/bench_local_gauss.py``: on wine, 64
+replicas, 2.8x a network step's time and 18.6x faster than per-sample gradients).
 """
 from __future__ import annotations
 

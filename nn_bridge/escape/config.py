@@ -21,7 +21,7 @@ TRAIN_BATCH = 128
 MODELS = ("levy", "gauss", "lin_gauss", "lin_minibatch", "multiplicative", "multiplicative_exact",
           "nonlinear_frozen", "nonlinear_multiplicative", "nonlinear_gauss")
 #: What a study runs unless told: every model but rung (i), whose step is a full-batch
-#: gradient per replica (``n / B`` times the network's); ask for it with ``--models``.
+#: gradient per replica (``n / B`` times the network's samples); ask for it with ``--models``.
 DEFAULT_MODELS = MODELS[:-1]
 MODEL_LABELS = {"levy": "(a) Levy sim", "gauss": "(c) Gauss sim",
                 "lin_gauss": "(d) lin Gauss full-cov", "lin_minibatch": "(e) lin true noise",
