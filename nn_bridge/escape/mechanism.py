@@ -261,7 +261,7 @@ class MechanismScan:
         if self.profile is None:
             return None
         out = {k: np.asarray(v).tolist() for k, v in self.profile.items()}
-        e = self.by_radius.get(self.radius) or self.by_lr.get(self.lr)
+        e = _cell_escape(self.by_radius, self.by_lr, self.radius, self.lr)
         m = None if e is None else e.mean_iterations("distance", level)
         out["median_over_radius_at_mean"] = None
         if m is not None and is_measured(m, self.precision):
@@ -371,11 +371,17 @@ def mechanism_scan(cfg, basin, *, batch_size: int, lr: float, radii=RADII, lrs=N
     stab = {v: stored_stability(basin, cfg, store, batch_size, v, cached_only, log)
             for v in sorted(set(lrs) | {float(lr)})}
     noise = basin.noise.get(batch_size, {})
-    e = by_radius.get(cfg.radius) or by_lr.get(float(lr))
+    e = _cell_escape(by_radius, by_lr, cfg.radius, float(lr))
     profile = None if e is None else stored_profile(
         basin, cfg, store, batch_size, float(lr), int(e.config.max_iter), cached_only, log)
     return MechanismScan(batch_size, float(lr), cfg.radius, radii, lrs, by_radius, by_lr, stab,
                          noise.get("alpha_median"), pred, cfg.precision, profile)
+
+
+def _cell_escape(by_radius: dict, by_lr: dict, radius: float, lr: float):
+    """The network's escapes at the scan's own cell (B, lr, radius), from either scan."""
+    e = by_radius.get(radius)
+    return e if e is not None else by_lr.get(lr)
 
 
 #: Replicas of the distance profile (its quantiles, not a mean, are reported).
